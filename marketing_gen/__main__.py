@@ -1,0 +1,3 @@
+from marketing_gen.cli import main
+
+main()

@@ -1,0 +1,246 @@
+"""ORM models (SQLAlchemy 2.0 typed). ORM objects stay inside ``db/``, ``recommend`` and ``campaigns``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    """Timezone-aware now, used for defaults."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    first_name: Mapped[str | None] = mapped_column(String(128))
+    last_name: Mapped[str | None] = mapped_column(String(128))
+    locale: Mapped[str] = mapped_column(String(16), default="en")
+    country: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per-channel consent (GDPR): flag, when, and where it came from.
+    consent_email: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_email_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_email_source: Mapped[str | None] = mapped_column(String(64))
+    consent_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_sms_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_sms_source: Mapped[str | None] = mapped_column(String(64))
+    consent_push: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_push_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_push_source: Mapped[str | None] = mapped_column(String(64))
+    consent_ads: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_ads_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    consent_ads_source: Mapped[str | None] = mapped_column(String(64))
+    # Channels this user unsubscribed from (list of channel names); unsubscribed_at = last time.
+    unsubscribed_channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    unsubscribed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    suppressed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Item(Base):
+    __tablename__ = "items"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    title: Mapped[str] = mapped_column(String(512))
+    description: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(512))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    url: Mapped[str | None] = mapped_column(String(1024))
+    image_url: Mapped[str | None] = mapped_column(String(1024))
+    in_stock: Mapped[bool] = mapped_column(Boolean, default=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Interaction(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (
+        UniqueConstraint("user_id", "item_id", "event", "ts", name="uq_interaction_event"),
+        Index("ix_interactions_user_ts", "user_id", "ts"),
+        Index("ix_interactions_item", "item_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))  # view | cart | purchase | rating
+    value: Mapped[float | None] = mapped_column(Float)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Recommendation(Base):
+    __tablename__ = "recommendations"
+    __table_args__ = (
+        UniqueConstraint("user_id", "source", "item_id", name="uq_recommendation"),
+        Index("ix_recommendations_user_source_rank", "user_id", "source", "rank"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(32), default="builtin")  # builtin | upstream
+    generated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Brand(Base):
+    __tablename__ = "brands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    voice: Mapped[str] = mapped_column(Text, default="friendly, concise, honest")
+    banned_terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    postal_address: Mapped[str] = mapped_column(String(512), default="")
+    website_url: Mapped[str | None] = mapped_column(String(1024))
+    unsubscribe_url_template: Mapped[str] = mapped_column(
+        String(1024), default="{base_url}/u/{token}"
+    )
+    # e.g. {"max_discount_pct": 10, "refunds": "within 30 days", "allowed_domains": ["shop.example"]}
+    offer_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id"))
+    channels: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    segment: Mapped[str] = mapped_column(Text, default="")
+    # {"text": "10% off", "discount_pct": 10, "code": "SPRING10", "ends_at": "2026-12-01"} or {}
+    offer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    variants: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="created")
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+    __table_args__ = (
+        Index("ix_drafts_campaign_status", "campaign_id", "status"),
+        Index("ix_drafts_user_channel_created", "user_id", "channel", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    variant: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    # pending | generated | ready | queued | failed | skipped
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    violations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one list per attempt
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_reason: Mapped[str | None] = mapped_column(String(256))
+    model_version: Mapped[str | None] = mapped_column(String(128))
+    prompt_hash: Mapped[str | None] = mapped_column(String(64))
+    seed: Mapped[int | None] = mapped_column(BigInteger)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rendered: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class OutboxMessage(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_campaign", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), unique=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    base: Mapped[str | None] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16), default="base")  # base | sft | dpo | kto
+    dataset_hash: Mapped[str | None] = mapped_column(String(64))
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    promoted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FeedbackEvent(Base):
+    __tablename__ = "feedback_events"
+    __table_args__ = (Index("ix_feedback_draft_event", "draft_id", "event"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("drafts.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    # sent | delivered | open | click | convert | unsubscribe | complaint | reply_picked
+    event: Mapped[str] = mapped_column(String(16))
+    ts: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    value: Mapped[float | None] = mapped_column(Float)
+    dedup_key: Mapped[str] = mapped_column(String(256), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReplyRequest(Base):
+    """A comment / DM for which reply suggestions were asked (batch or API), with the result."""
+
+    __tablename__ = "reply_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | failed
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
