@@ -33,7 +33,8 @@ def main(verbose: bool) -> None:
     `campaign create` → `campaign run --wait` → `campaign export`. `demo` does all of it on a demo store.
     Settings come from MARKETING_GEN_* environment variables (see README).
     """
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.DEBUG if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 @main.group(cls=ErrorConvertingGroup)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ChatMessage = dict[str, str]
-Prompt = Union[str, list[ChatMessage]]
+Prompt = str | list[ChatMessage]
 """A raw text prompt, or chat messages ``[{"role": "system"|"user"|"assistant", "content": …}]``
 that the engine renders with the model's chat template."""
 
