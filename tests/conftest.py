@@ -37,14 +37,25 @@ def shared_data(name: str) -> Path:
     return path
 
 
-def _reset_postgres(url: str) -> None:
+def _private_postgres(url: str) -> str:
+    """A database of this test process's own (``<db>_<pid>``), emptied: parallel runs never collide."""
     from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
 
-    eng = create_engine(url)
+    base = make_url(url)
+    name = f"{base.database}_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    private = base.set(database=name)
+    eng = create_engine(private)
     with eng.begin() as conn:
         conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
     eng.dispose()
+    return private.render_as_string(hide_password=False)
 
 
 def _fresh_db(url: str) -> str:
@@ -52,9 +63,26 @@ def _fresh_db(url: str) -> str:
 
     get_engine.cache_clear()
     if url.startswith("postgresql"):
-        _reset_postgres(url)
+        url = _private_postgres(url)
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_private_postgres() -> Iterator[None]:
+    yield
+    if PG_URL:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        from marketing_gen.db import get_engine
+
+        get_engine.cache_clear()
+        base = make_url(PG_URL)
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{base.database}_{os.getpid()}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
