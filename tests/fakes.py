@@ -1,0 +1,73 @@
+"""Test fakes at the model boundary: ``ScriptedEngine`` answers ``generate`` with queued texts.
+
+A real class with the ``Engine`` interface (``version``, ``generate(prompts, params)``) and a call history,
+so tests exercise the real copywriter / campaign / reply code paths without a model.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+
+
+@dataclass
+class EngineCall:
+    """One ``generate`` call as the fake saw it."""
+
+    prompts: list[Prompt]
+    params: SamplingParams
+
+
+@dataclass
+class ScriptedEngine:
+    """Returns queued texts in order, one per requested text; a default (or a function) when the queue is empty.
+
+    ``texts`` are consumed across calls: prompt by prompt, ``params.n`` texts each.
+    ``responder(prompt, params, call_index)`` — when given — answers instead once the queue is empty.
+    """
+
+    texts: Iterable[str] = ()
+    default: str = ""
+    responder: Callable[[Prompt, SamplingParams, int], str] | None = None
+    version: str = "scripted-test-engine"
+    calls: list[EngineCall] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._queue: deque[str] = deque(self.texts)
+
+    def queue(self, *texts: str) -> None:
+        """Append more scripted texts."""
+        self._queue.extend(texts)
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams | None = None) -> list[Completion]:
+        """Answer each prompt with ``params.n`` texts from the queue, in input order."""
+        params = params or SamplingParams()
+        self.calls.append(EngineCall(prompts=list(prompts), params=params))
+        out: list[Completion] = []
+        for i, prompt in enumerate(prompts):
+            texts = [self._next(prompt, params) for _ in range(params.n)]
+            out.append(
+                Completion(
+                    index=i,
+                    prompt=prompt,
+                    texts=texts,
+                    finish_reasons=["stop"] * len(texts),
+                    tokens=[len(t.split()) for t in texts],
+                )
+            )
+        return out
+
+    def _next(self, prompt: Prompt, params: SamplingParams) -> str:
+        if self._queue:
+            return self._queue.popleft()
+        if self.responder is not None:
+            return self.responder(prompt, params, len(self.calls) - 1)
+        return self.default
+
+    @property
+    def prompts_seen(self) -> int:
+        """Total prompts across all calls."""
+        return sum(len(c.prompts) for c in self.calls)
