@@ -1,0 +1,199 @@
+"""Audience planning: segment ∩ consent per channel ∖ unsubscribed / suppressed ∖ frequency cap → draft rows.
+
+Owns who gets which draft. Drafts are inserted with ``insert_ignore`` on
+``idempotency_key = f"{campaign}:{user}:{channel}:{variant}"``, so planning twice inserts nothing new.
+
+A/B variants: ``--variants n`` splits the audience into n arms. Each user is assigned one arm,
+``sha256(f"{campaign}:{user}") mod n``, the same arm on every channel of the campaign (so a user sees one
+coherent variant) and the same arm on every re-plan (deterministic, no stored randomness).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from marketing_gen.campaigns.segments import Profile, Segment, parse_segment
+from marketing_gen.campaigns.state import DraftStatus
+from marketing_gen.contexts import CONSENT_FOR_CHANNEL
+from marketing_gen.db import insert_ignore
+from marketing_gen.db.models import Campaign, Draft, Interaction, Item, User, utcnow
+
+INSERT_CHUNK = 1000
+CAPPED_STATUSES = ("pending", "generated", "ready", "queued")
+"""Drafts of other campaigns that count towards the frequency cap (skipped / failed ones are never sent)."""
+
+_ADDRESS_FOR_CHANNEL = {"email": "email", "sms": "phone"}
+
+
+@dataclass
+class PlanResult:
+    """What one planning pass decided."""
+
+    matched: int = 0
+    """Users in the segment."""
+    audience: dict[str, int] = field(default_factory=dict)
+    """Per channel: users who will get a draft (new or already planned)."""
+    excluded: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Per channel: users left out, by reason (no_consent, unsubscribed, suppressed, no_address, frequency_cap)."""
+    inserted: int = 0
+    """Draft rows inserted by this pass (0 on a re-plan)."""
+
+
+def assign_variant(campaign_id: int, user_id: int, variants: int) -> int:
+    """The user's A/B arm in ``[0, variants)``: deterministic, independent of planning order."""
+    if variants <= 1:
+        return 0
+    digest = hashlib.sha256(f"{campaign_id}:{user_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % variants
+
+
+def idempotency_key(campaign_id: int, user_id: int, channel: str, variant: int) -> str:
+    """The unique key of one draft."""
+    return f"{campaign_id}:{user_id}:{channel}:{variant}"
+
+
+def _aware(ts: dt.datetime) -> dt.datetime:
+    return ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)
+
+
+def _interests(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    out: dict[int, set[str]] = defaultdict(set)
+    rows = session.execute(
+        select(Interaction.user_id, Item.category).join(Item, Item.id == Interaction.item_id)
+        .where(Interaction.user_id.in_(user_ids), Item.category.is_not(None)).distinct()
+    )
+    for uid, cat in rows:
+        out[uid].add(cat)
+    return {uid: tuple(sorted(cats)) for uid, cats in out.items()}
+
+
+def _purchases(session: Session, user_ids: list[int]) -> dict[int, tuple[int, dt.datetime]]:
+    rows = session.execute(
+        select(Interaction.user_id, func.count(), func.max(Interaction.ts))
+        .where(Interaction.user_id.in_(user_ids), Interaction.event == "purchase").group_by(Interaction.user_id)
+    )
+    return {uid: (int(n), _aware(last)) for uid, n, last in rows}
+
+
+def iter_segment_users(
+    session: Session, segment: Segment, *, now: dt.datetime | None = None, chunk: int = 2000
+) -> Iterator[User]:
+    """Users matching the segment, streamed in id order, loading derived facts only when the segment needs them."""
+    now = now or utcnow()
+    last_id = 0
+    while True:
+        users = list(session.scalars(select(User).where(User.id > last_id).order_by(User.id).limit(chunk)))
+        if not users:
+            return
+        last_id = users[-1].id
+        ids = [u.id for u in users]
+        interests = _interests(session, ids) if "interests" in segment.needs else {}
+        purchases = _purchases(session, ids) if "purchases" in segment.needs else {}
+        for u in users:
+            n, last = purchases.get(u.id, (0, None))
+            profile = Profile(
+                country=u.country, locale=u.locale, timezone=u.timezone, external_id=u.external_id,
+                attributes=u.attributes or {}, interests=interests.get(u.id, ()), purchases=n,
+                days_since_purchase=(now - last).total_seconds() / 86400 if last else None,
+            )
+            if segment.matches(profile):
+                yield u
+
+
+def _exclusion(user: User, channel: str) -> str | None:
+    """Why ``user`` may not get ``channel``, or None."""
+    if user.suppressed:
+        return "suppressed"
+    consent = CONSENT_FOR_CHANNEL[channel]
+    unsub = {str(c).lower() for c in (user.unsubscribed_channels or [])}
+    if unsub & {channel, consent, "all", "*"}:
+        return "unsubscribed"
+    if not getattr(user, f"consent_{consent}"):
+        return "no_consent"
+    address = _ADDRESS_FOR_CHANNEL.get(channel)
+    if address and not getattr(user, address):
+        return "no_address"
+    return None
+
+
+def _over_cap(
+    session: Session, campaign_id: int, channel: str, user_ids: list[int], *, cap: int, since: dt.datetime
+) -> set[int]:
+    """Users who already have ``cap`` live messages on ``channel`` from other campaigns since ``since``."""
+    rows = session.execute(
+        select(Draft.user_id).join(Campaign, Campaign.id == Draft.campaign_id)
+        .where(
+            Draft.user_id.in_(user_ids), Draft.channel == channel, Draft.campaign_id != campaign_id,
+            Draft.status.in_(CAPPED_STATUSES), Draft.created_at >= since, Campaign.state != "cancelled",
+        )
+        .group_by(Draft.user_id).having(func.count() >= cap)
+    )
+    return {uid for (uid,) in rows}
+
+
+def plan_drafts(
+    session: Session,
+    campaign: Campaign,
+    *,
+    frequency_cap: int,
+    frequency_window_days: int,
+    now: dt.datetime | None = None,
+) -> PlanResult:
+    """Insert the campaign's missing draft rows (status pending); existing drafts are left untouched."""
+    now = now or utcnow()
+    segment = parse_segment(campaign.segment)
+    since = now - dt.timedelta(days=frequency_window_days)
+    result = PlanResult(
+        audience=dict.fromkeys(campaign.channels, 0), excluded={c: defaultdict(int) for c in campaign.channels}
+    )
+    already = {
+        (uid, ch) for uid, ch in session.execute(
+            select(Draft.user_id, Draft.channel).where(Draft.campaign_id == campaign.id)
+        )
+    }
+    batch: list[User] = []
+
+    def flush(users: list[User]) -> None:
+        rows = []
+        for channel in campaign.channels:
+            eligible = []
+            for u in users:
+                reason = _exclusion(u, channel)
+                if reason:
+                    result.excluded[channel][reason] += 1
+                else:
+                    eligible.append(u.id)
+            fresh = [uid for uid in eligible if (uid, channel) not in already]
+            capped = _over_cap(session, campaign.id, channel, fresh, cap=frequency_cap, since=since) if fresh else set()
+            result.excluded[channel]["frequency_cap"] += len(capped)
+            for uid in eligible:
+                if uid in capped:
+                    continue
+                result.audience[channel] += 1
+                variant = assign_variant(campaign.id, uid, campaign.variants)
+                rows.append({
+                    "campaign_id": campaign.id, "user_id": uid, "channel": channel, "variant": variant,
+                    "idempotency_key": idempotency_key(campaign.id, uid, channel, variant),
+                    "status": DraftStatus.PENDING.value, "violations": [], "attempts": 0, "fallback": False,
+                    "timings": {}, "created_at": now, "updated_at": now,
+                })
+        for i in range(0, len(rows), INSERT_CHUNK):
+            result.inserted += insert_ignore(session, Draft.__table__, rows[i:i + INSERT_CHUNK], ["idempotency_key"])
+
+    for user in iter_segment_users(session, segment, now=now):
+        result.matched += 1
+        batch.append(user)
+        if len(batch) >= INSERT_CHUNK:
+            flush(batch)
+            batch = []
+    if batch:
+        flush(batch)
+    result.excluded = {c: dict(v) for c, v in result.excluded.items()}
+    return result
