@@ -1,0 +1,135 @@
+"""Grounding: every price, percentage, discount, offer claim and product name in the copy is a fact we hold.
+
+- money: each amount must equal a recommended item's price (same currency when the copy names one) or the
+  offer's amount off / an amount in the offer text;
+- percentages: must equal the offer's percentage (or one in the offer text); a percentage that is part of
+  a recommended item's title or features (``100% cotton``) is allowed unless it is followed by "off";
+- discount words and offer codes only when the offer has them; "free shipping"-style claims only when the
+  offer text says "free";
+- product names: runs of two or more Capitalised (or UPPER-CASE) words are read as a possible product name;
+  after dropping generic marketing words, a run with ≥ 2 content words of which fewer than half occur in
+  this user's items, categories, interests, brand or offer is flagged. Quoted item titles are masked first.
+  This keeps false positives low on Title Case headlines ("Discover Your New Favourite") while catching
+  invented or other users' products ("Vintage Doormat Set" for a user who was recommended candles).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from marketing_gen.guardrails.facts import Facts, Violation, words
+from marketing_gen.guardrails.format import texts_of
+from marketing_gen.guardrails.lexicon import DISCOUNT_PATTERNS, FIRST_NAMES, FREEBIE_PATTERNS, GENERIC_WORDS, STOPWORDS
+from marketing_gen.guardrails.money import find_amounts, find_percentages, format_pct
+
+_DISCOUNT_RE = re.compile(rf"(?<!\w)(?:{'|'.join(DISCOUNT_PATTERNS)})(?!\w)", re.IGNORECASE)
+_FREEBIE_RE = re.compile(rf"(?<!\w)(?:{'|'.join(FREEBIE_PATTERNS)})(?!\w)", re.IGNORECASE)
+_CODE_RE = re.compile(r"\bcode\b[:\s]+[\"'“]?([A-Z0-9][A-Z0-9-]{3,})\b")
+_OFF_RE = re.compile(r"\s*(?:off|discount|rabatt|de réduction|de descuento|korting|di sconto)\b", re.IGNORECASE)
+_ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
+_CONNECTORS = frozenset({"of", "and", "&", "-", "with", "for", "de", "du", "la", "le", "von", "und", "van", "di"})
+
+
+def check_grounding(fields: Mapping[str, Any], facts: Facts) -> list[Violation]:
+    """Money, percentages, discounts, offer claims and product names against the user's facts."""
+    if not facts.has_context:
+        return []
+    out: list[Violation] = []
+    for name, value in fields.items():
+        for text in texts_of(value):
+            out.extend(_check_text(name, text, facts))
+    return out
+
+
+def _check_text(name: str, text: str, facts: Facts) -> list[Violation]:
+    out: list[Violation] = []
+    for amount in find_amounts(text):
+        if not _amount_ok(amount.value, amount.currencies, facts):
+            allowed = ", ".join(f"{v} {c}" for v, c in facts.prices) or "none"
+            out.append(Violation("grounding.price", name,
+                                 f"{amount.text!r} is not a recommended item's price or the offer (prices: {allowed})"))
+    for value, _start, end in find_percentages(text):
+        if value in facts.offer_pcts:
+            continue
+        if value in facts.catalog_pcts and not _OFF_RE.match(text, end):
+            continue
+        offer = ", ".join(format_pct(p) for p in facts.offer_pcts) or "no percentage"
+        out.append(Violation("grounding.percent", name, f"{format_pct(value)} is not in the offer ({offer})"))
+    if not facts.has_discount:
+        m = _DISCOUNT_RE.search(text)
+        if m:
+            out.append(Violation("grounding.discount", name,
+                                 f"{m.group(0)!r} promises a discount but the campaign offers none"))
+    m = _FREEBIE_RE.search(text)
+    if m and "free" not in facts.offer_text.lower() and "gratis" not in facts.offer_text.lower():
+        out.append(Violation("grounding.offer", name, f"{m.group(0)!r} is not part of the campaign's offer"))
+    for code in _CODE_RE.findall(text):
+        if not facts.offer_code or code.upper() != facts.offer_code.upper():
+            out.append(Violation("grounding.code", name, f"offer code {code!r} is not the campaign's code"))
+    for phrase in product_phrases(facts.mask(text), facts):
+        out.append(Violation("grounding.product", name,
+                             f"{phrase!r} looks like a product that is not among this user's recommended items"))
+    return out
+
+
+def _amount_ok(value: Any, currencies: frozenset[str], facts: Facts) -> bool:
+    for price, currency in facts.prices:
+        if value == price and (not currencies or currency in currencies):
+            return True
+    return any(value == v for v, _ in facts.offer_amounts)
+
+
+def product_phrases(text: str, facts: Facts) -> list[str]:
+    """Capitalised multi-word runs that look like products this user was not recommended."""
+    all_words = words(text)
+    # In Title Case / UPPER-CASE text every phrase is capitalised: demand more evidence there.
+    title_case = bool(all_words) and sum(w[0].isupper() for w in all_words) > 0.75 * len(all_words)
+    min_content = 3 if title_case else 2
+    found: list[str] = []
+    for run in _capitalised_runs(text, skip_sentence_start=not title_case):
+        content = [w for w in run if w.lower() not in GENERIC_WORDS and w.lower() not in _ALL_STOPWORDS
+                   and w.lower() not in _CONNECTORS and w.lower() not in FIRST_NAMES]
+        if len(content) < min_content:
+            continue
+        unknown = sum(1 for w in content if not _known(w.lower(), facts.known_words))
+        if unknown >= 2 and unknown * 2 > len(content):
+            found.append(" ".join(run))
+    return found
+
+
+def _known(word: str, known: frozenset[str]) -> bool:
+    if word in known:
+        return True
+    stem = word.rstrip("s")
+    return len(stem) >= 4 and any(k.startswith(stem) or stem.startswith(k.rstrip("s")) for k in known if len(k) >= 4)
+
+
+def _capitalised_runs(text: str, *, skip_sentence_start: bool) -> list[list[str]]:
+    """Runs of ≥ 2 Capitalised/UPPER words (connectors like "of"/"and" may sit inside a run).
+
+    In sentence-case text the first word of a sentence is capitalised by grammar, not as a name: skipped.
+    """
+    runs: list[list[str]] = []
+    for sentence in re.split(r"[.!?:;\n|•·—–]+", text):
+        current: list[str] = []
+        for j, w in enumerate(words(sentence)):
+            if j == 0 and skip_sentence_start:
+                continue
+            if w[0].isupper():
+                current.append(w)
+            elif current and w.lower() in _CONNECTORS:
+                current.append(w)
+            else:
+                _close(current, runs)
+                current = []
+        _close(current, runs)
+    return runs
+
+
+def _close(current: list[str], runs: list[list[str]]) -> None:
+    while current and current[-1].lower() in _CONNECTORS:
+        current.pop()
+    if len(current) >= 2:
+        runs.append(list(current))

@@ -1,0 +1,89 @@
+"""Word lists the checks use: urgency and discount phrases, stopwords per language, first names.
+
+Kept small and reviewable on purpose; extend them here, not inside the checks.
+"""
+
+from __future__ import annotations
+
+URGENCY_PATTERNS: tuple[str, ...] = (
+    r"today only", r"only today", r"last chance", r"act now", r"act fast", r"hurry", r"limited[- ]time",
+    r"ends? (?:soon|today|tonight|at midnight)", r"ending soon", r"expires? (?:soon|today|tonight)",
+    r"before (?:it'?s|they'?re) gone", r"while (?:stocks?|supplies) last", r"don'?t miss out", r"final hours?",
+    r"last day", r"only \d+ left", r"selling fast", r"\d+ hours? only", r"now or never", r"(?:buy|order) now before",
+    r"nur heute", r"letzte chance", r"nur noch \d+", r"schnell sein", r"dernière chance", r"aujourd'hui seulement",
+    r"dépêchez-vous", r"última oportunidad", r"solo hoy", r"date prisa", r"laatste kans", r"alleen vandaag",
+    r"ultima occasione", r"solo oggi", r"affrettati",
+)
+"""False-urgency phrases (regex fragments, case-insensitive); allowed only when the offer has an end date."""
+
+DISCOUNT_PATTERNS: tuple[str, ...] = (
+    r"discount(?:s|ed)?", r"on sale", r"sale", r"clearance", r"coupons?", r"vouchers?", r"promo(?:tion)?s?",
+    r"promo code", r"save(?: up to)?", r"savings?", r"half[- ]price", r"reduced", r"markdowns?", r"bargains?",
+    r"rabatt\w*", r"reduziert", r"sonderangebot\w*", r"gutschein\w*", r"soldes", r"réduction", r"remise",
+    r"descuentos?", r"rebajas?", r"korting", r"uitverkoop", r"sconto", r"sconti", r"saldi",
+)
+"""Words that promise a discount; ungrounded when the campaign's offer grants none."""
+
+FREEBIE_PATTERNS: tuple[str, ...] = (
+    r"free (?:shipping|delivery|gift|returns?|postage|sample)", r"kostenlose?r? versand", r"livraison gratuite",
+    r"envío gratis", r"gratis verzending", r"spedizione gratuita",
+)
+"""Offer claims that must appear in the campaign's offer text."""
+
+STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("the and you your for with this that are our from have just new get all it is to of in on".split()),
+    "de": frozenset("der die das und ist nicht mit für ein eine dein deine sie ihr wir auf auch von zu den".split()),
+    "fr": frozenset("le la les et est pour avec une des vous votre vos nous sur dans ce qui pas du au".split()),
+    "es": frozenset("el la los las y es para con una por que del tu tus su sus nuestro está pero más".split()),
+    "nl": frozenset("de het een en is voor met van op je jouw jij wij ons niet ook dat deze bij zijn".split()),
+    "it": frozenset("il lo la gli le e è per con una di che del della tuo tua tuoi nostro sono non anche".split()),
+}
+"""Frequent function words per language for the light language detector (``quality.language``)."""
+
+GENERIC_WORDS: frozenset[str] = frozenset(
+    """a an the and or of for to in on at with by from your you our my we it its this that these new just now
+    shop buy discover explore find get see view browse order add try meet treat enjoy love gift gifts pick picks
+    picked hand made handmade favourite favourites favorite favorites best top great perfect lovely beautiful
+    stylish classic modern vintage cosy cozy home style collection collections range free shipping delivery
+    offer offers deal deals sale today week weekend season seasonal spring summer autumn fall winter christmas
+    holiday holidays day days more less all every only ideas idea inspiration look looks here there back again
+    quality value price prices store online fresh just-in arrivals arrival thanks thank hello hi dear welcome
+    why what how who when because recommended recommendation recommendations selected selection curated
+    something someone special essentials essential must-haves must-have favourites update updates news
+    hand-picked handpicked ready go time little big small cute chic elegant gorgeous amazing unique timeless
+    everyday must cosy comfy bright bold fun happy joyful simple smart clever easy perfectly yours yourself
+    treat treats upgrade refresh celebrate make give ideal latest trending popular bestseller bestsellers
+    exclusive limited edition reply stop opt out original authentic genuine premium luxury affordable""".split()
+)
+"""Marketing words that appear capitalised in headlines without naming a product."""
+
+FIRST_NAMES: frozenset[str] = frozenset(
+    """james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony
+    donald steven paul andrew joshua kenneth kevin brian george edward ronald timothy jason jeffrey ryan jacob
+    gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander patrick
+    dennis jerry tyler aaron henry douglas peter adam nathan zachary kyle walter harold jeremy ethan carl keith
+    roger gerald sean arthur noah lawrence jesse joe bryan billy albert dylan bruce willie gabriel alan juan
+    logan wayne ralph roy eugene randy vincent russell louis philip bobby johnny mary patricia jennifer linda
+    elizabeth barbara susan jessica sarah karen nancy lisa betty margaret ashley kimberly emily donna michelle
+    dorothy amanda melissa deborah stephanie rebecca sharon laura cynthia kathleen amy shirley angela helen
+    anna brenda pamela nicole emma samantha katherine christine debra rachel catherine carolyn janet maria
+    heather diane julie joyce kelly christina lauren joan evelyn olivia judith megan cheryl martha andrea
+    hannah jacqueline ann gloria kathryn alice teresa sara janice doris julia judy abigail marie denise beverly
+    theresa marilyn danielle diana brittany natalie sophia isabella charlotte amelia mia harper ava chloe ella
+    oliver harry charlie leo oscar archie freddie alfie theo sophie isla lucy millie hans klaus jürgen stefan
+    wolfgang andreas uwe ursula monika petra sabine karin renate helga ingrid birgit lukas finn jonas leon
+    felix maximilian elias lena lea hanna leonie pierre michel philippe alain nicolas françois jacques bernard
+    hugo lucas camille chloé manon léa inès louise nathalie isabelle sylvie valérie céline josé antonio manuel
+    francisco javier carlos miguel rafael pedro pablo alejandro lucía martina carmen dolores pilar isabel elena
+    josefa piet kees henk willem daan sem bram thijs sanne fleur lotte eva anouk femke giuseppe giovanni marco
+    luca francesco alessandro matteo lorenzo giulia francesca chiara alessia federica""".split()
+)
+"""Common first names (en/de/fr/es/nl/it). Other people's names are PII in copy; the recipient's is allowed.
+Names that are also everyday words (May, Will, Hope, Joy, Rose, Holly, Mark, Bill …) are left out on purpose."""
+
+META_PATTERNS: tuple[str, ...] = (
+    r"as an ai", r"language model", r"here(?: is|'s) (?:a|an|the|your) (?:email|ad|message|draft|copy|text|sms)",
+    r"i hope this", r"i'?m sorry,? but", r"i cannot", r"i can'?t help", r"feel free to (?:modify|adjust|customi[sz]e)",
+    r"\bsure[!,.]", r"certainly[!,.]", r"subject line:", r"\bplaceholder\b", r"lorem ipsum",
+)
+"""The model talking about the task instead of writing the copy."""
