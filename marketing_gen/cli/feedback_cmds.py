@@ -1,0 +1,111 @@
+"""`marketing-gen import events`, `campaign report`, `campaign simulate-events`, `retrain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from marketing_gen.cli.groups import campaign, echo_json, import_
+from marketing_gen.errors import InvalidRequest
+
+
+def _parse_rates(text: str) -> dict[int, float]:
+    try:
+        values = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise InvalidRequest(f"--rates {text!r}: give one click rate per variant, e.g. 0.03,0.04") from exc
+    if not values:
+        raise InvalidRequest("--rates is empty: give one click rate per variant, e.g. 0.03,0.04")
+    return dict(enumerate(values))
+
+
+@import_.command("events")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the ingestion report as JSON.")
+def import_events(path: Path, as_json: bool) -> None:
+    """Import outcome events (sent, open, click, convert, …) from CSV, JSONL or JSON.
+
+    Each row names its draft by draft_id, or by campaign_id + user_id + channel + variant, and carries
+    event, timestamp (ISO 8601 or epoch seconds), optional value and event_id. Re-importing is safe:
+    duplicates are counted and skipped; unknown drafts and malformed rows are reported.
+    """
+    from marketing_gen.config import get_settings
+    from marketing_gen.feedback.events import ingest_events, load_event_rows
+
+    report = ingest_events(load_event_rows(path), url=get_settings().database_url)
+    if as_json:
+        echo_json(report.to_dict())
+        return
+    click.echo(
+        f"recorded {report.recorded}, duplicates {report.duplicates}, unknown drafts {report.unknown_drafts}, "
+        f"rejected {report.rejected}"
+    )
+    for line in report.errors:
+        click.echo(f"  {line}", err=True)
+
+
+@campaign.command("report")
+@click.argument("campaign_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the chart here.")
+@click.option("--metric", type=click.Choice(["click", "open", "convert"]), default="click", show_default=True,
+              help="Primary metric for the verdict.")
+@click.option("--alpha", type=float, default=0.05, show_default=True,
+              help="Significance level (split over the variants compared with the control).")
+def report_cmd(campaign_id: int, as_json: bool, png: Path | None, metric: str, alpha: float) -> None:
+    """A/B report: per channel and variant, rates with 95% intervals, tests against variant 0, verdict."""
+    from marketing_gen.config import get_settings
+    from marketing_gen.feedback.report import build_report, format_report, render_report_png
+
+    if not 0 < alpha < 1:
+        raise InvalidRequest(f"--alpha {alpha}: give a significance level between 0 and 1, e.g. 0.05")
+    report = build_report(campaign_id, url=get_settings().database_url, metric=metric, alpha=alpha)
+    if png is not None:
+        render_report_png(report, png)
+    if as_json:
+        out = report.to_dict()
+        if png is not None:
+            out["png"] = str(png)
+        echo_json(out)
+        return
+    click.echo(format_report(report))
+    if png is not None:
+        click.echo(f"chart: {png}")
+
+
+@campaign.command("simulate-events")
+@click.argument("campaign_id", type=int, required=False)
+@click.option("--rates", default="0.03,0.04", show_default=True, help="True click rate per variant (0, 1, …).")
+@click.option("--open-rate", type=float, default=0.25, show_default=True, help="True open rate (clicks also open).")
+@click.option("--convert-rate", type=float, default=0.1, show_default=True, help="Conversions per click.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed → same events).")
+@click.option("--users", type=int, default=None,
+              help="Without CAMPAIGN_ID: create a synthetic campaign with this many consenting users first.")
+@click.option("--channel", default="email", show_default=True, help="Channel of the synthetic campaign.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def simulate_events(
+    campaign_id: int | None, rates: str, open_rate: float, convert_rate: float, seed: int, users: int | None,
+    channel: str, as_json: bool,
+) -> None:
+    """Write simulated sent/open/click/convert events for a campaign's drafts from planted true rates.
+
+    For demos and for checking the A/B report; never run it on a campaign that real people received.
+    """
+    from marketing_gen.config import get_settings
+    from marketing_gen.feedback.simulate import seed_simulated_campaign, simulate_campaign_events
+
+    url = get_settings().database_url
+    planted = _parse_rates(rates)
+    if campaign_id is None:
+        if not users:
+            raise InvalidRequest("give a CAMPAIGN_ID, or --users N to create a synthetic campaign")
+        campaign_id = seed_simulated_campaign(users, variants=len(planted), channel=channel, url=url)
+    report = simulate_campaign_events(
+        campaign_id, planted, open_rate=open_rate, convert_rate=convert_rate, seed=seed, url=url
+    )
+    if as_json:
+        echo_json({"campaign_id": campaign_id, **report.to_dict()})
+        return
+    click.echo(f"campaign {campaign_id}: recorded {report.recorded} events, duplicates {report.duplicates}")
+    click.echo(f"next: marketing-gen campaign report {campaign_id} --png report.png")
