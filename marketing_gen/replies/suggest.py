@@ -1,0 +1,339 @@
+"""Reply suggestions for one comment: triage → m candidates (one batched generate) → checks → dedup → top k.
+
+Owns the pipeline and its result types. Split in two halves around the model call (``plan_replies`` builds the
+prompts, ``finish_replies`` turns completions into suggestions) so the API's micro-batcher can put the prompts
+of many requests into one ``engine.generate``; ``suggest_replies`` runs both halves with one engine call.
+Does not own the triage rules (``triage``), the prompts and templates (``candidates``), the channel checks
+(``guardrails``) nor the similarity measure (``similarity``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
+from marketing_gen.errors import InvalidRequest
+from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+from marketing_gen.replies.candidates import (
+    INTENTS,
+    build_reply_prompt,
+    clean_candidate,
+    fallback_reply,
+    intent_plan,
+)
+from marketing_gen.replies.policy import check_reply_policy
+from marketing_gen.replies.similarity import Similarity, get_similarity
+from marketing_gen.replies.triage import Triage, triage
+
+MAX_TEXT_CHARS = 2000
+"""Longest comment accepted."""
+MAX_K = 5
+"""Most suggestions per request (there are five intents)."""
+MAX_M = 32
+"""Most candidates per request."""
+DEFAULT_MAX_NEW_TOKENS = 40
+"""Replies are short; fewer tokens keep one request near a second on a 2-core CPU."""
+
+DUPLICATE_THRESHOLD: dict[str, float] = {"embedding": 0.88, "lexical": 0.72}
+"""Cosine above which two candidates count as near-duplicates, per measure kind."""
+
+_WORDS = re.compile(r"\w+")
+_INTENT_CUE: dict[str, re.Pattern[str]] = {
+    "answer": re.compile(r"\b(is|are|can|will|yes|no|you can|it)\b", re.IGNORECASE),
+    "ask_details": re.compile(r"\?|\b(dm|direct message|message us|send us|details|order number)\b", re.IGNORECASE),
+    "thank": re.compile(r"\b(thank|thanks|appreciate|glad)\b", re.IGNORECASE),
+    "recommend": re.compile(r"\b(recommend|try|check out|perfect for|great (pick|choice)|suggest)\b", re.IGNORECASE),
+    "apologize": re.compile(r"\b(sorry|apolog\w*|understand|frustrat\w*)\b", re.IGNORECASE),
+}
+
+
+class GenerateEngine(Protocol):
+    """What suggestions need from an engine (``llm.engine.Engine`` or a test fake)."""
+
+    version: str
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:
+        """Texts for each prompt, in input order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One reply a community manager can pick."""
+
+    text: str
+    intent: str
+    """One of ``candidates.INTENTS``."""
+    fallback: bool = False
+    """True: a deterministic template, not model text (too few model candidates survived)."""
+    score: float = 0.0
+
+
+@dataclass
+class CandidateStats:
+    """What happened to the candidates of one request (for evaluation and logs)."""
+
+    generated: int = 0
+    unusable: int = 0
+    """Empty, prompt echo or no complete sentence within 280 characters."""
+    checked: int = 0
+    """Candidates that reached the guardrails / policy checks."""
+    passed: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Violation code → candidates it removed."""
+    duplicates: int = 0
+    fallbacks: int = 0
+
+
+@dataclass(frozen=True)
+class ReplySuggestions:
+    """The answer for one comment."""
+
+    escalate: bool
+    reason: str | None
+    category: str
+    flagged_injection: bool
+    suggestions: tuple[Suggestion, ...] = ()
+    stats: CandidateStats = field(default_factory=CandidateStats)
+    model_version: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The public JSON shape: escalate, reason, category, suggestions [{text, intent}]."""
+        return {
+            "escalate": self.escalate,
+            "reason": self.reason,
+            "category": self.category,
+            "suggestions": [{"text": s.text, "intent": s.intent} for s in self.suggestions],
+        }
+
+
+@dataclass(frozen=True)
+class ReplyPlan:
+    """Everything decided before the model call: triage, prompts (one per intent), sampling parameters."""
+
+    text: str
+    triage: Triage
+    brand: BrandFacts
+    item: ItemFacts | None
+    k: int
+    intents: tuple[str, ...]
+    """Intents in priority order (the prompts' intents come first)."""
+    prompts: tuple[Prompt, ...]
+    prompt_intents: tuple[str, ...]
+    params: SamplingParams | None
+    """None when no model call is needed (escalate, spam)."""
+
+
+def validate_request(text: str, k: int, m: int) -> None:
+    """Raise ``InvalidRequest`` for an empty or over-long comment, or k / m out of range."""
+    if not text or not text.strip():
+        raise InvalidRequest("text is empty: pass the comment or DM to answer")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidRequest(f"text has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    if not 1 <= k <= MAX_K:
+        raise InvalidRequest(f"k={k} is out of range: ask for 1 to {MAX_K} suggestions")
+    if not k <= m <= MAX_M:
+        raise InvalidRequest(f"m={m} is out of range: generate between k ({k}) and {MAX_M} candidates")
+
+
+def plan_replies(
+    text: str,
+    *,
+    brand: BrandFacts,
+    item: ItemFacts | None = None,
+    order_facts: Mapping[str, str] | None = None,
+    history: Sequence[tuple[str, str]] = (),
+    k: int = 3,
+    m: int = 8,
+    seed: int = 0,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+) -> ReplyPlan:
+    """Triage the comment and, when it deserves suggestions, build one prompt per intent (n texts each)."""
+    validate_request(text, k, m)
+    verdict = triage(text)
+    if not verdict.wants_suggestions:
+        return ReplyPlan(text, verdict, brand, item, k, (), (), (), None)
+    plan = intent_plan(verdict.category, flagged_injection=verdict.flagged_injection)
+    prompt_intents = plan[: min(len(plan), m)]
+    n = math.ceil(m / len(prompt_intents))
+    prompts = tuple(
+        build_reply_prompt(text, intent, brand=brand, item=item, order_facts=order_facts, history=history)
+        for intent in prompt_intents
+    )
+    params = SamplingParams(
+        max_new_tokens=max_new_tokens,
+        temperature=0.8,
+        top_p=0.95,
+        repetition_penalty=1.15,
+        n=n,
+        seed=seed,
+        stop=("\n\n", "<comment>"),
+    )
+    intents = plan + tuple(i for i in INTENTS if i not in plan)
+    return ReplyPlan(text, verdict, brand, item, k, intents, prompts, prompt_intents, params)
+
+
+def _reply_context(brand: BrandFacts, item: ItemFacts | None) -> UserContext:
+    """The facts a reply may state: the item in question (price, title) and the brand's discount ceiling.
+
+    Locale is left empty: a reply answers in the comment's language, so the language check does not apply.
+    """
+    offer = Offer()
+    if brand.max_discount_pct is not None:
+        offer = Offer(text=f"up to {brand.max_discount_pct}% off", discount_pct=brand.max_discount_pct)
+    items = (item,) if item is not None else ()
+    return UserContext(
+        user_id=0, external_id="", first_name=None, locale="", country=None, brand=brand, items=items, offer=offer
+    )
+
+
+def _guardrail_codes(text: str, brand: BrandFacts, item: ItemFacts | None) -> list[str]:
+    """Hard findings of the ``social_reply`` channel guardrails (length, PII, links, grounded prices)."""
+    from marketing_gen.guardrails import check
+
+    return [v.code for v in check({"text": text}, _reply_context(brand, item), "social_reply", brand) if v.hard]
+
+
+def check_candidate(text: str, *, brand: BrandFacts, item: ItemFacts | None, flagged_injection: bool) -> list[str]:
+    """Every reason (violation code) this candidate may not be suggested; empty when it passes."""
+    codes = _guardrail_codes(text, brand, item)
+    codes += [f.code for f in check_reply_policy(text, brand, flagged_injection=flagged_injection)]
+    return codes
+
+
+def _score(text: str, intent: str, comment_sim: float) -> float:
+    """Heuristic quality: sensible length, no word loops, shows its intent, relevant but not parroting."""
+    score = 1.0
+    if len(text) < 30:
+        score -= 0.3
+    elif len(text) > 220:
+        score -= 0.2
+    words = _WORDS.findall(text.lower())
+    if words and len(set(words)) / len(words) < 0.6:
+        score -= 0.5
+    if _INTENT_CUE[intent].search(text):
+        score += 0.2
+    score += 0.3 * min(comment_sim, 0.6)
+    if comment_sim > 0.85:
+        score -= 0.5
+    return score
+
+
+def finish_replies(
+    plan: ReplyPlan,
+    completions: Sequence[Completion],
+    *,
+    similarity: Similarity | None = None,
+    model_version: str | None = None,
+) -> ReplySuggestions:
+    """Completions of ``plan.prompts`` → checked, de-duplicated, ranked suggestions (k, differing in intent)."""
+    verdict = plan.triage
+    stats = CandidateStats()
+    if plan.params is None:
+        return ReplySuggestions(verdict.escalate, verdict.reason, verdict.category, verdict.flagged_injection)
+    similarity = similarity or get_similarity()
+    kind = "embedding" if "embedding" in similarity.name else "lexical"
+    threshold = DUPLICATE_THRESHOLD[kind]
+
+    # 1. clean and check every text
+    passed: list[tuple[str, str]] = []
+    for completion, intent in zip(completions, plan.prompt_intents, strict=True):
+        reasons = completion.finish_reasons or ["stop"] * len(completion.texts)
+        for raw, finish in zip(completion.texts, reasons, strict=True):
+            stats.generated += 1
+            text = clean_candidate(raw, finish_reason=finish)
+            if text is None:
+                stats.unusable += 1
+                continue
+            stats.checked += 1
+            codes = check_candidate(
+                text, brand=plan.brand, item=plan.item, flagged_injection=verdict.flagged_injection
+            )
+            if codes:
+                stats.rejected.update(set(codes))
+                continue
+            stats.passed += 1
+            passed.append((text, intent))
+
+    # 2. rank, then drop near-duplicates (a lower-ranked text too close to a kept one)
+    kept: list[Suggestion] = []
+    if passed:
+        texts = [t for t, _ in passed]
+        to_comment = similarity.pairwise(texts, [plan.text])[:, 0]
+        scored = [
+            Suggestion(t, i, score=round(_score(t, i, float(s)), 4))
+            for (t, i), s in zip(passed, to_comment, strict=True)
+        ]
+        ranked = sorted(scored, key=lambda s: -s.score)
+        sims = similarity.pairwise([s.text for s in ranked], [s.text for s in ranked])
+        kept_idx: list[int] = []
+        for a in range(len(ranked)):
+            if any(sims[a, b] > threshold for b in kept_idx):
+                stats.duplicates += 1
+                continue
+            kept_idx.append(a)
+        kept = [ranked[a] for a in kept_idx]
+
+    # 3. best candidate per intent, in the plan's priority order; templates fill the missing intents
+    chosen: list[Suggestion] = []
+    for intent in plan.intents:
+        if len(chosen) == plan.k:
+            break
+        best = next((s for s in kept if s.intent == intent), None)
+        if best is not None:
+            chosen.append(best)
+    for intent in plan.intents:
+        if len(chosen) == plan.k:
+            break
+        if all(s.intent != intent for s in chosen):
+            text = fallback_reply(intent, category=verdict.category, brand=plan.brand, item=plan.item)
+            chosen.append(Suggestion(text, intent, fallback=True))
+            stats.fallbacks += 1
+    order = {intent: i for i, intent in enumerate(plan.intents)}
+    chosen.sort(key=lambda s: (s.fallback, order[s.intent]))
+    return ReplySuggestions(
+        escalate=False,
+        reason=None,
+        category=verdict.category,
+        flagged_injection=verdict.flagged_injection,
+        suggestions=tuple(chosen),
+        stats=stats,
+        model_version=model_version,
+    )
+
+
+def suggest_replies(
+    text: str,
+    *,
+    engine: GenerateEngine,
+    item: ItemFacts | None = None,
+    order_facts: Mapping[str, str] | None = None,
+    brand: BrandFacts,
+    history: Sequence[tuple[str, str]] = (),
+    k: int = 3,
+    m: int = 8,
+    seed: int = 0,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+    similarity: Similarity | None = None,
+) -> ReplySuggestions:
+    """Suggest k replies differing in intent (none + ``escalate`` for abusive / legal / safety; none for spam)."""
+    plan = plan_replies(
+        text,
+        brand=brand,
+        item=item,
+        order_facts=order_facts,
+        history=history,
+        k=k,
+        m=m,
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+    )
+    completions: list[Completion] = []
+    if plan.params is not None:
+        completions = engine.generate(list(plan.prompts), plan.params)
+    return finish_replies(plan, completions, similarity=similarity, model_version=engine.version)

@@ -1,0 +1,272 @@
+"""Triage of an incoming comment / DM: what kind of message it is, whether to escalate, injection flags.
+
+Owns the rule lexicons (regular expressions). Does not generate anything: ``suggest`` asks triage first and
+skips the model for messages that need a person (abusive, legal / safety) or deserve no reply (spam).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CATEGORIES: tuple[str, ...] = (
+    "question",
+    "praise",
+    "complaint",
+    "purchase_intent",
+    "spam",
+    "abusive",
+    "legal_safety",
+    "other",
+)
+"""Every category triage returns (``other``: nothing matched)."""
+
+ESCALATE: frozenset[str] = frozenset({"abusive", "legal_safety"})
+"""Categories a person must handle: no suggestions, ``escalate: true``."""
+
+NO_SUGGESTIONS: frozenset[str] = ESCALATE | {"spam"}
+"""Categories that get no suggestions at all."""
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+# Legal / safety: named sub-reasons, first match wins (the order is the escalation reason's priority).
+_LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "self-harm",
+        _rx(
+            r"\bkill(ing)? my ?self\b",
+            r"\bsuicid(e|al)\b",
+            r"\bend (it all|my life)\b",
+            r"\bwant to die\b",
+            r"\bself[- ]?harm",
+            r"\bhurt(ing)? my ?self\b",
+            r"\bno reason to live\b",
+        ),
+    ),
+    (
+        "threat",
+        _rx(
+            r"\b(i'?ll|i will|gonna|going to|im going to|i'm going to)\s+(kill|shoot|stab|hurt|beat up|burn|bomb)\b",
+            r"\b(bomb|shoot up|burn down|blow up)\s+(your|the)\b",
+            r"\byou('ll| will) (regret|pay for) (this|it)\b",
+            r"\bwatch your back\b",
+            r"\bi know where (you|your)\b",
+        ),
+    ),
+    (
+        "legal claim",
+        _rx(
+            r"\b(my|our) (lawyer|attorney|solicitor)s?\b",
+            r"\b(call|contact|get|hire|speak to|talk to|talking to|consult) (a|an|my) (lawyer|attorney|solicitor)\b",
+            r"\bsu(e|ing) (you|u|them)\b",
+            r"\b(law ?suit|legal action|class action|small claims|take (you|this) to court|see you in court)\b",
+            r"\b(report(ing)? (you|this) to (the )?)(ftc|fcc|cfpb|attorney general|trading standards|police)\b",
+        ),
+    ),
+    (
+        "data request",
+        _rx(
+            r"\bgdpr\b",
+            r"\bccpa\b",
+            r"\b(subject access request|dsar|right to be forgotten|right to erasure)\b",
+            r"\bdelete (all )?my (personal )?(data|information|info)\b",
+            r"\b(what|which) (personal )?(data|information) (do )?you (have|hold|store|keep) (on|about) me\b",
+            r"\b(data breach|my data (was|has been|got) (leaked|stolen|hacked))\b",
+        ),
+    ),
+    (
+        "product safety",
+        _rx(
+            r"\b(caught|catch|burst into|went up in) (on )?(fire|flames)\b",
+            r"\b(exploded|electrocuted|electric shock)\b",
+            r"\b(burn(ed|t) (me|my|her|him)|injur(ed|y)|hospital(ised|ized)?)\b",
+            r"\b(food poisoning|allergic reaction|choking hazard)\b",
+        ),
+    ),
+)
+
+_INSULT = (
+    r"idiots?|morons?|stupid|dumb(ass)?|retard(ed|s)?|clowns?|losers?|pathetic|scum(bags?)?|trash|garbage|"
+    r"incompetent|assholes?|bitch(es)?|bastards?|cunts?|dickheads?|pricks?|twats?|wankers?|jerks?|useless"
+)
+_ABUSIVE = _rx(
+    r"\bf+u+c*k+ (you|u|off|ya|y'?all)\b",
+    r"\b(stfu|gfy|kys)\b",
+    r"\bgo (to hell|die)\b",
+    r"\bshut (the f\w* )?up\b",
+    rf"\b(you|u|ur|you're|youre|you are|your staff|your (agents?|reps?|employees?|people) (are|is))\s+"
+    rf"(a |an |such |so |all |the |fucking |bloody |fkn )*({_INSULT})\b",
+    r"\b(cunts?|retards?|whores?|sluts?)\b",
+)
+
+_SPAM = _rx(
+    r"\b(follow (me|back)|follow for follow|f4f|check (out )?my (page|profile|channel|bio|store|link))\b",
+    r"\b(click (here|the link|link in bio)|link in (my )?bio)\b",
+    r"\b(crypto|bitcoin|btc|forex|nft|airdrop|onlyfans)\b",
+    r"\b(earn|make) \$?\d+[k]?\b.{0,20}\b(day|week|daily|weekly|from home)\b",
+    r"\b(work from home|passive income|get rich|free followers|buy followers|cheap followers)\b",
+    r"\b(whatsapp|telegram)\s*(me|us|\+?\d)",
+    r"\b(dm (me )?for (promo|collab|business|shoutout))\b",
+)
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+
+_COMPLAINT = _rx(
+    r"\b(worst|terrible|awful|horrible|horrendous|disgusting|pathetic|ridiculous|unacceptable|appalling)\b",
+    r"\b(disappoint\w*|frustrat\w*|annoy\w*|angry|furious|upset|fed up|sick of|tired of)\b",
+    r"\b(broken|broke|not working|doesn'?t work|does not work|won'?t (work|load|open|start|turn on|connect))\b",
+    r"\b(stopped working|keeps? (crashing|freezing|failing|dropping)|crash(ed|es|ing)?|froze|freez(es|ing))\b",
+    r"\b(never (arrived|came|received|got)|still (no|not|waiting|haven'?t|hasn'?t)|hasn'?t arrived)\b",
+    r"\b(late|delay(ed|s)?|cancell?ed|overcharg\w*|double charged|charged (me )?twice|wrong (item|order|size))\b",
+    r"\b(missing|damaged|defective|faulty|refund|rude|poor service|bad service|no one (is )?(responding|helping))\b",
+    r"\b(outage|is down|went down|no (signal|service|internet|wifi|connection))\b",
+    r"\b(hate|sucks?|wtf|smh|ugh|#?fail|epic ?fail|waste of|scam(med)?|rip ?off|ripped off)\b",
+    r"\b(still (don'?t|do not|can'?t|cannot)|keeps? (saying|asking|showing|telling|logging))\b",
+    r"\b(can'?t|cannot|unable to|couldn'?t) (log ?in|sign ?in|access|connect|use|see|load|download|update|install|"
+    r"play|stream|watch|order|pay|reach|get (through|in|my))\b",
+    r"\bnot (happy|good|great|impressed|ok(ay)?|acceptable|fair)\b",
+    r"\b(error|issue|problem|bug|glitch)s?\b",
+    r"(😡|😠|🤬|😤|😒|😩|😫|🙄|👎|😞|😢|😭)",
+)
+_PRAISE = _rx(
+    r"\b(thanks?|thank (you|u)|thx|ty|cheers|appreciate\w*|grateful)\b",
+    r"\b(love|loving|loved|adore)\b",
+    r"\b(great|awesome|amazing|excellent|fantastic|brilliant|wonderful|superb|outstanding|perfect|incredible)\b",
+    r"\b(best|well done|good job|nice job|kudos|shout ?out|props to|helpful|impressed|delighted)\b",
+    r"(❤|♥|😍|🥰|🙌|👏|👍|😊|🙏|💯|🔥)",
+)
+_PURCHASE = _rx(
+    r"\b(where|how) (can|do) i (buy|get|order|purchase)\b",
+    r"\b(want|wanna|going|looking|trying|plan(ning)?) to (buy|order|purchase|get one)\b",
+    r"\b(i'?d like to|i would like to) (buy|order|purchase)\b",
+    r"\b(how much|price|pricing|cost)\b",
+    r"\b(in stock|back in stock|restock\w*|sold out|pre-?order|available in|availability)\b",
+    r"\b(do you (ship|deliver)|ship(ping)? to|deliver(y)? to)\b",
+    r"\b(take my money|need (this|one|these)|want (this|one|these)|add(ed)? to (my )?cart)\b",
+    r"\b(does it come in|do you have (it|this|these|them) in)\b",
+)
+_QUESTION_START = re.compile(
+    r"^\s*(@\w+\s+)*(how|what|when|where|why|which|who|whom|whose|can|could|is|are|am|do|does|did|will|would|"
+    r"should|shall|may|might|has|have|any(one)?|anybody|is there|are there)\b",
+    re.IGNORECASE,
+)
+_QUESTION = _rx(r"\?", r"\b(wondering|any idea|help( me)?|please advise|let me know|how (do|can|to))\b")
+
+_INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "override instructions",
+        _rx(
+            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules|prompts?|guidelines|"
+            r"polic(y|ies)|programming|directives?|system message)\b",
+            r"\bnew (instructions|rules|task)\s*:",
+            r"\b(you are now|from now on you (are|will)|pretend (to be|you are)|act as (an?|my)|roleplay as)\b",
+            r"\b(jailbreak|developer mode|dan mode|do anything now)\b",
+        ),
+    ),
+    (
+        "prompt extraction",
+        _rx(
+            r"\b(print|show|reveal|repeat|display|output|leak|dump|tell me|what (is|are)|give me)\b.{0,30}"
+            r"\b(system prompt|your prompt|(your|the|initial|hidden) instructions|your rules|the prompt above)\b",
+            r"\bsystem prompt\b",
+        ),
+    ),
+    (
+        "data exfiltration",
+        _rx(
+            r"\b(reply|respond|answer|tell me|give me|send me|share|post|list)\b.{0,40}\b(e-?mails?|phone( numbers?)?|"
+            r"address(es)?|passwords?|credit cards?|card numbers?|personal (data|details|info\w*))\b.{0,30}\b"
+            r"(of|for|from) (your|the|another|other|a)\b.{0,20}\b(customers?|users?|clients?|employees?|staff|admin)",
+            r"\b(last|previous|other|another) (customer|user|client)'?s? (e-?mail|phone|address|details|data|info)",
+        ),
+    ),
+    (
+        "coerced promise",
+        _rx(
+            r"\b(say|write|reply|respond|confirm|promise|state)\b.{0,30}\b(you('ll| will)|that you)\b.{0,30}"
+            r"\b(refund|discount|compensat\w*|free|voucher|gift card)",
+            r"\b(give|send) me (a |an )?\d{2,3} ?% (off|discount)",
+            r"\bdiscount code\b.{0,40}\b(now|immediately|or else)\b",
+        ),
+    ),
+    ("role markup", _rx(r"</?(system|assistant|im_start|im_end)>", r"\[/?INST\]", r"^\s*(system|assistant)\s*:")),
+)
+
+
+@dataclass(frozen=True)
+class Triage:
+    """What triage decided about one message."""
+
+    category: str
+    """One of ``CATEGORIES``."""
+    escalate: bool
+    """True: a person must answer (abusive, legal / safety); no suggestions."""
+    reason: str | None
+    """Why it escalated or got no suggestions (``None`` when suggestions are wanted)."""
+    flagged_injection: bool
+    """The message tries to instruct the model (it is data, never instructions)."""
+    injection_kinds: tuple[str, ...] = ()
+    """Which injection patterns matched (override instructions, prompt extraction, …)."""
+    scores: tuple[tuple[str, int], ...] = ()
+    """Lexicon hit counts for the soft categories, for debugging and evaluation."""
+
+    @property
+    def wants_suggestions(self) -> bool:
+        """True when the model should suggest replies."""
+        return self.category not in NO_SUGGESTIONS
+
+
+def detect_injection(text: str) -> tuple[str, ...]:
+    """The kinds of prompt injection the text attempts (empty: none)."""
+    return tuple(kind for kind, pattern in _INJECTION if pattern.search(text))
+
+
+def _count(pattern: re.Pattern[str], text: str) -> int:
+    return sum(1 for _ in pattern.finditer(text))
+
+
+def _soft_scores(text: str) -> dict[str, int]:
+    """Lexicon hits for complaint / praise / purchase intent / question."""
+    stripped = _URL.sub(" ", text)
+    question = _count(_QUESTION, stripped) + (1 if _QUESTION_START.search(stripped) else 0)
+    return {
+        "complaint": _count(_COMPLAINT, stripped),
+        "praise": _count(_PRAISE, stripped),
+        "purchase_intent": _count(_PURCHASE, stripped),
+        "question": question,
+    }
+
+
+def _pick_soft(scores: dict[str, int]) -> str:
+    """Complaint beats praise on a tie ("thanks for nothing"); a question with only polite thanks stays a question."""
+    complaint, praise = scores["complaint"], scores["praise"]
+    purchase, question = scores["purchase_intent"], scores["question"]
+    if complaint and complaint >= praise:
+        return "complaint"
+    if purchase:
+        return "purchase_intent"
+    if question and praise <= 1:
+        return "question"
+    if praise:
+        return "praise"
+    if question:
+        return "question"
+    return "other"
+
+
+def triage(text: str) -> Triage:
+    """Classify a comment with the rule lexicons: escalation first, then spam, then the soft categories."""
+    injection = detect_injection(text)
+    scores = _soft_scores(text)
+    score_items = tuple(sorted(scores.items()))
+    for reason, pattern in _LEGAL_SAFETY:
+        if pattern.search(text):
+            return Triage("legal_safety", True, f"legal/safety: {reason}", bool(injection), injection, score_items)
+    if _ABUSIVE.search(text):
+        return Triage("abusive", True, "abusive language", bool(injection), injection, score_items)
+    links = len(_URL.findall(text))
+    if _SPAM.search(text) or (links >= 3 and not scores["complaint"] and not scores["question"]):
+        return Triage("spam", False, "spam: no reply suggested", bool(injection), injection, score_items)
+    return Triage(_pick_soft(scores), False, None, bool(injection), injection, score_items)
