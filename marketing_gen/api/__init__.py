@@ -46,5 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     # Routers are included below, one line each (replies, tracking, events).
+    from marketing_gen.api import events as events_api
+
+    app.include_router(events_api.router)
 
     return app
