@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     broker_url: str | None = None
     """Celery broker. Default: kombu's SQLAlchemy transport next to the SQLite database."""
 
+    broker_namespace: str = ""
+    """Prefix for queue names (and Redis keys) so several deployments or test runs can share one broker."""
+
     models_dir: Path = Path("models")
     """Where model versions live (ignored by git)."""
 

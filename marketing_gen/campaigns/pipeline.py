@@ -1,0 +1,380 @@
+"""The plain functions the Celery tasks call: plan, generate, render, deliver a batch of draft ids.
+
+Owns draft status changes. Every step only touches drafts in the status it expects (``pending`` for
+generate, ``generated`` for render, ``ready`` for deliver) and writes with a compare-and-set on that status,
+so a redelivered, re-enqueued or concurrently duplicated batch is a no-op and never writes twice. Outbox
+rows are unique per draft. Steps return the ids they advanced; the task enqueues the next step with them.
+Does not own Celery (``workers/``), the model (``copywriter`` gets an engine), templates (``render``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+
+from marketing_gen.campaigns.planning import PlanResult, plan_drafts
+from marketing_gen.campaigns.state import (
+    CampaignState,
+    DraftStatus,
+    load_campaign,
+    maybe_complete,
+    transition,
+    unfinished_count,
+)
+from marketing_gen.config import Settings, get_settings
+from marketing_gen.contexts import Offer, UserContext
+from marketing_gen.db import insert_ignore, session_scope
+from marketing_gen.db.models import Campaign, Draft, OutboxMessage, utcnow
+from marketing_gen.errors import ClientError, InvalidRequest
+
+if TYPE_CHECKING:
+    from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+
+log = logging.getLogger(__name__)
+
+STOPPED = (CampaignState.PAUSED.value, CampaignState.CANCELLED.value)
+"""Campaign states in which tasks leave drafts untouched."""
+
+
+@dataclass
+class Work:
+    """Batches of draft ids to enqueue, per pipeline step."""
+
+    generate: list[list[int]] = field(default_factory=list)
+    render: list[list[int]] = field(default_factory=list)
+    deliver: list[list[int]] = field(default_factory=list)
+
+    @property
+    def batches(self) -> int:
+        """Total number of batches."""
+        return len(self.generate) + len(self.render) + len(self.deliver)
+
+
+def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
+    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+
+
+def batch_size_for(campaign: Campaign, settings: Settings) -> int:
+    """Drafts per batch: the campaign's ``batch_size`` option, else ``settings.generate_batch_size``."""
+    size = int((campaign.options or {}).get("batch_size") or settings.generate_batch_size)
+    return max(1, size)
+
+
+def unfinished_work(campaign_id: int, *, settings: Settings | None = None) -> Work:
+    """Every unfinished draft of the campaign, batched by the step it needs next (ordered by id)."""
+    settings = settings or get_settings()
+    with session_scope(settings.database_url) as s:
+        campaign = load_campaign(s, campaign_id)
+        size = batch_size_for(campaign, settings)
+        by_status: dict[str, list[int]] = defaultdict(list)
+        for draft_id, status in s.execute(
+            select(Draft.id, Draft.status).where(
+                Draft.campaign_id == campaign_id,
+                Draft.status.in_((DraftStatus.PENDING.value, DraftStatus.GENERATED.value, DraftStatus.READY.value)),
+            ).order_by(Draft.channel, Draft.variant, Draft.id)
+        ):
+            by_status[status].append(draft_id)
+    return Work(
+        generate=_chunks(by_status[DraftStatus.PENDING.value], size),
+        render=_chunks(by_status[DraftStatus.GENERATED.value], size),
+        deliver=_chunks(by_status[DraftStatus.READY.value], size),
+    )
+
+
+def plan_campaign(campaign_id: int, *, settings: Settings | None = None) -> tuple[PlanResult | None, Work]:
+    """(Re-)plan the audience (idempotent), mark the campaign running, and return the unfinished work.
+
+    A paused or cancelled campaign is left alone (returns no work).
+    """
+    settings = settings or get_settings()
+    with session_scope(settings.database_url) as s:
+        campaign = load_campaign(s, campaign_id)
+        if campaign.state in STOPPED:
+            log.info("campaign %s is %s: not planning", campaign_id, campaign.state)
+            return None, Work()
+        transition(s, campaign, CampaignState.PLANNED)
+        result = plan_drafts(
+            s, campaign, frequency_cap=settings.frequency_cap, frequency_window_days=settings.frequency_window_days
+        )
+        transition(s, campaign, CampaignState.RUNNING)
+    with session_scope(settings.database_url) as s:
+        maybe_complete(s, campaign_id)
+    return result, unfinished_work(campaign_id, settings=settings)
+
+
+# --- generate -------------------------------------------------------------------------------------------
+
+
+class _TimedEngine:
+    """Wraps an engine and adds up the seconds spent inside ``generate`` (model time, for the overhead figure)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.version = engine.version
+        self.seconds = 0.0
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams | None = None) -> list[Completion]:
+        started = time.perf_counter()
+        try:
+            return self.engine.generate(prompts, params) if params is not None else self.engine.generate(prompts)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+def offer_from(campaign: Campaign) -> Offer:
+    """The campaign's offer JSON as the frozen ``Offer`` copy may use."""
+    raw = campaign.offer or {}
+    ends = raw.get("ends_at")
+    return Offer(
+        text=raw.get("text") or "",
+        discount_pct=Decimal(str(raw["discount_pct"])) if raw.get("discount_pct") is not None else None,
+        amount_off=Decimal(str(raw["amount_off"])) if raw.get("amount_off") is not None else None,
+        code=raw.get("code"),
+        ends_at=dt.date.fromisoformat(ends) if ends else None,
+    )
+
+
+def _sampling_params(campaign: Campaign) -> SamplingParams | None:
+    """Per-campaign sampling overrides (``options.sampling``, e.g. ``{"max_new_tokens": 24}``), else None."""
+    from marketing_gen.llm.sampling import SamplingParams
+
+    sampling = dict((campaign.options or {}).get("sampling") or {})
+    if not sampling:
+        return None
+    try:
+        return SamplingParams(**sampling)
+    except ValueError as exc:
+        raise InvalidRequest(f"campaign {campaign.id} options.sampling is invalid: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class _DraftRef:
+    id: int
+    campaign_id: int
+    user_id: int
+    channel: str
+    variant: int
+
+
+def _load(draft_ids: Sequence[int], status: DraftStatus, url: str) -> tuple[list[_DraftRef], dict[int, Campaign]]:
+    """Drafts among ``draft_ids`` still in ``status`` whose campaign is not paused/cancelled, and their campaigns."""
+    with session_scope(url) as s:
+        rows = s.execute(
+            select(Draft.id, Draft.campaign_id, Draft.user_id, Draft.channel, Draft.variant)
+            .join(Campaign, Campaign.id == Draft.campaign_id)
+            .where(Draft.id.in_(list(draft_ids)), Draft.status == status.value, Campaign.state.not_in(STOPPED))
+            .order_by(Draft.id)
+        ).all()
+        refs = [_DraftRef(*r) for r in rows]
+        campaigns = {c.id: c for c in s.scalars(select(Campaign).where(Campaign.id.in_({r.campaign_id for r in refs})))}
+        for c in campaigns.values():
+            s.expunge(c)
+    return refs, campaigns
+
+
+def _contexts(refs: list[_DraftRef], campaign: Campaign, channel: str, url: str) -> dict[int, UserContext]:
+    """One ``build_contexts`` call for these drafts' users: user id → context."""
+    from marketing_gen.recommend import build_contexts
+
+    user_ids = sorted({r.user_id for r in refs})
+    k = int((campaign.options or {}).get("items", 3))
+    return {c.user_id: c for c in build_contexts(user_ids, channel, url=url, offer=offer_from(campaign), k=k)}
+
+
+def _json_safe(value: Any) -> Any:
+    """Make copywriter output JSON-storable (Decimals, dates, tuples, dataclasses)."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: _json_safe(v) for k, v in dataclasses.asdict(value).items()}
+    if hasattr(value, "model_dump"):
+        return _json_safe(value.model_dump())
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _cas_update(s: Any, draft_id: int, expected: DraftStatus, values: dict[str, Any]) -> bool:
+    """UPDATE one draft only if it is still in ``expected`` status; True if this call moved it."""
+    res = s.execute(
+        update(Draft).where(Draft.id == draft_id, Draft.status == expected.value).values(updated_at=utcnow(), **values)
+    )
+    return bool(res.rowcount)
+
+
+def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings | None = None) -> list[int]:
+    """Write copy for the pending drafts among ``draft_ids``; returns the ids now ``generated``.
+
+    One ``build_contexts`` and one ``write_copies`` call per (campaign, channel, variant) group; drafts whose
+    user has no context or no recommended items become ``skipped``.
+    """
+    from marketing_gen.copywriter import write_copies
+
+    settings = settings or get_settings()
+    url = settings.database_url
+    started = time.perf_counter()
+    refs, campaigns = _load(draft_ids, DraftStatus.PENDING, url)
+    if not refs:
+        return []
+    timed = _TimedEngine(engine)
+    groups: dict[tuple[int, str, int], list[_DraftRef]] = defaultdict(list)
+    for r in refs:
+        groups[(r.campaign_id, r.channel, r.variant)].append(r)
+    updates: list[tuple[int, dict[str, Any]]] = []
+    batch_id = uuid.uuid4().hex[:12]
+    for (campaign_id, channel, variant), group in groups.items():
+        campaign = campaigns[campaign_id]
+        contexts = _contexts(group, campaign, channel, url)
+        with_ctx = [r for r in group if r.user_id in contexts]
+        for r in group:
+            if r.user_id not in contexts:
+                updates.append((r.id, {"status": DraftStatus.SKIPPED.value, "skip_reason": "user has no context"}))
+        if not with_ctx:
+            continue
+        results = write_copies(
+            [contexts[r.user_id] for r in with_ctx], channel, timed,
+            variant=variant, seed=int((campaign.options or {}).get("seed", campaign_id)),
+            max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
+            params=_sampling_params(campaign),
+        )
+        if len(results) != len(with_ctx):
+            raise RuntimeError(f"write_copies returned {len(results)} results for {len(with_ctx)} contexts")
+        for r, res in zip(with_ctx, results, strict=True):
+            updates.append((r.id, _copy_values(res, engine.version)))
+    wall = time.perf_counter() - started
+    batch_timing = {"batch": batch_id, "batch_size": len(refs), "batch_model_s": round(timed.seconds, 4),
+                    "batch_wall_s": round(wall, 4)}
+    advanced: list[int] = []
+    with session_scope(url) as s:
+        for draft_id, values in updates:
+            values["timings"] = {**values.get("timings", {}), **batch_timing}
+            if _cas_update(s, draft_id, DraftStatus.PENDING, values) and values["status"] == DraftStatus.GENERATED:
+                advanced.append(draft_id)
+        for campaign_id in campaigns:
+            maybe_complete(s, campaign_id)
+    return advanced
+
+
+def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
+    """The draft columns for one ``CopyResult``."""
+    skipped = bool(getattr(res, "skipped", False))
+    if skipped:
+        return {"status": DraftStatus.SKIPPED.value,
+                "skip_reason": str(getattr(res, "skip_reason", None) or "skipped by the copywriter")[:256],
+                "timings": _json_safe(getattr(res, "timings", {}) or {})}
+    return {
+        "status": DraftStatus.GENERATED.value,
+        "fields": _json_safe(res.fields),
+        "violations": _json_safe(res.violations),
+        "attempts": int(res.attempts),
+        "fallback": bool(res.fallback),
+        "model_version": model_version,
+        "prompt_hash": res.prompt_hash,
+        "seed": res.seed,
+        "timings": _json_safe(getattr(res, "timings", {}) or {}),
+    }
+
+
+# --- render ---------------------------------------------------------------------------------------------
+
+
+def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
+    """Render the generated drafts among ``draft_ids`` into final artifacts; returns the ids now ``ready``."""
+    from marketing_gen.render import render
+
+    settings = settings or get_settings()
+    url = settings.database_url
+    refs, campaigns = _load(draft_ids, DraftStatus.GENERATED, url)
+    if not refs:
+        return []
+    with session_scope(url) as s:
+        fields = dict(s.execute(select(Draft.id, Draft.fields).where(Draft.id.in_([r.id for r in refs]))).all())
+    groups: dict[tuple[int, str], list[_DraftRef]] = defaultdict(list)
+    for r in refs:
+        groups[(r.campaign_id, r.channel)].append(r)
+    updates: list[tuple[int, dict[str, Any]]] = []
+    for (campaign_id, channel), group in groups.items():
+        campaign = campaigns[campaign_id]
+        contexts = _contexts(group, campaign, channel, url)
+        for r in group:
+            ctx = contexts.get(r.user_id)
+            if ctx is None:
+                updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": "user has no context"}))
+                continue
+            try:
+                artifact = render(channel, fields[r.id] or {}, ctx, draft_id=r.id, campaign_name=campaign.name,
+                                  settings=settings)
+            except ClientError as exc:  # a template or field problem: this draft fails, the batch goes on
+                updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"render: {exc}"[:256]}))
+                continue
+            updates.append((r.id, {"status": DraftStatus.READY.value, "rendered": _json_safe(artifact)}))
+    advanced: list[int] = []
+    with session_scope(url) as s:
+        for draft_id, values in updates:
+            if _cas_update(s, draft_id, DraftStatus.GENERATED, values) and values["status"] == DraftStatus.READY:
+                advanced.append(draft_id)
+        for campaign_id in campaigns:
+            maybe_complete(s, campaign_id)
+    return advanced
+
+
+# --- deliver --------------------------------------------------------------------------------------------
+
+
+def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
+    """Queue the ready drafts among ``draft_ids`` in the outbox (one row per draft); returns the ids now ``queued``."""
+    settings = settings or get_settings()
+    url = settings.database_url
+    refs, campaigns = _load(draft_ids, DraftStatus.READY, url)
+    if not refs:
+        return []
+    advanced: list[int] = []
+    with session_scope(url) as s:
+        rendered = dict(s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_([r.id for r in refs]))).all())
+        insert_ignore(s, OutboxMessage.__table__, [
+            {"draft_id": r.id, "campaign_id": r.campaign_id, "user_id": r.user_id, "channel": r.channel,
+             "payload": rendered.get(r.id) or {}, "state": "queued", "created_at": utcnow()}
+            for r in refs
+        ], ["draft_id"])
+        for r in refs:
+            if _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
+                advanced.append(r.id)
+        for campaign_id in campaigns:
+            maybe_complete(s, campaign_id)
+    return advanced
+
+
+def campaign_ids_of(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
+    """Campaigns the given drafts belong to."""
+    settings = settings or get_settings()
+    with session_scope(settings.database_url) as s:
+        return sorted(set(s.scalars(select(Draft.campaign_id).where(Draft.id.in_(list(draft_ids))))))
+
+
+def finish_if_done(campaign_id: int, *, settings: Settings | None = None) -> bool:
+    """Mark the campaign completed when nothing is unfinished (progress pollers call this); True if completed."""
+    settings = settings or get_settings()
+    with session_scope(settings.database_url) as s:
+        if unfinished_count(s, campaign_id):
+            return False
+        return maybe_complete(s, campaign_id)
