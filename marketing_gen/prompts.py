@@ -1,0 +1,159 @@
+"""Prompts: a user context and a channel → chat messages for the model (``templates/prompts/<channel>.j2``).
+
+Owns the Jinja2 environment (StrictUndefined; the user templates dir overrides the packaged one file by
+file), the data block and the prompt hash. Catalog- and user-controlled strings only ever reach the model
+inside ``<data>…</data>`` as JSON with ``<``, ``>`` and ``&`` escaped, so a product title cannot close the
+block or pose as an instruction; the system message says the data is not instructions.
+Does not call the model (``copywriter``) or check its output (``guardrails``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from marketing_gen.channels.base import ChannelSpec, get_channel
+from marketing_gen.channels.sms import OPT_OUT
+from marketing_gen.config import Settings, get_settings
+from marketing_gen.contexts import UserContext
+from marketing_gen.guardrails.money import format_pct, format_price
+from marketing_gen.llm.sampling import ChatMessage
+
+USER_MARKER = "@@USER@@"
+"""A line on its own in a prompt template: the system message above it, the user message below."""
+
+LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "it": "Italian",
+             "pt": "Portuguese", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "pl": "Polish"}
+MAX_ITEMS = 3
+"""Items a prompt shows (the model is small; more items make longer, vaguer copy)."""
+
+
+@lru_cache(maxsize=8)
+def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=autoescape,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["price"] = lambda item: format_price(item.price, item.currency)
+    env.filters["pct"] = format_pct
+    env.filters["display_title"] = display_title
+    env.filters["short"] = shorten
+    return env
+
+
+def template_environment(settings: Settings | None = None, *, autoescape: bool = False) -> jinja2.Environment:
+    """The Jinja2 environment: ``user_templates_dir`` first (when set), then ``templates_dir``."""
+    settings = settings or get_settings()
+    dirs = tuple(d for d in (settings.user_templates_dir, settings.templates_dir) if d is not None)
+    return _environment(dirs, autoescape)
+
+
+def display_title(title: str) -> str:
+    """A catalog title as copy shows it: UPPER-CASE titles in Title Case, whitespace collapsed."""
+    text = " ".join(title.split())
+    letters = [c for c in text if c.isalpha()]
+    if letters and all(c.isupper() for c in letters if c.isascii()) and sum(c.isupper() for c in letters) > 3:
+        text = re.sub(r"[^\W\d_]+", lambda m: m.group(0).capitalize(), text.lower())
+    return text
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut a catalog string at a word boundary to ≤ ``limit`` characters (prompt data, not copy)."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def language_of(locale: str) -> str:
+    """``de-DE`` → ``German``; unknown locales → ``English``."""
+    code = (locale or "en").replace("_", "-").split("-")[0].lower()
+    return LANGUAGES.get(code, "English")
+
+
+def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The facts the model may use, as plain JSON-able data (trimmed: ≤ 3 items, short titles and features)."""
+    offer = context.offer
+    offer_parts = [offer.text.strip()] if offer.text.strip() else []
+    if offer.discount_pct and format_pct(offer.discount_pct) not in offer.text:
+        offer_parts.append(f"{format_pct(offer.discount_pct)} off")
+    if offer.code:
+        offer_parts.append(f"code {offer.code}")
+    if offer.ends_at:
+        offer_parts.append(f"ends {offer.ends_at.isoformat()}")
+    data: dict[str, Any] = {
+        "customer": {"first_name": (context.first_name or "").strip() or None,
+                     "interests": [shorten(i, 40) for i in context.interests[:3]]},
+        "products": [
+            {"name": shorten(display_title(i.title), 80), "price": format_price(i.price, i.currency) or None,
+             "category": shorten(i.category, 40) if i.category else None,
+             "features": [shorten(f, 60) for f in i.features[:2]]}
+            for i in context.items[:MAX_ITEMS]
+        ],
+        "offer": "; ".join(offer_parts) or "none",
+    }
+    if context.last_purchase:
+        data["customer"]["last_purchase"] = shorten(display_title(context.last_purchase), 60)
+    data.update(extra or {})
+    return _compact(data)
+
+
+def _compact(value: Any) -> Any:
+    """Drop empty values (None, "", [], {}) so the prompt spends no tokens on them."""
+    if isinstance(value, dict):
+        items = {k: _compact(v) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        return [_compact(v) for v in value]
+    return value
+
+
+def data_block(data: Mapping[str, Any]) -> str:
+    """``<data>{json}</data>`` with ``<``, ``>`` and ``&`` escaped inside the JSON (cannot close the block)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f"<data>{text}</data>"
+
+
+def build_prompt(context: UserContext, channel: str | ChannelSpec, *, variant: int = 0,
+                 settings: Settings | None = None, extra: Mapping[str, Any] | None = None) -> list[ChatMessage]:
+    """System (voice, rules, tagged format with an example) + user (the data block) messages."""
+    spec = get_channel(channel)
+    brand = context.brand
+    overhead = len(brand.name.strip()) + 2 + len(OPT_OUT) + 2
+    sms_budget = max(40, min(120, (160 if spec.max_segments == 1 else 153 * spec.max_segments) - overhead))
+    variables = {
+        "channel": spec,
+        "brand": brand,
+        "language": language_of(context.locale),
+        "first_name": (context.first_name or "").strip(),
+        "has_discount": context.offer.has_discount,
+        "has_end_date": context.offer.ends_at is not None,
+        "variant": variant,
+        "sms_budget": sms_budget,
+        "data": data_block(build_data(context, extra)),
+    }
+    template = template_environment(settings).get_template(spec.prompt_template)
+    text = template.render(**variables)
+    system, sep, user = text.partition(f"\n{USER_MARKER}\n")
+    if not sep:
+        raise jinja2.TemplateError(f"{spec.prompt_template} must contain a line {USER_MARKER!r} before the data")
+    return [{"role": "system", "content": system.strip()}, {"role": "user", "content": user.strip()}]
+
+
+def prompt_hash(messages: list[ChatMessage] | str) -> str:
+    """SHA-256 hex of the prompt (stable across runs; stored on the draft)."""
+    payload = json.dumps(messages, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
