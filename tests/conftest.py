@@ -123,3 +123,75 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+# --- model fixtures (issue 3): a tiny random Llama + a real locally trained tokenizer, through the real engine ---
+
+
+def build_tiny_model_dir(path: Path) -> Path:
+    """Save a random-init LlamaForCausalLM (hidden 16, 2 layers) and a byte-level BPE tokenizer with a chat template."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    words = (
+        "the a new fresh sale shoe shoes jacket coffee trail run running price offer today you your we our store "
+        "brand copy email subject body headline summer winter gift free shipping order only just for with from and "
+        "love great best comfy warm light fast hello hi thanks SUBJECT PREHEADER BODY HEADLINE"
+    ).split()
+    corpus = [
+        " ".join(words[(i * 7 + k * 3) % len(words)] for k in range(12)) + f" {i} €{i}.99 !?,:\n" for i in range(300)
+    ]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=512,
+        special_tokens=["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<|im_start|>",
+        eos_token="<|im_end|>",
+        unk_token="<|endoftext|>",
+        pad_token="<pad>",
+    )
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+    )
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+        initializer_range=0.5,  # peaky logits: greedy choices are far from float ties
+    )
+    LlamaForCausalLM(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A HF model directory with a tiny random Llama and a real tokenizer (chat template, pad, eos)."""
+    return build_tiny_model_dir(tmp_path_factory.mktemp("tiny_model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_engine(tiny_model_dir: Path):  # -> marketing_gen.llm.engine.Engine (import kept lazy)
+    """The real ``Engine`` on the tiny model, CPU fp32 (shared by the session: do not mutate it)."""
+    from marketing_gen.llm.engine import Engine
+
+    return Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32", version="tiny-test-model")

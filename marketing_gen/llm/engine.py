@@ -1,0 +1,417 @@
+"""The batched generation engine: load a model version once, then ``generate(prompts, params)``.
+
+Owns loading (device and dtype through ``llm/devices.py``), prompt rendering (chat template), length
+bucketing into token-budgeted micro-batches, per-request seeded sampling, stop strings, and CUDA-OOM
+splitting. Does not own prompt wording (``prompts.py``), output parsing (``llm/parse.py``) nor which
+version is active (``registry.py``).
+
+Determinism: every generated row (prompt × sample j) draws its random numbers from its own generator,
+seeded from ``(params.seed, rendered prompt, j)``; sampling is inverse-CDF with one uniform per step.
+So the same seed and inputs give the same texts however the rows are bucketed, batched or split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from marketing_gen.errors import ClientError, InvalidRequest, ModelLoadError, TransientError
+from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+
+if TYPE_CHECKING:
+    import torch
+
+    from marketing_gen.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One text to generate: prompt ``index``, sample ``sample`` of ``n``, its token ids and seed."""
+
+    index: int
+    sample: int
+    ids: tuple[int, ...]
+    seed: int
+
+
+@dataclass
+class GenerateStats:
+    """What the last ``generate`` call did (for benchmarks and logs)."""
+
+    rows: int = 0
+    micro_batches: int = 0
+    oom_splits: int = 0
+    batch_rows: list[int] = field(default_factory=list)
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+
+
+class Engine:
+    """A loaded causal LM plus its tokenizer; build once per process, call ``generate`` many times."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        version: str,
+        path: str | Path,
+        token_budget: int = 16384,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.version = version
+        self.path = Path(path)
+        self.token_budget = token_budget
+        self.last_stats = GenerateStats()
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.pad_id: int = tokenizer.pad_token_id
+        eos = model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if tokenizer.eos_token_id is not None:
+            eos_ids.add(tokenizer.eos_token_id)
+        self.eos_ids: tuple[int, ...] = tuple(sorted(eos_ids))
+        self.max_positions: int | None = getattr(model.config, "max_position_embeddings", None)
+
+    # -- loading -------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = None,
+        settings: Settings | None = None,
+        version: str | None = None,
+    ) -> Engine:
+        """Load the HF model directory at ``path`` on ``device`` (default: settings / Accelerate) in ``dtype``."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from marketing_gen.config import get_settings
+        from marketing_gen.llm.devices import configure_threads, resolve_device, resolve_dtype
+
+        settings = settings or get_settings()
+        path = Path(path)
+        if not (path / "config.json").is_file():
+            raise ClientError(f"No model at {path}: run `marketing-gen model import-base`")
+        dev = device if isinstance(device, torch.device) else resolve_device(device or settings.device)
+        torch_dtype = resolve_dtype(dev, dtype or settings.dtype)
+        if dev.type == "cpu":
+            configure_threads(settings.torch_threads)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"could not load the model at {path}: {exc}") from exc
+        model.to(dev)
+        model.eval()
+        log.info("loaded %s on %s as %s", path, dev, torch_dtype)
+        return cls(model, tokenizer, version=version or path.name, path=path, token_budget=settings.token_budget)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> Engine:
+        """Load the active registered model version (``marketing-gen model list`` shows it)."""
+        from marketing_gen.config import get_settings
+        from marketing_gen.registry import active_version
+
+        settings = settings or get_settings()
+        active = active_version(url=settings.database_url)
+        if active is None:
+            raise ClientError("No model: run `marketing-gen model import-base`")
+        return cls.from_path(active.path, settings=settings, version=active.name)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the model's weights are."""
+        return self.model.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The model's weight precision."""
+        return self.model.dtype
+
+    # -- generation ----------------------------------------------------------------------------------------
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text the model sees: chat messages through the chat template, raw strings as they are."""
+        if isinstance(prompt, str):
+            return prompt
+        if not self.tokenizer.chat_template:
+            raise InvalidRequest(f"model {self.version!r} has no chat template; pass plain text prompts")
+        return self.tokenizer.apply_chat_template(list(prompt), add_generation_prompt=True, tokenize=False)
+
+    def generate(
+        self,
+        prompts: Sequence[Prompt],
+        params: SamplingParams | None = None,
+        *,
+        token_budget: int | None = None,
+        ignore_eos: bool = False,
+    ) -> list[Completion]:
+        """Generate ``params.n`` texts per prompt; results in input order.
+
+        ``token_budget`` overrides the engine's (prompt + new tokens) × rows bound per micro-batch.
+        ``ignore_eos`` always generates ``max_new_tokens`` tokens (benchmarks at equal output length).
+        """
+        params = params or SamplingParams()
+        budget = token_budget or self.token_budget
+        rows = self._build_rows(prompts, params)
+        self.last_stats = stats = GenerateStats(rows=len(rows))
+        results: dict[tuple[int, int], tuple[str, str, int]] = {}
+        for batch in self._micro_batches(rows, params.max_new_tokens, budget):
+            self._generate_split(batch, params, ignore_eos, results, stats)
+        completions: list[Completion] = []
+        prompt_tokens = {r.index: len(r.ids) for r in rows}
+        for i, prompt in enumerate(prompts):
+            outs = [results[(i, j)] for j in range(params.n)]
+            completions.append(
+                Completion(
+                    index=i,
+                    prompt=prompt,
+                    texts=[o[0] for o in outs],
+                    finish_reasons=[o[1] for o in outs],
+                    tokens=[o[2] for o in outs],
+                    prompt_tokens=prompt_tokens[i],
+                )
+            )
+        stats.prompt_tokens = sum(prompt_tokens.values())
+        stats.generated_tokens = sum(sum(c.tokens) for c in completions)
+        return completions
+
+    def _build_rows(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[_Row]:
+        if isinstance(prompts, str | dict):
+            raise InvalidRequest("prompts must be a list of prompts (strings or chat message lists), not one prompt")
+        base_seed = params.seed if params.seed is not None else secrets.randbits(63)
+        rows: list[_Row] = []
+        for i, prompt in enumerate(prompts):
+            _check_prompt(i, prompt)
+            text = self.render(prompt)
+            ids = tuple(self.tokenizer(text, add_special_tokens=isinstance(prompt, str))["input_ids"])
+            if not ids:
+                raise InvalidRequest(f"prompts[{i}] is empty")
+            if self.max_positions and len(ids) + params.max_new_tokens > self.max_positions:
+                raise InvalidRequest(
+                    f"prompts[{i}] has {len(ids)} tokens; with max_new_tokens={params.max_new_tokens} that exceeds "
+                    f"the model's {self.max_positions} positions: shorten the prompt or lower max_new_tokens"
+                )
+            for j in range(params.n):
+                rows.append(_Row(index=i, sample=j, ids=ids, seed=_row_seed(base_seed, text, j)))
+        return rows
+
+    @staticmethod
+    def _micro_batches(rows: list[_Row], max_new_tokens: int, budget: int) -> list[list[_Row]]:
+        """Length bucketing: sort by prompt length, cut when (longest prompt + new tokens) × rows > budget."""
+        ordered = sorted(rows, key=lambda r: (len(r.ids), r.index, r.sample))
+        batches: list[list[_Row]] = []
+        current: list[_Row] = []
+        for row in ordered:
+            width = len(row.ids) + max_new_tokens  # rows are sorted, so this row is the longest so far
+            if current and width * (len(current) + 1) > budget:
+                batches.append(current)
+                current = []
+            current.append(row)
+        if current:
+            batches.append(current)
+        return batches
+
+    def _generate_split(
+        self,
+        batch: list[_Row],
+        params: SamplingParams,
+        ignore_eos: bool,
+        results: dict[tuple[int, int], tuple[str, str, int]],
+        stats: GenerateStats,
+    ) -> None:
+        """Run one micro-batch; on CUDA OOM split it in half and retry each half (never drop a row)."""
+        import torch
+
+        try:
+            outputs = self._generate_batch(batch, params, ignore_eos)
+        except torch.OutOfMemoryError as exc:
+            if len(batch) == 1:
+                raise TransientError(f"out of device memory generating a single text: {exc}") from exc
+            log.warning("OOM on a micro-batch of %d rows; splitting in half", len(batch))
+            stats.oom_splits += 1
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            half = len(batch) // 2
+            self._generate_split(batch[:half], params, ignore_eos, results, stats)
+            self._generate_split(batch[half:], params, ignore_eos, results, stats)
+            return
+        stats.micro_batches += 1
+        stats.batch_rows.append(len(batch))
+        for row, out in zip(batch, outputs, strict=True):
+            results[(row.index, row.sample)] = out
+
+    def _generate_batch(
+        self, batch: list[_Row], params: SamplingParams, ignore_eos: bool
+    ) -> list[tuple[str, str, int]]:
+        """One ``model.generate`` call on left-padded rows; returns (text, finish_reason, tokens) per row."""
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        # 1. left-pad the prompts into one tensor with its attention mask
+        width = max(len(r.ids) for r in batch)
+        input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(batch), width), dtype=torch.long)
+        for k, row in enumerate(batch):
+            input_ids[k, width - len(row.ids) :] = torch.tensor(row.ids)
+            attention[k, width - len(row.ids) :] = 1
+        input_ids = input_ids.to(self.device)
+        attention = attention.to(self.device)
+
+        # 2. decoding: greedy, or our per-row seeded sampler as the last logits processor of a greedy search
+        config = GenerationConfig(
+            max_new_tokens=params.max_new_tokens,
+            min_new_tokens=params.max_new_tokens if ignore_eos else None,
+            do_sample=False,
+            num_beams=1,
+            repetition_penalty=params.repetition_penalty if params.repetition_penalty != 1.0 else None,
+            no_repeat_ngram_size=params.no_repeat_ngram_size or None,
+            pad_token_id=self.pad_id,
+            eos_token_id=list(self.eos_ids),
+            use_cache=True,
+        )
+        processors = LogitsProcessorList()
+        if params.temperature > 0:
+            processors.append(_SeededSampler([r.seed for r in batch], width, params))
+        criteria = StoppingCriteriaList()
+        if params.stop:
+            criteria.append(_StopOnStrings(self.tokenizer, params.stop, width))
+
+        # 3. generate
+        with torch.inference_mode():
+            out = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=attention,
+                generation_config=config,
+                logits_processor=processors,
+                stopping_criteria=criteria,
+            )
+
+        # 4. cut each row at EOS / padding / stop string
+        generated = out[:, width:].tolist()
+        return [self._finish(ids, params) for ids in generated]
+
+    def _finish(self, ids: list[int], params: SamplingParams) -> tuple[str, str, int]:
+        end = next((k for k, t in enumerate(ids) if t in self.eos_ids), None)
+        kept = ids if end is None else ids[:end]
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        cut = min((p for p in (text.find(s) for s in params.stop) if p >= 0), default=-1)
+        if cut >= 0:  # the row stopped on the string; padding may follow it
+            while kept and kept[-1] == self.pad_id:
+                kept = kept[:-1]
+            return text[:cut].strip(), "stop", len(kept)
+        if end is not None:
+            return text.strip(), "stop", end + 1
+        return text.strip(), "length", len(kept)
+
+
+def _check_prompt(i: int, prompt: Any) -> None:
+    if isinstance(prompt, str):
+        return
+    if isinstance(prompt, list | tuple) and prompt and all(
+        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in prompt
+    ):
+        return
+    raise InvalidRequest(
+        f"prompts[{i}] must be a string or a non-empty list of {{'role': …, 'content': …}} messages, "
+        f"got {type(prompt).__name__}"
+    )
+
+
+def _row_seed(base_seed: int, text: str, sample: int) -> int:
+    digest = hashlib.sha256(f"{base_seed}\x1f{sample}\x1f{text}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class _SeededSampler:
+    """Temperature / top-k / top-p sampling with one private random stream per row (a LogitsProcessor).
+
+    Returns scores that are -inf everywhere but the sampled token, so the greedy search picks it.
+    """
+
+    def __init__(self, seeds: list[int], prompt_width: int, params: SamplingParams) -> None:
+        import torch
+
+        steps = params.max_new_tokens
+        self.uniforms = torch.stack([torch.rand(steps, generator=torch.Generator().manual_seed(s)) for s in seeds])
+        self.prompt_width = prompt_width
+        self.temperature = params.temperature
+        self.top_k = params.top_k
+        self.top_p = params.top_p
+        self._device_uniforms: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self._device_uniforms is None:
+            self._device_uniforms = self.uniforms.to(scores.device)
+        step = input_ids.shape[1] - self.prompt_width
+        u = self._device_uniforms[:, step : step + 1]
+        logits = scores.float() / self.temperature
+        if self.top_k and self.top_k < logits.shape[-1]:
+            logits, token_ids = torch.topk(logits, self.top_k, dim=-1)  # sorted, descending
+        elif self.top_p < 1.0:
+            logits, token_ids = torch.sort(logits, dim=-1, descending=True)
+        else:
+            token_ids = None
+        probs = torch.softmax(logits, dim=-1)
+        if self.top_p < 1.0:
+            before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
+            probs = probs.masked_fill(before >= self.top_p, 0.0)  # the top token always stays
+        cdf = torch.cumsum(probs, dim=-1)
+        pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
+        chosen = pick if token_ids is None else token_ids.gather(-1, pick)
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(-1, chosen, 0.0)
+        return out
+
+
+class _StopOnStrings:
+    """Stops a row once its recent generated text contains one of the stop strings (a StoppingCriteria)."""
+
+    def __init__(self, tokenizer: Any, stops: Sequence[str], prompt_width: int) -> None:
+        self.tokenizer = tokenizer
+        self.stops = tuple(stops)
+        self.prompt_width = prompt_width
+        self.window = 8 + max(len(s) for s in stops)  # every token decodes to ≥ 1 character
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
+        import torch
+
+        tails = input_ids[:, self.prompt_width :][:, -self.window :]
+        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
+        hits = [any(s in t for s in self.stops) for t in texts]
+        return torch.tensor(hits, dtype=torch.bool, device=input_ids.device)
+
+
+def generate_distributed(engine: Engine, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:
+    """One-shot multi-GPU run: each ``accelerate launch`` process generates its share; all get every result.
+
+    Launch with ``accelerate launch --num_processes N your_script.py`` where the script builds
+    ``Engine.from_settings()`` (device ``auto`` → each process's own GPU) and calls this. On one process it is
+    ``engine.generate``. Results are in input order, ``Completion.index`` is the global index.
+    """
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
+    state = PartialState()
+    indexed = list(enumerate(prompts))
+    with state.split_between_processes(indexed) as share:
+        local = engine.generate([p for _, p in share], params) if share else []
+        for (global_index, _), completion in zip(share, local, strict=True):
+            completion.index = global_index
+    gathered = gather_object(local) if state.num_processes > 1 else local
+    return sorted(gathered, key=lambda c: c.index)

@@ -1,0 +1,215 @@
+"""Engine contracts on the tiny random Llama, through the real loading and generate path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from marketing_gen.errors import ClientError, InvalidRequest, TransientError
+from marketing_gen.llm.engine import Engine, generate_distributed
+from marketing_gen.llm.sampling import SamplingParams
+
+PROMPTS = [
+    "hello",
+    [{"role": "system", "content": "You write copy for a store."}, {"role": "user", "content": "subject for shoes"}],
+    "the new summer jacket is on sale today for you, fresh and light, free shipping on every order",
+    [{"role": "user", "content": "coffee"}],
+    "a gift",
+    "warm winter shoes for the trail, comfy and fast",
+]
+
+
+def texts(completions) -> list[list[str]]:
+    return [c.texts for c in completions]
+
+
+def test_order_n_and_counts(tiny_engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=7, temperature=1.0, n=3, seed=1)
+    out = tiny_engine.generate(PROMPTS, params)
+    assert [c.index for c in out] == list(range(len(PROMPTS)))
+    assert [c.prompt for c in out] == PROMPTS
+    for c in out:
+        assert len(c.texts) == len(c.finish_reasons) == len(c.tokens) == 3
+        assert all(1 <= t <= 7 for t in c.tokens)
+        assert all(r in ("stop", "length") for r in c.finish_reasons)
+        assert c.prompt_tokens > 0
+    # each result belongs to its own prompt: generating that prompt alone gives the same texts
+    alone = tiny_engine.generate([PROMPTS[2]], params)
+    assert alone[0].texts == out[2].texts
+
+
+def test_max_new_tokens_respected(tiny_engine: Engine) -> None:
+    for m in (1, 5):
+        out = tiny_engine.generate(PROMPTS, SamplingParams(max_new_tokens=m), ignore_eos=True)
+        for c in out:
+            assert c.tokens == [m]
+            assert c.finish_reasons == ["length"]
+        free = tiny_engine.generate(PROMPTS, SamplingParams(max_new_tokens=m, temperature=1.0, seed=4))
+        assert all(t <= m for c in free for t in c.tokens)
+
+
+def test_same_seed_same_texts_other_seed_differs(tiny_engine: Engine) -> None:
+    p = SamplingParams(max_new_tokens=10, temperature=1.0, top_p=0.95, n=2, seed=42)
+    first = texts(tiny_engine.generate(PROMPTS, p))
+    again = texts(tiny_engine.generate(PROMPTS, p))
+    other = texts(tiny_engine.generate(PROMPTS, p.model_copy(update={"seed": 43})))
+    assert first == again
+    assert first != other
+    assert any(c[0] != c[1] for c in first), "the n samples of one prompt should differ"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        SamplingParams(max_new_tokens=9),
+        SamplingParams(max_new_tokens=9, temperature=0.9, top_k=20, seed=5, n=2),
+        SamplingParams(max_new_tokens=9, temperature=1.2, top_p=0.8, repetition_penalty=1.3, seed=9),
+        SamplingParams(max_new_tokens=9, temperature=0.7, no_repeat_ngram_size=2, seed=11),
+    ],
+    ids=["greedy", "top_k", "top_p_repetition", "no_repeat_ngram"],
+)
+def test_bucketed_equals_unbucketed(tiny_engine: Engine, params: SamplingParams) -> None:
+    one_batch = tiny_engine.generate(PROMPTS, params, token_budget=10**9)
+    assert tiny_engine.last_stats.micro_batches == 1
+    row_by_row = tiny_engine.generate(PROMPTS, params, token_budget=1)
+    assert tiny_engine.last_stats.micro_batches == len(PROMPTS) * params.n
+    assert texts(one_batch) == texts(row_by_row)
+    one_by_one = [tiny_engine.generate([p], params)[0].texts for p in PROMPTS]
+    assert texts(one_batch) == one_by_one
+
+
+def test_micro_batches_respect_token_budget(tiny_engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=8)
+    lengths = [c.prompt_tokens for c in tiny_engine.generate(PROMPTS, params)]
+    budget = 3 * (max(lengths) + 8)
+    tiny_engine.generate(PROMPTS, params, token_budget=budget)
+    stats = tiny_engine.last_stats
+    assert sum(stats.batch_rows) == len(PROMPTS)
+    assert 1 < stats.micro_batches < len(PROMPTS)
+    for batch in Engine._micro_batches(tiny_engine._build_rows(PROMPTS, params), 8, budget):
+        assert (max(len(r.ids) for r in batch) + 8) * len(batch) <= budget
+        assert [len(r.ids) for r in batch] == sorted(len(r.ids) for r in batch)
+
+
+def test_stop_strings_cut_text(tiny_engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=16)
+    full = tiny_engine.generate(PROMPTS, params, ignore_eos=True)
+    text = next(t for c in full for t in c.texts if len(t.strip()) >= 6)
+    stop = next(text[i : i + 2] for i in range(2, len(text) - 1) if text[i : i + 2].strip())
+    out = tiny_engine.generate(PROMPTS, params.model_copy(update={"stop": (stop, "never-generated-zzz")}))
+    hits = 0
+    for before, after in zip(full, out, strict=True):
+        cut = before.texts[0].find(stop)
+        if cut >= 0:
+            hits += 1
+            assert after.texts[0] == before.texts[0][:cut].strip()
+            assert after.finish_reasons == ["stop"]
+            assert after.tokens[0] <= before.tokens[0]
+    assert hits >= 1
+
+
+def test_finish_reason_stop_on_eos(tiny_model_dir: Path) -> None:
+    engine = Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32")
+    eos = engine.eos_ids[0]
+    with torch.no_grad():  # make EOS dominate: the model stops at once
+        engine.model.lm_head.weight.data = engine.model.lm_head.weight.data.clone()
+        engine.model.lm_head.weight[eos] *= 0
+        bias = torch.zeros(engine.model.lm_head.weight.shape[0])
+        bias[eos] = 1e4
+        engine.model.lm_head.bias = torch.nn.Parameter(bias)
+    out = engine.generate(PROMPTS[:2], SamplingParams(max_new_tokens=5))
+    assert [c.finish_reasons for c in out] == [["stop"], ["stop"]]
+    assert [c.tokens for c in out] == [[1], [1]]
+    assert [c.texts for c in out] == [[""], [""]]
+    forced = engine.generate(PROMPTS[:2], SamplingParams(max_new_tokens=5), ignore_eos=True)
+    assert [c.tokens for c in forced] == [[5], [5]]
+
+
+def test_sampling_params_validation() -> None:
+    with pytest.raises(ValidationError, match="n > 1 needs temperature"):
+        SamplingParams(n=2)
+    with pytest.raises(ValidationError):
+        SamplingParams(max_new_tokens=0)
+    with pytest.raises(ValidationError):
+        SamplingParams(top_p=0.0)
+    with pytest.raises(ValidationError):
+        SamplingParams(temprature=0.5)  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        SamplingParams().max_new_tokens = 3  # type: ignore[misc]
+
+
+def test_bad_prompts_are_client_errors(tiny_engine: Engine) -> None:
+    with pytest.raises(InvalidRequest, match=r"prompts\[1\]"):
+        tiny_engine.generate(["ok", 42], SamplingParams(max_new_tokens=2))  # type: ignore[list-item]
+    with pytest.raises(InvalidRequest, match="list of prompts"):
+        tiny_engine.generate("one prompt", SamplingParams(max_new_tokens=2))
+    with pytest.raises(InvalidRequest, match="positions"):
+        tiny_engine.generate(["hello " * 400], SamplingParams(max_new_tokens=200))
+
+
+class _OOMAbove:
+    """Wraps ``model.generate``: raises CUDA OOM for batches of more than ``k`` rows, records batch sizes."""
+
+    def __init__(self, generate, k: int) -> None:
+        self.generate, self.k, self.sizes = generate, k, []
+
+    def __call__(self, **kwargs):
+        rows = kwargs["input_ids"].shape[0]
+        self.sizes.append(rows)
+        if rows > self.k:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.generate(**kwargs)
+
+
+@pytest.mark.parametrize("k", [1, 3, 11, 12])
+def test_oom_splits_batches_and_keeps_every_request(tiny_model_dir: Path, k: int) -> None:
+    engine = Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32")
+    params = SamplingParams(max_new_tokens=6, temperature=1.0, seed=3, n=2)
+    rows = len(PROMPTS) * params.n  # 12
+    expected = texts(engine.generate(PROMPTS, params, token_budget=10**9))
+    fake = _OOMAbove(engine.model.generate, k)
+    engine.model.generate = fake
+    got = engine.generate(PROMPTS, params, token_budget=10**9)
+    assert texts(got) == expected
+    assert fake.sizes[0] == rows  # tried the whole micro-batch first
+    assert all(size <= k for size in engine.last_stats.batch_rows)
+    assert sum(engine.last_stats.batch_rows) == rows
+    if k >= rows:  # at the boundary nothing is split
+        assert engine.last_stats.oom_splits == 0 and engine.last_stats.batch_rows == [rows]
+    else:
+        assert engine.last_stats.oom_splits > 0
+
+
+def test_oom_on_a_single_row_is_transient(tiny_model_dir: Path) -> None:
+    engine = Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32")
+    engine.model.generate = _OOMAbove(engine.model.generate, 0)
+    with pytest.raises(TransientError):
+        engine.generate(["hello", "hi"], SamplingParams(max_new_tokens=2))
+
+
+def test_from_path_without_model_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ClientError, match="model import-base"):
+        Engine.from_path(tmp_path, device="cpu")
+
+
+def test_from_settings_loads_active_version(settings_env: None, db_url: str, tiny_model_dir: Path) -> None:
+    from marketing_gen.config import get_settings
+    from marketing_gen.registry import register_version
+
+    with pytest.raises(ClientError, match="No model: run `marketing-gen model import-base`"):
+        Engine.from_settings(get_settings())
+    register_version("tiny-v1", str(tiny_model_dir), kind="base", activate=True, url=db_url)
+    engine = Engine.from_settings(get_settings())
+    assert engine.version == "tiny-v1"
+    assert engine.path == tiny_model_dir
+    assert engine.generate(["hello"], SamplingParams(max_new_tokens=3))[0].tokens[0] <= 3
+
+
+def test_generate_distributed_single_process(tiny_engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=5, temperature=0.8, seed=2)
+    out = generate_distributed(tiny_engine, PROMPTS, params)
+    assert [c.index for c in out] == list(range(len(PROMPTS)))
+    assert texts(out) == texts(tiny_engine.generate(PROMPTS, params))
