@@ -83,6 +83,7 @@ def build_config(settings: Settings) -> dict[str, Any]:
             transport["global_keyprefix"] = settings.broker_namespace
     elif broker.startswith(("sqla+", "sqlalchemy+")):
         transport["connect_args"] = {"timeout": 30}  # passed to create_engine: wait on SQLite locks
+    sqlite_broker = broker.startswith(("sqla+", "sqlalchemy+"))
     routes = {task: {"queue": queue_name(q, settings)} for task, q in TASK_QUEUES.items()}
     return {
         "broker_url": broker,
@@ -106,8 +107,10 @@ def build_config(settings: Settings) -> dict[str, Any]:
         "task_annotations": {
             "workers.tasks.generate_batch": {"time_limit": hard, "soft_time_limit": hard - 60},
         },
-        "worker_send_task_events": True,  # Flower
-        "task_send_sent_event": True,
+        # Flower needs events; the SQLite transport has no fanout (remote control) and nobody to read events.
+        "worker_send_task_events": not sqlite_broker,
+        "task_send_sent_event": not sqlite_broker,
+        "worker_enable_remote_control": not sqlite_broker,
         "worker_hijack_root_logger": False,
         "timezone": "UTC",
         "enable_utc": True,

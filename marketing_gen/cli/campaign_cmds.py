@@ -1,0 +1,212 @@
+"""``marketing-gen campaign …``: create, run (with a progress bar), status, pause/resume/cancel, export, list."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from marketing_gen.cli.groups import campaign, echo_json
+
+EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
+
+
+@campaign.command("create")
+@click.option("--name", required=True, help="Campaign name (shown in exports and email headers).")
+@click.option("--channels", required=True, help="Comma-separated: email,google_ads_rsa,meta_ad,sms,push.")
+@click.option("--segment", default="", help="Audience expression, e.g. \"country in (France, Spain) and "
+              "interests has Kitchen and purchased_within_days < 30\". Empty: everyone with consent.")
+@click.option("--offer", "offer_text", default=None, help="Offer text the copy may mention, e.g. 'Spring sale'.")
+@click.option("--discount-pct", type=float, default=None, help="Discount the offer grants (copy may state it).")
+@click.option("--offer-code", default=None, help="Promo code.")
+@click.option("--offer-ends", default=None, help="Offer end date, YYYY-MM-DD.")
+@click.option("--variants", type=int, default=1, show_default=True,
+              help="A/B arms: each user gets one arm, chosen by a hash of (campaign, user).")
+@click.option("--batch-size", type=int, default=None, help="Drafts per generate task (default: settings).")
+@click.option("--max-new-tokens", type=int, default=None, help="Cap on generated tokens per copy attempt.")
+@click.option("--max-regenerations", type=int, default=None, help="Extra attempts before the template fallback.")
+@click.option("--seed", type=int, default=None, help="Sampling seed (default: the campaign id).")
+def create_cmd(name: str, channels: str, segment: str, offer_text: str | None, discount_pct: float | None,
+               offer_code: str | None, offer_ends: str | None, variants: int, batch_size: int | None,
+               max_new_tokens: int | None, max_regenerations: int | None, seed: int | None) -> None:
+    """Create a campaign (state `created`); prints its id."""
+    from marketing_gen.campaigns.state import create_campaign
+
+    options: dict[str, Any] = {}
+    if batch_size:
+        options["batch_size"] = batch_size
+    if max_new_tokens:
+        options["sampling"] = {"max_new_tokens": max_new_tokens}
+    if max_regenerations is not None:
+        options["max_regenerations"] = max_regenerations
+    if seed is not None:
+        options["seed"] = seed
+    cid = create_campaign(name=name, channels=channels.split(","), segment=segment, offer_text=offer_text,
+                          discount_pct=discount_pct, offer_code=offer_code, offer_ends=offer_ends,
+                          variants=variants, options=options)
+    click.echo(cid)
+
+
+def start_campaign(campaign_id: int) -> None:
+    """Enqueue ``plan_campaign`` (idempotent: re-plans, re-enqueues only unfinished work)."""
+    from marketing_gen.campaigns.state import CampaignState, campaign_status
+    from marketing_gen.errors import InvalidRequest
+    from workers.tasks import plan_campaign
+
+    state = campaign_status(campaign_id)["state"]
+    if state == CampaignState.PAUSED.value:
+        raise InvalidRequest(f"campaign {campaign_id} is paused: `marketing-gen campaign resume {campaign_id}`")
+    if state == CampaignState.CANCELLED.value:
+        raise InvalidRequest(f"campaign {campaign_id} is cancelled; create a new one")
+    plan_campaign.delay(campaign_id)
+
+
+def wait_for(campaign_id: int, *, timeout: float | None = None, stall_timeout: float | None = None,
+             poll: float = 1.0, progress: bool = True) -> dict[str, Any]:
+    """Poll counts with a progress bar until the campaign completes (or stops); returns the final status.
+
+    When nothing moves for ``stall_timeout`` seconds (e.g. a worker was killed and its message lost), the
+    unfinished work is enqueued again — safe, every step is idempotent.
+    """
+    from tqdm import tqdm
+
+    from marketing_gen.campaigns.pipeline import finish_if_done
+    from marketing_gen.campaigns.state import campaign_status
+    from marketing_gen.errors import TransientError
+    from workers.tasks import plan_campaign
+
+    started = last_change = time.monotonic()
+    last: tuple[Any, ...] | None = None
+    bar = tqdm(total=0, unit="draft", desc=f"campaign {campaign_id}", disable=not progress, dynamic_ncols=True)
+    try:
+        while True:
+            status = campaign_status(campaign_id)
+            counts = status["counts"]
+            key = (status["state"], tuple(sorted(counts.items())))
+            if key != last:
+                last, last_change = key, time.monotonic()
+            bar.total = status["total"]
+            bar.n = status["done"]
+            bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
+            bar.refresh()
+            if status["state"] in ("completed", "cancelled", "paused"):
+                return status
+            if status["state"] == "running" and status["total"] and not (
+                counts["pending"] + counts["generated"] + counts["ready"]
+            ) and finish_if_done(campaign_id):
+                continue
+            now = time.monotonic()
+            if timeout is not None and now - started > timeout:
+                raise TransientError(f"campaign {campaign_id} did not finish in {timeout:.0f} s: {counts}")
+            if stall_timeout is not None and now - last_change > stall_timeout:
+                bar.write(f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work")
+                plan_campaign.delay(campaign_id)
+                last_change = now
+            time.sleep(poll)
+    finally:
+        bar.close()
+
+
+@campaign.command("run")
+@click.argument("campaign_id", type=int)
+@click.option("--wait", is_flag=True, help="Show a progress bar and return when the campaign is done.")
+@click.option("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
+@click.option("--stall-timeout", type=float, default=None,
+              help="With --wait: re-enqueue unfinished work after this long without progress "
+                   "(default: the generate task's time limit).")
+def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: float | None) -> None:
+    """Plan and enqueue the campaign. Idempotent: running it again only re-enqueues unfinished work."""
+    from marketing_gen.config import get_settings
+    from workers.app import generate_time_limit
+
+    start_campaign(campaign_id)
+    if not wait:
+        click.echo(f"campaign {campaign_id} enqueued; follow it with `marketing-gen campaign status {campaign_id}`")
+        return
+    status = wait_for(campaign_id, timeout=timeout,
+                      stall_timeout=stall_timeout or generate_time_limit(get_settings()) + 60)
+    click.echo(_summary(status))
+
+
+def _summary(status: dict[str, Any]) -> str:
+    counts = " ".join(f"{k}={v}" for k, v in status["counts"].items())
+    rate = status["fallback_rate"]
+    fallback = "-" if rate is None else f"{rate:.1%}"
+    return f"campaign {status['id']} {status['state']}: {counts} outbox={status['outbox']} fallback={fallback}"
+
+
+@campaign.command("status")
+@click.argument("campaign_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status_cmd(campaign_id: int, as_json: bool) -> None:
+    """Counts by draft status (overall and per channel), state, fallback and first-try pass rates."""
+    from marketing_gen.campaigns.state import campaign_status
+
+    status = campaign_status(campaign_id)
+    if as_json:
+        echo_json(status)
+        return
+    click.echo(_summary(status))
+    for channel, counts in status["by_channel"].items():
+        click.echo(f"  {channel:<15} " + " ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+def _set(campaign_id: int, to: str) -> str:
+    from marketing_gen.campaigns.state import CampaignState, set_state
+
+    return set_state(campaign_id, CampaignState(to))
+
+
+@campaign.command("pause")
+@click.argument("campaign_id", type=int)
+def pause_cmd(campaign_id: int) -> None:
+    """Pause: queued tasks of this campaign do nothing until `resume`."""
+    click.echo(f"campaign {campaign_id} {_set(campaign_id, 'paused')}")
+
+
+@campaign.command("resume")
+@click.argument("campaign_id", type=int)
+def resume_cmd(campaign_id: int) -> None:
+    """Resume a paused campaign: re-enqueue its unfinished work."""
+    state = _set(campaign_id, "running")
+    start_campaign(campaign_id)
+    click.echo(f"campaign {campaign_id} {state}")
+
+
+@campaign.command("cancel")
+@click.argument("campaign_id", type=int)
+def cancel_cmd(campaign_id: int) -> None:
+    """Cancel: no further drafts are generated, rendered or queued."""
+    click.echo(f"campaign {campaign_id} {_set(campaign_id, 'cancelled')}")
+
+
+@campaign.command("export")
+@click.argument("campaign_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write to.")
+def export_cmd(campaign_id: int, fmt: str, out_dir: str) -> None:
+    """Write the campaign's drafts: jsonl | csv | google-ads-csv (Google Ads Editor) | eml (one file per email)."""
+    from pathlib import Path
+
+    from marketing_gen.campaigns.export import export_campaign
+
+    paths = export_campaign(campaign_id, fmt, Path(out_dir))
+    for p in paths[:5]:
+        click.echo(str(p))
+    if len(paths) > 5:
+        click.echo(f"… {len(paths)} files")
+
+
+@campaign.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_cmd(as_json: bool) -> None:
+    """Every campaign, newest first."""
+    from marketing_gen.campaigns.state import list_campaigns
+
+    rows = list_campaigns()
+    if as_json:
+        echo_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>5}  {r['state']:<10} {r['drafts']:>7} drafts  {r['name']}  [{','.join(r['channels'])}]")
