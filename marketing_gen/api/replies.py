@@ -1,0 +1,153 @@
+"""``POST /v1/replies/suggest``: reply suggestions over HTTP, through the in-process micro-batcher.
+
+Owns the request / response models and the router's lifespan: the engine is loaded once at startup from
+settings (or taken from ``app.state.reply_engine`` when a test or embedding app set one beforehand) and the
+micro-batcher runs for the app's lifetime. The pipeline itself is ``marketing_gen.replies``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from marketing_gen.api.auth import require_token
+from marketing_gen.contexts import BrandFacts
+from marketing_gen.errors import MarketingGenError, ModelLoadError
+from marketing_gen.replies.batcher import ReplyBatcher
+from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_item_facts, load_order_facts
+from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
+
+log = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the engine (unless injected) and the brand once; run the micro-batcher while the app lives."""
+    settings = app.state.settings
+    engine = getattr(app.state, "reply_engine", None)
+    app.state.reply_error = None
+    if engine is None:
+        from marketing_gen.llm.engine import Engine
+
+        try:
+            engine = await run_in_threadpool(Engine.from_settings, settings)
+        except (MarketingGenError, SQLAlchemyError, OSError) as exc:
+            # The rest of the API (tracking, events) still serves; reply routes answer 503 with the reason.
+            app.state.reply_error = f"reply model not loaded: {exc}"
+            log.warning("%s", app.state.reply_error)
+    brand = getattr(app.state, "reply_brand", None)
+    if brand is None:
+        try:
+            brand = await run_in_threadpool(load_brand_facts, settings.database_url)
+        except (MarketingGenError, SQLAlchemyError) as exc:
+            log.warning("no brand loaded (%s); using defaults", exc)
+            brand = DEFAULT_BRAND
+    app.state.reply_brand = brand
+    batcher = None
+    if engine is not None:
+        app.state.reply_engine = engine
+        batcher = ReplyBatcher(engine, max_wait_ms=getattr(app.state, "reply_max_wait_ms", 5.0))
+        await batcher.start()
+    app.state.reply_batcher = batcher
+    try:
+        yield
+    finally:
+        if batcher is not None:
+            await batcher.stop()
+
+
+router = APIRouter(prefix="/v1/replies", tags=["replies"], lifespan=_lifespan)
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["customer", "brand"]
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+
+
+class SuggestRequest(BaseModel):
+    """A comment or DM to answer, with optional context."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"text": "Does the kettle come in black?", "item_id": "B00X1", "k": 3}]},
+    )
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The comment or direct message.")
+    item_id: str | None = Field(default=None, max_length=1024, description="Item id, external id or product URL.")
+    user_id: str | None = Field(default=None, max_length=128, description="User id or external id (recent orders).")
+    history: list[Turn] = Field(default_factory=list, max_length=10, description="Earlier turns, oldest first.")
+    k: int = Field(default=3, ge=1, le=MAX_K, description=f"Suggestions wanted (1–{MAX_K}).")
+    seed: int = Field(default=0, ge=0, description="Same seed and input → same suggestions.")
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("text must not be blank")
+        return value
+
+
+class SuggestionOut(BaseModel):
+    """One suggested reply."""
+
+    text: str
+    intent: str = Field(description="answer | ask_details | thank | recommend | apologize")
+    fallback: bool = Field(description="True: a safe template, not model text.")
+
+
+class SuggestResponse(BaseModel):
+    """Triage verdict and the suggestions (none when escalated or spam)."""
+
+    escalate: bool
+    reason: str | None
+    category: str
+    flagged_injection: bool
+    suggestions: list[SuggestionOut]
+    model_version: str | None
+
+
+@router.post(
+    "/suggest",
+    response_model=SuggestResponse,
+    dependencies=[Depends(require_token)],
+    summary="Suggest short replies to a social comment or DM",
+    responses={401: {"description": "Missing or wrong bearer token"}, 503: {"description": "Model not loaded"}},
+)
+async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
+    """Triage the message; suggest k replies that differ in intent, or escalate (abusive / legal / safety)."""
+    state = request.app.state
+    batcher: ReplyBatcher | None = getattr(state, "reply_batcher", None)
+    if batcher is None:
+        raise ModelLoadError(getattr(state, "reply_error", None) or "reply service not started")
+    url = state.settings.database_url
+    item = await run_in_threadpool(load_item_facts, body.item_id, url) if body.item_id else None
+    orders = await run_in_threadpool(load_order_facts, body.user_id, url) if body.user_id else None
+    brand: BrandFacts = state.reply_brand
+    plan = plan_replies(
+        body.text,
+        brand=brand,
+        item=item,
+        order_facts=orders,
+        history=[(t.role, t.text) for t in body.history],
+        k=body.k,
+        m=getattr(state, "reply_m", 8),
+        seed=body.seed,
+    )
+    result = await batcher.suggest(plan)
+    return {
+        **result.to_dict(),
+        "flagged_injection": result.flagged_injection,
+        "suggestions": [{"text": s.text, "intent": s.intent, "fallback": s.fallback} for s in result.suggestions],
+        "model_version": result.model_version,
+    }
