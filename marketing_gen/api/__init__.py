@@ -50,4 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(events_api.router)
 
+    from marketing_gen.api import replies as replies_api
+
+    app.include_router(replies_api.router)
+
     return app
