@@ -49,6 +49,7 @@ def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment
     env.filters["pct"] = format_pct
     env.filters["display_title"] = display_title
     env.filters["short"] = shorten
+    env.filters["fit"] = fit
     return env
 
 
@@ -75,6 +76,20 @@ def shorten(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
     return cut.rstrip(" ,;:-") + "…"
+
+
+def fit(text: str, limit: int) -> str:
+    """The whole text if it fits ``limit``, else its longest prefix of ≥ 2 whole words that does, else ``""``.
+
+    For catalog strings in fallback copy: a word-prefix of a title is still the title's name (guardrails mask
+    such prefixes), and nothing generated is ever cut.
+    """
+    words = " ".join(text.split()).split(" ")
+    for n in range(len(words), 1, -1):
+        candidate = " ".join(words[:n]).rstrip(" ,;:-–—(/&")
+        if len(candidate) <= limit and len(candidate.split()) >= 2:
+            return candidate
+    return text if len(text) <= limit and text.strip() else ""
 
 
 def language_of(locale: str) -> str:

@@ -81,6 +81,10 @@ class ChannelSpec:
         """Field name → ``str`` | ``list``: the schema ``llm.parse.parse_fields`` extracts."""
         return {f.name: f.kind for f in self.fields}
 
+    def parse_aliases(self) -> dict[str, str]:
+        """Prompt tag → field name, for tags that differ from the field name (``TEXT`` → ``primary_text``)."""
+        return {f.tag: f.name for f in self.fields if f.tag and f.tag.lower() != f.name}
+
 
 def get_channel(name: str | ChannelSpec) -> ChannelSpec:
     """The spec for a channel name (a spec passes through); InvalidRequest lists the valid names."""

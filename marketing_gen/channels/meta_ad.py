@@ -5,7 +5,7 @@ from marketing_gen.channels.base import ChannelSpec, FieldSpec
 SPEC = ChannelSpec(
     name="meta_ad",
     fields=(
-        FieldSpec("primary_text", max_len=125, hint="the ad text, one or two sentences"),
+        FieldSpec("primary_text", max_len=125, tag="TEXT", hint="the ad text, one or two sentences"),
         FieldSpec("headline", max_len=40, hint="short headline"),
         FieldSpec("description", max_len=30, hint="a few words under the headline"),
     ),

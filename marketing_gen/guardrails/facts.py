@@ -109,7 +109,7 @@ def build_facts(context: UserContext | None, brand: BrandFacts | None = None, *,
             hosts.add(h)
         for text in (item.title, item.category or "", *item.features):
             known.update(w.lower() for w in words(text))
-    for text in (*context.interests, offer.text):
+    for text in (*context.interests, offer.text, offer.code or ""):
         known.update(w.lower() for w in words(text))
     if context.first_name:
         known.update(w.lower() for w in words(context.first_name))

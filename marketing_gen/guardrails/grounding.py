@@ -86,7 +86,8 @@ def product_phrases(text: str, facts: Facts) -> list[str]:
     all_words = words(text)
     # In Title Case / UPPER-CASE text every phrase is capitalised: demand more evidence there.
     title_case = bool(all_words) and sum(w[0].isupper() for w in all_words) > 0.75 * len(all_words)
-    min_content = 3 if title_case else 2
+    # German capitalises every noun, so a capitalised run is weak evidence there too.
+    min_content = 3 if title_case or facts.language == "de" else 2
     found: list[str] = []
     for run in _capitalised_runs(text, skip_sentence_start=not title_case):
         content = [w for w in run if w.lower() not in GENERIC_WORDS and w.lower() not in _ALL_STOPWORDS

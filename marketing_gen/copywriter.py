@@ -1,0 +1,223 @@
+"""Copywriter: contexts → checked copy. Generate in one batch, check, regenerate only failures, then fall back.
+
+1. build one prompt per context (``prompts``), skip contexts without recommendations;
+2. one batched ``engine.generate`` per round; parse the tagged fields (``llm.parse``) and apply safe,
+   deterministic clean-up (``postprocess``): one-line fields keep their first line, list fields drop empty
+   and duplicate entries and keep at most the channel's maximum count, SMS gets the brand prefix and the
+   STOP line (``channels.sms.finalize_text``). Over-length text is never cut: it fails and is regenerated;
+3. check (``guardrails``); copies with a hard violation go to the next round with a new seed and a warmer
+   sampling schedule (``sampling_for``), at most ``max_regenerations`` extra rounds;
+4. whatever still fails gets the deterministic fallback ``templates/fallback/<channel>.j2`` — first its
+   ``full`` level (names the top item, price, offer), then ``minimal`` (brand and generic words only) —
+   and that copy is checked too. Every delivered copy passes every hard check; a copy that cannot (a broken
+   brand configuration) is returned skipped with the reason, never delivered.
+Does not store anything (``campaigns`` / workers do) or render (``render``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from marketing_gen.channels import sms
+from marketing_gen.channels.base import ChannelSpec, get_channel
+from marketing_gen.config import Settings, get_settings
+from marketing_gen.contexts import UserContext
+from marketing_gen.guardrails import Facts, Violation, build_facts, check_with_facts, hard
+from marketing_gen.guardrails.format import SINGLE_LINE
+from marketing_gen.guardrails.money import format_pct, format_price
+from marketing_gen.llm.parse import parse_fields
+from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+from marketing_gen.prompts import build_prompt, display_title, language_of, prompt_hash, template_environment
+
+
+class GenerationEngine(Protocol):
+    """What the copywriter needs from an engine (``llm.engine.Engine``; ``tests/fakes.ScriptedEngine``)."""
+
+    version: str
+
+    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:
+        """Texts for each prompt, in input order."""
+        ...
+
+
+@dataclass
+class CopyResult:
+    """The delivered copy for one context, with the history of how it got there."""
+
+    user_id: int
+    channel: str
+    variant: int
+    fields: dict[str, Any] = field(default_factory=dict)
+    violations: list[list[dict[str, Any]]] = field(default_factory=list)
+    """One list per attempt (model attempts, then fallback levels tried), each violation a plain dict."""
+    attempts: int = 0
+    """Model attempts made (the fallback is not counted)."""
+    fallback: bool = False
+    prompt_hash: str | None = None
+    seed: int | None = None
+    """Seed of the attempt whose copy was delivered (None for the fallback)."""
+    timings: dict[str, float] = field(default_factory=lambda: {"model_s": 0.0, "check_s": 0.0})
+    model_version: str | None = None
+    skipped: bool = False
+    skip_reason: str | None = None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    """Soft findings on the delivered copy (advice, not blocking)."""
+    raw_texts: list[str] = field(default_factory=list)
+    """The model's raw text per attempt (for debugging and training data)."""
+
+    @property
+    def ok(self) -> bool:
+        """True when there is deliverable copy."""
+        return not self.skipped
+
+
+def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
+    """The sampling schedule: attempt 0 greedy with a mild repetition penalty, later attempts sample warmer.
+
+    ``no_repeat_ngram_size`` is left off: transformers applies it to the prompt too, which forbids the
+    model from writing the field tags it was shown.
+    """
+    base = params or SamplingParams(max_new_tokens=spec.max_new_tokens, repetition_penalty=1.15)
+    if attempt == 0:
+        return base.model_copy(update={"n": 1, "seed": seed})
+    temperature = min(0.9, 0.6 + 0.1 * attempt)
+    return base.model_copy(update={"n": 1, "seed": seed + attempt, "temperature": max(base.temperature, temperature),
+                                   "top_p": min(base.top_p, 0.95), "repetition_penalty": 1.15})
+
+
+def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
+    """Safe, deterministic clean-up of parsed fields (never shortens a text to make it fit)."""
+    out: dict[str, Any] = {}
+    for f in spec.fields:
+        value = fields.get(f.name)
+        if f.kind == "list":
+            items = [" ".join(str(v).split()) for v in (value or []) if str(v).strip()]
+            out[f.name] = list(dict.fromkeys(items))[: f.max_count]
+        else:
+            text = str(value or "").strip()
+            if f.name in SINGLE_LINE:
+                text = next((line.strip() for line in text.splitlines() if line.strip()), "")
+            else:
+                text = re.sub(r"[ \t]+", " ", text).strip()
+            out[f.name] = text
+    if spec.render_target == "sms" and out.get("text"):
+        out["text"] = sms.finalize_text(out["text"], context.brand.name)
+    return out
+
+
+@dataclass
+class _Job:
+    index: int
+    context: UserContext
+    prompt: list[dict[str, str]]
+    facts: Facts
+    result: CopyResult
+
+
+def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, engine: GenerationEngine, *,
+                 variant: int = 0, seed: int = 0, max_regenerations: int = 2, params: SamplingParams | None = None,
+                 settings: Settings | None = None, extra: Sequence[Mapping[str, Any] | None] | None = None,
+                 ) -> list[CopyResult]:
+    """Checked copy for each context, in input order (see the module docstring for the steps)."""
+    spec = get_channel(channel)
+    settings = settings or get_settings()
+    results: list[CopyResult] = []
+    pending: list[_Job] = []
+    # 1. prompts (skip users the channel cannot write about)
+    for i, ctx in enumerate(contexts):
+        result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=engine.version)
+        results.append(result)
+        if not ctx.items and spec.name != "social_reply":
+            result.skipped, result.skip_reason = True, "no recommendations"
+            continue
+        prompt = build_prompt(ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None)
+        result.prompt_hash = prompt_hash(prompt)
+        facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
+        pending.append(_Job(i, ctx, prompt, facts, result))
+
+    # 2–3. generate in one batch per round, check, keep the failures for the next round
+    for attempt in range(max_regenerations + 1):
+        if not pending:
+            break
+        params_k = sampling_for(attempt, seed=seed, spec=spec, params=params)
+        started = time.perf_counter()
+        completions = engine.generate([job.prompt for job in pending], params_k)
+        model_s = (time.perf_counter() - started) / len(pending)
+        still: list[_Job] = []
+        for job, completion in zip(pending, completions, strict=True):
+            res = job.result
+            res.timings["model_s"] += model_s
+            res.attempts += 1
+            text = completion.texts[0] if completion.texts else ""
+            res.raw_texts.append(text)
+            started = time.perf_counter()
+            parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
+            fields = postprocess(parsed.fields, spec, job.context)
+            found = check_with_facts(fields, job.facts, spec)
+            res.timings["check_s"] += time.perf_counter() - started
+            res.violations.append([v.to_dict() for v in found])
+            if hard(found):
+                still.append(job)
+            else:
+                res.fields, res.seed = fields, params_k.seed
+                res.findings = [v.to_dict() for v in found]
+        pending = still
+
+    # 4. deterministic fallback for what is left
+    for job in pending:
+        _apply_fallback(job, spec, settings, variant)
+    return results
+
+
+def _apply_fallback(job: _Job, spec: ChannelSpec, settings: Settings, variant: int) -> None:
+    res = job.result
+    for level in ("full", "minimal"):
+        started = time.perf_counter()
+        fields = render_fallback(job.context, spec, level=level, variant=variant, settings=settings)
+        found = check_with_facts(fields, job.facts, spec)
+        res.timings["check_s"] += time.perf_counter() - started
+        res.violations.append([v.to_dict() for v in found])
+        if not hard(found):
+            res.fields, res.fallback, res.seed = fields, True, None
+            res.findings = [v.to_dict() for v in found]
+            return
+    codes = ", ".join(sorted({v["code"] for v in res.violations[-1] if v["hard"]}))
+    res.skipped, res.skip_reason = True, f"no copy passes the hard checks, fallback included ({codes})"
+
+
+def render_fallback(context: UserContext, channel: str | ChannelSpec, *, level: str = "full", variant: int = 0,
+                    settings: Settings | None = None) -> dict[str, Any]:
+    """The deterministic copy from ``templates/fallback/<channel>.j2`` (``full`` or ``minimal`` level)."""
+    spec = get_channel(channel)
+    env = template_environment(settings)
+    item = context.items[0] if context.items else None
+    offer = context.offer
+    offer_line = ""
+    if offer.discount_pct:
+        offer_line = format_pct(offer.discount_pct)
+    elif offer.amount_off and item is not None:
+        offer_line = format_price(offer.amount_off, item.currency)
+    name = (context.first_name or "").strip()
+    text = env.get_template(spec.fallback_template).render(
+        level=level,
+        variant=variant,
+        lang=language_of(context.locale),
+        brand=context.brand,
+        first_name=name if re.fullmatch(r"[^\W\d_]{2,20}", name) else "",
+        item_title=display_title(item.title) if item else "",
+        item_price=format_price(item.price, item.currency) if item else "",
+        offer_off=offer_line,
+        offer_code=offer.code if offer.code and re.fullmatch(r"[A-Z0-9][A-Z0-9-]{3,}", offer.code) else "",
+        channel=spec,
+    )
+    parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
+    return postprocess(parsed.fields, spec, context)
+
+
+def violation_codes(violations: list[Violation] | list[dict[str, Any]]) -> list[str]:
+    """The codes of a list of violations (objects or dicts), in order."""
+    return [v.code if isinstance(v, Violation) else v["code"] for v in violations]

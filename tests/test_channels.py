@@ -1,0 +1,65 @@
+"""Channel specs: fields, limits, templates, unknown names."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketing_gen.channels import all_channels, get_channel
+from marketing_gen.channels.push import build_apns, build_fcm, payload_bytes
+from marketing_gen.contexts import CHANNELS
+from marketing_gen.errors import InvalidRequest
+
+
+def test_every_channel_has_a_spec_in_order() -> None:
+    assert tuple(all_channels()) == CHANNELS
+
+
+def test_unknown_channel_lists_valid_names() -> None:
+    with pytest.raises(InvalidRequest) as exc:
+        get_channel("fax")
+    for name in CHANNELS:
+        assert name in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    ("channel", "field", "max_len"),
+    [("email", "subject", 60), ("email", "preheader", 100), ("google_ads_rsa", "headlines", 30),
+     ("google_ads_rsa", "descriptions", 90), ("google_ads_rsa", "path1", 15), ("google_ads_rsa", "path2", 15),
+     ("meta_ad", "primary_text", 125), ("meta_ad", "headline", 40), ("meta_ad", "description", 30),
+     ("push", "title", 40), ("push", "body", 110), ("social_reply", "text", 280)],
+)
+def test_hard_limits(channel: str, field: str, max_len: int) -> None:
+    assert get_channel(channel).field(field).max_len == max_len
+
+
+def test_rsa_counts_and_list_kinds() -> None:
+    spec = get_channel("google_ads_rsa")
+    assert (spec.field("headlines").min_count, spec.field("headlines").max_count) == (3, 15)
+    assert (spec.field("descriptions").min_count, spec.field("descriptions").max_count) == (2, 4)
+    assert spec.parse_spec()["headlines"] == "list"
+    assert spec.field("headlines").prompt_tag == "HEADLINE"
+
+
+def test_spec_is_frozen_and_field_lookup_fails_clearly() -> None:
+    spec = get_channel("email")
+    with pytest.raises(AttributeError):
+        spec.name = "x"  # type: ignore[misc]
+    with pytest.raises(InvalidRequest, match="subject"):
+        spec.field("nope")
+
+
+def test_templates_exist_for_every_channel() -> None:
+    from marketing_gen.config import Settings
+
+    root = Settings().templates_dir
+    for spec in all_channels().values():
+        assert (root / spec.prompt_template).is_file(), spec.prompt_template
+        assert (root / spec.fallback_template).is_file(), spec.fallback_template
+
+
+def test_push_payloads_are_json_sized_in_utf8_bytes() -> None:
+    apns = build_apns("Hi", "ü" * 10, url="https://x.test/c/t")
+    assert apns["aps"]["alert"] == {"title": "Hi", "body": "ü" * 10}
+    assert payload_bytes(apns) > payload_bytes(build_apns("Hi", "u" * 10, url="https://x.test/c/t"))
+    fcm = build_fcm("Hi", "Body", data={"draft_id": 7})
+    assert fcm["message"]["data"] == {"draft_id": "7"}
