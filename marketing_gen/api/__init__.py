@@ -50,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(events_api.router)
 
+    from marketing_gen.api import tracking as tracking_api
+
+    app.include_router(tracking_api.router)
+
     from marketing_gen.api import replies as replies_api
 
     app.include_router(replies_api.router)

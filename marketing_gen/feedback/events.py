@@ -106,7 +106,7 @@ def parse_timestamp(value: Any) -> dt.datetime:
     return ts.astimezone(dt.timezone.utc)
 
 
-def dedup_key(draft_id: int, event: str, ts: dt.datetime, event_id: str | None = None) -> str:
+def dedup_key(draft_id: int | None, event: str, ts: dt.datetime, event_id: str | None = None) -> str:
     """The unique key an event is stored under (explicit event id wins over draft+event+timestamp)."""
     if event_id:
         return f"id:{event_id}"[:256]
@@ -187,7 +187,7 @@ def record_events(session: Session, rows: Sequence[dict[str, Any]]) -> int:
 def record_event(
     session: Session,
     *,
-    draft_id: int,
+    draft_id: int | None,
     user_id: int | None,
     channel: str | None,
     event: str,
@@ -196,7 +196,12 @@ def record_event(
     payload: dict[str, Any] | None = None,
     event_id: str | None = None,
 ) -> bool:
-    """Store one event for a known draft inside the caller's transaction; False when it was a duplicate."""
+    """Store one event inside the caller's transaction; False when it was a duplicate.
+
+    ``draft_id`` may be None only with an ``event_id`` (e.g. an unsubscribe whose draft was deleted).
+    """
+    if draft_id is None and not event_id:
+        raise InvalidRequest("an event without a draft needs an event_id")
     if event not in EVENTS:
         raise InvalidRequest(f"event={event!r} is not one of {', '.join(EVENTS)}")
     ts = ts or _now()

@@ -1,0 +1,173 @@
+"""Tracking routes through the real HTTP app: unsubscribe → suppressed in the next planning; clicks; open pixel."""
+
+from __future__ import annotations
+
+import time
+from email.message import EmailMessage
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from marketing_gen.api import create_app
+from marketing_gen.campaigns.pipeline import plan_campaign
+from marketing_gen.config import get_settings
+from marketing_gen.db import session_scope
+from marketing_gen.db.models import Brand, Campaign, Draft, FeedbackEvent, Item, Recommendation, User
+from marketing_gen.tokens import click_url, sign_token, unsubscribe_url
+
+PRODUCT = "https://shop.example/p/blue-mug?utm_source=email&utm_campaign=spring-sale-2026"
+OTHER_ITEM = "https://shop.example/p/red-teapot"
+
+
+def _eml(draft_id: int, user_id: int) -> str:
+    """A rendered email whose HTML body is transfer-encoded (URLs not greppable in the raw text)."""
+    s = get_settings()
+    msg = EmailMessage()
+    msg["Subject"] = "Your mug"
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url(s, user_id=user_id, channel='email', draft_id=draft_id)}>"
+    tracked = click_url(s, draft_id=draft_id, url=PRODUCT)
+    msg.set_content(f"See the Blue Mug: {tracked}\n")
+    msg.add_alternative(f'<p>Hi Ann — café ☕ <a href="{tracked}">See the Blue Mug</a></p>' + " " * 10, subtype="html")
+    return msg.as_string()
+
+
+@pytest.fixture
+def store(settings_env: None) -> dict[str, int]:
+    """Two consenting users, a brand with a hostile name, items, a sent campaign with one rendered email draft."""
+    url = get_settings().database_url
+    with session_scope(url) as s:
+        s.add(Brand(name="<script>alert(1)</script> Mugs & Co", postal_address="1 High St"))
+        ann = User(external_id="ann", email="ann@example.com", phone="+447700900001", first_name="Ann",
+                   consent_email=True, consent_sms=True)
+        bob = User(external_id="bob", email="bob@example.com", first_name="Bob", consent_email=True)
+        mug = Item(external_id="mug", title="Blue Mug", url=PRODUCT)
+        pot = Item(external_id="pot", title="Red Teapot", url=OTHER_ITEM)
+        sent = Campaign(name="first", channels=["email"], state="done")
+        s.add_all([ann, bob, mug, pot, sent])
+        s.flush()
+        s.add(Recommendation(user_id=bob.id, item_id=pot.id, rank=1))
+        draft = Draft(campaign_id=sent.id, user_id=ann.id, channel="email", variant=0, status="queued",
+                      idempotency_key=f"{sent.id}:{ann.id}:email:0", fields={"subject": "Your mug"})
+        bare = Draft(campaign_id=sent.id, user_id=bob.id, channel="email", variant=0, status="queued",
+                     idempotency_key=f"{sent.id}:{bob.id}:email:0", fields={"subject": "Hi"})
+        s.add_all([draft, bare])
+        s.flush()
+        draft.rendered = {"eml": _eml(draft.id, ann.id)}
+        return {"ann": ann.id, "bob": bob.id, "draft": draft.id, "bare": bare.id}
+
+
+def _events(event: str | None = None) -> int:
+    with session_scope(get_settings().database_url) as s:
+        q = select(func.count()).select_from(FeedbackEvent)
+        return s.scalar(q.where(FeedbackEvent.event == event) if event else q) or 0
+
+
+def _unsubscribed(user_id: int) -> list[str]:
+    with session_scope(get_settings().database_url) as s:
+        return list(s.get(User, user_id).unsubscribed_channels or [])
+
+
+def _token(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def test_one_click_unsubscribe_suppresses_the_user_in_the_next_campaign(store: dict[str, int]) -> None:
+    settings = get_settings()
+    client = TestClient(create_app())
+    path = f"/u/{_token(unsubscribe_url(settings, user_id=store['ann'], channel='email', draft_id=store['draft']))}"
+
+    page = client.get(path)  # GET only asks: link scanners prefetch GETs
+    assert page.status_code == 200 and "<form method=\"post\"" in page.text
+    assert "&lt;script&gt;" in page.text and "<script>alert" not in page.text  # autoescaped
+    assert _unsubscribed(store["ann"]) == [] and _events() == 0
+
+    res = client.post(path, content="List-Unsubscribe=One-Click",
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert res.status_code == 200 and "unsubscribed" in res.text
+    assert _unsubscribed(store["ann"]) == ["email"]
+    again = client.post(path, content="List-Unsubscribe=One-Click")  # mail clients retry
+    assert again.status_code == 200 and _unsubscribed(store["ann"]) == ["email"]
+    assert _events("unsubscribe") == 1
+    with session_scope(settings.database_url) as s:
+        ev = s.scalars(select(FeedbackEvent)).one()
+        assert (ev.draft_id, ev.user_id, ev.channel) == (store["draft"], store["ann"], "email")
+        assert s.get(User, store["ann"]).unsubscribed_at is not None
+        nxt = Campaign(name="next", channels=["email", "sms"], segment="")
+        s.add(nxt)
+        s.flush()
+        next_id = nxt.id
+    assert "You are unsubscribed" in client.get(path).text
+
+    plan_campaign(next_id, settings=settings)
+    with session_scope(settings.database_url) as s:
+        planned = set(s.execute(select(Draft.user_id, Draft.channel).where(Draft.campaign_id == next_id)).all())
+    assert (store["ann"], "email") not in planned  # unsubscribed from email …
+    assert (store["ann"], "sms") in planned  # … but not from SMS
+    assert (store["bob"], "email") in planned
+
+
+@pytest.mark.parametrize("kind", ["tampered", "expired", "wrong_purpose", "garbage"])
+def test_bad_unsubscribe_token_is_400_and_changes_nothing(store: dict[str, int], kind: str) -> None:
+    settings = get_settings()
+    payload = {"purpose": "unsubscribe", "user_id": store["ann"], "channel": "email", "draft_id": store["draft"]}
+    token = sign_token(payload, settings)
+    if kind == "tampered":  # same signature, payload edited to another user
+        body, mac = token.split(".")
+        other = _token(unsubscribe_url(settings, user_id=store["bob"], channel="email")).split(".")[0]
+        token = f"{other}.{mac}"
+        assert body != other
+    elif kind == "expired":
+        token = sign_token(payload, settings, ttl_days=1, now=time.time() - 2 * 86400)
+    elif kind == "wrong_purpose":
+        token = _token(click_url(settings, draft_id=store["draft"], url=PRODUCT))
+    else:
+        token = "not-a-token"
+    client = TestClient(create_app())
+    for method in (client.get, client.post):
+        assert method(f"/u/{token}").status_code == 400
+    assert _unsubscribed(store["ann"]) == [] and _unsubscribed(store["bob"]) == []
+    assert _events() == 0
+
+
+def test_click_redirects_only_to_urls_the_draft_was_rendered_with(store: dict[str, int]) -> None:
+    settings = get_settings()
+    client = TestClient(create_app(), follow_redirects=False)
+    res = client.get(f"/c/{_token(click_url(settings, draft_id=store['draft'], url=PRODUCT))}")
+    assert res.status_code == 302 and res.headers["location"] == PRODUCT
+    assert res.headers["referrer-policy"] == "no-referrer"
+    assert _events("click") == 1
+    for target in ("https://evil.example/login", OTHER_ITEM, "javascript:alert(1)", PRODUCT + "&x=1"):
+        bad = client.get(f"/c/{_token(click_url(settings, draft_id=store['draft'], url=target))}")
+        assert bad.status_code == 400 and "location" not in bad.headers, target
+    forged = _token(click_url(settings, draft_id=store["draft"], url=PRODUCT))[:-3] + "AAA"
+    assert client.get(f"/c/{forged}").status_code == 400
+    assert client.get(f"/c/{_token(click_url(settings, draft_id=999999, url=PRODUCT))}").status_code == 400
+    assert _events("click") == 1
+    with session_scope(settings.database_url) as s:
+        assert s.scalar(select(FeedbackEvent.payload).where(FeedbackEvent.event == "click")) == {"url": PRODUCT}
+
+
+def test_click_on_an_unrendered_draft_falls_back_to_its_users_item_urls(store: dict[str, int]) -> None:
+    settings = get_settings()
+    client = TestClient(create_app(), follow_redirects=False)
+    ok = client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=OTHER_ITEM))}")
+    assert ok.status_code == 302 and ok.headers["location"] == OTHER_ITEM
+    # PRODUCT is ann's item, not bob's: refused for bob's draft.
+    assert client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=PRODUCT))}").status_code == 400
+    assert _events("click") == 1
+
+
+def test_open_pixel_records_one_open(store: dict[str, int]) -> None:
+    from marketing_gen.api.tracking import open_pixel_url
+
+    settings = get_settings()
+    client = TestClient(create_app())
+    path = "/o/" + open_pixel_url(settings, draft_id=store["draft"]).rsplit("/o/", 1)[1]
+    for _ in range(2):
+        res = client.get(path)
+        assert res.status_code == 200 and res.headers["content-type"] == "image/gif"
+        assert res.content.startswith(b"GIF89a")
+    assert _events("open") == 1
+    bad = path.replace(".gif", "x.gif")
+    assert client.get(bad).status_code == 400 and _events("open") == 1
