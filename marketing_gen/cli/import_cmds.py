@@ -1,0 +1,111 @@
+"""`marketing-gen import …` (users, items, interactions, recommendations, online-retail, brand) and `bench import`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from marketing_gen.cli.groups import bench, echo_json, import_
+from marketing_gen.errors import ClientError
+
+_HELP = {
+    "users": "Import users: user_id,email,first_name,last_name,locale,country,phone,"
+    "email_consent,sms_consent,push_consent[,ads_consent,timezone]; other columns go to attributes.",
+    "items": "Import items: item_id,title,description,category,price,currency,url,in_stock[,image_url]; "
+    "prices like $1,299.00 or £2.55; other columns go to attributes.",
+    "interactions": "Import interactions: user_id,item_id,event (view|cart|purchase|rating),timestamp,"
+    "quantity[,value]. Users and items must be imported first.",
+    "recommendations": "Import upstream recommendations: user_id,item_id,rank,score.",
+    "online-retail": "Import a UCI Online Retail invoice file (InvoiceNo,StockCode,Description,Quantity,"
+    "InvoiceDate,UnitPrice,CustomerID,Country) as users, items and purchases.",
+    "brand": "Import the brand JSON (name, voice, banned_terms, postal_address, website_url, "
+    "unsubscribe_url_template, offer_policy); updates the store's single brand row.",
+}
+
+
+def _print_text(report: Any) -> None:
+    d = report.to_dict(max_errors=20)
+    extra = f", {report.duplicates} duplicate(s)" if report.duplicates else ""
+    click.echo(
+        f"{Path(report.path).name} ({report.kind}): {report.imported} imported, {report.updated} updated, "
+        f"{report.rejected} rejected{extra} in {report.seconds:.2f} s"
+    )
+    if len(report.tables) > 1:
+        for table, counts in report.tables.items():
+            click.echo(f"  {table}: {counts['imported']} imported, {counts['updated']} updated")
+    warnings = report.to_dict(max_errors=5)
+    for label, items, more in (
+        ("rejected", d["errors"], d["errors_truncated"]),
+        ("warning", warnings["warnings"], warnings["warnings_truncated"]),
+    ):
+        for e in items:
+            where = f"row {e['row']}" if e["row"] is not None else "file"
+            click.echo(f"  {label}: {where} {e['field']}: {e['reason']}", err=True)
+        if more:
+            click.echo(f"  … and {more} more {label} message(s) (--json shows up to 100)", err=True)
+
+
+def _run_import(kind: str, path: Path, as_json: bool, batch_size: int) -> None:
+    from marketing_gen.config import get_settings
+    from marketing_gen.importers import import_file
+
+    url = get_settings().database_url
+    progress = not as_json and sys.stderr.isatty()
+    try:
+        report = import_file(kind, path, url=url, batch_size=batch_size, progress=progress)
+    except ClientError as exc:
+        if as_json:
+            echo_json(
+                {
+                    "imported": 0,
+                    "updated": 0,
+                    "rejected": 0,
+                    "errors": [{"row": None, "field": "file", "reason": str(exc)}],
+                    "errors_truncated": 0,
+                    "fatal": str(exc),
+                }
+            )
+        raise
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        _print_text(report)
+    if not report.ok:
+        if not as_json:
+            click.echo("nothing was imported: every row was rejected", err=True)
+        click.get_current_context().exit(1)
+
+
+def _make_command(kind: str) -> None:
+    @import_.command(name=kind, help=_HELP[kind])
+    @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with counts and errors.")
+    @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000),
+                  help="Rows per transaction.")  # fmt: skip
+    def command(path: Path, as_json: bool, batch_size: int) -> None:
+        _run_import(kind, path, as_json, batch_size)
+
+
+for _kind in _HELP:
+    _make_command(_kind)
+
+
+@bench.command(name="import")
+@click.option("--rows", default=100_000, show_default=True, type=click.IntRange(1), help="Interaction rows.")
+@click.option("--database-url", default=None, help="Also time a temporary database on this PostgreSQL server.")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
+    """Time importing ROWS generated interactions (plus their users and items) into a fresh database."""
+    from marketing_gen.importers.bench import run_import_benchmark
+
+    results = run_import_benchmark(rows, database_url=database_url, batch_size=batch_size)
+    if as_json:
+        echo_json({"rows": rows, "batch_size": batch_size, "results": results})
+        return
+    click.echo(f"{'database':<11} {'step':<26} {'rows':>8} {'seconds':>8} {'rows/s':>9}")
+    for r in results:
+        click.echo(f"{r['database']:<11} {r['step']:<26} {r['rows']:>8} {r['seconds']:>8.2f} {r['rows_per_s'] or 0:>9}")
