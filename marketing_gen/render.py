@@ -1,0 +1,199 @@
+"""Rendering: checked copy → what the customer (or the ad platform) receives. Plain data out.
+
+- email → RFC 5322 ``multipart/alternative`` (text + HTML, ``templates/output/email.{txt,html}.j2``, HTML
+  autoescaped), CAN-SPAM footer (postal address, per-user unsubscribe link with a signed token),
+  ``List-Unsubscribe`` + ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``; item links go through
+  click tracking (``{public_base_url}/c/{token}``);
+- google_ads_rsa → one Google Ads Editor CSV row (``GOOGLE_ADS_COLUMNS``; ``google_ads_csv`` writes a file);
+- sms → text, encoding, segments; push → APNs and FCM payloads (≤ 4096 bytes); meta_ad, social_reply → dicts.
+Copy is passed to templates as data, never compiled as a template, so ``{{ … }}`` in a title stays text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, formatdate
+from typing import Any
+
+from marketing_gen.channels import push, sms
+from marketing_gen.channels.base import get_channel
+from marketing_gen.config import Settings
+from marketing_gen.contexts import UserContext
+from marketing_gen.errors import InvalidRequest
+from marketing_gen.guardrails.facts import host_of
+from marketing_gen.guardrails.money import format_price
+from marketing_gen.prompts import display_title, template_environment
+from marketing_gen.tokens import click_url, sign_token
+
+GOOGLE_ADS_COLUMNS: tuple[str, ...] = (
+    "Campaign", "Ad group",
+    *(f"Headline {i}" for i in range(1, 16)),
+    *(f"Description {i}" for i in range(1, 5)),
+    "Path 1", "Path 2", "Final URL",
+)
+"""Google Ads Editor CSV columns for responsive search ads, in order."""
+
+EMAIL_POLICY = SMTP.clone(max_line_length=998)
+"""CRLF, and no folding below RFC 5322's 998: ``List-Unsubscribe`` URLs must stay one unencoded token."""
+
+EMAIL_ITEMS = 3
+"""Items shown as cards in an email."""
+
+
+@dataclass
+class RenderedArtifact:
+    """A rendered piece: JSON-able ``data`` (stored on the draft); the MIME message for email."""
+
+    channel: str
+    target: str
+    data: dict[str, Any]
+    message: EmailMessage | None = field(default=None, repr=False)
+
+    def as_bytes(self) -> bytes:
+        """Email: the RFC 5322 message (an .eml file); other channels: the data as UTF-8 JSON."""
+        if self.message is not None:
+            return self.message.as_bytes(policy=EMAIL_POLICY)
+        return json.dumps(self.data, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def render(channel: str, fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None,
+           campaign_name: str, settings: Settings, ad_group: str | None = None) -> RenderedArtifact:
+    """Render one checked copy for one user."""
+    spec = get_channel(channel)
+    if spec.render_target == "email_mime":
+        return render_email(fields, context, draft_id=draft_id, campaign_name=campaign_name, settings=settings)
+    if spec.render_target == "google_ads_csv":
+        row = google_ads_row(fields, context, campaign_name=campaign_name,
+                             ad_group=ad_group or f"{campaign_name} / {context.external_id}", settings=settings)
+        return RenderedArtifact(spec.name, spec.render_target, {"row": row})
+    if spec.render_target == "sms":
+        text = str(fields.get("text", ""))
+        info = sms.sms_info(text)
+        data = {"to": context.phone, "text": text, "encoding": info.encoding, "segments": info.segments,
+                "units": info.units, "chars": info.chars}
+        return RenderedArtifact(spec.name, spec.render_target, data)
+    if spec.render_target == "push":
+        return render_push(fields, context, draft_id=draft_id, settings=settings, limit=spec.max_payload_bytes)
+    if spec.render_target == "meta_ad":
+        data = {k: fields.get(k, "") for k in spec.field_names}
+        data.update({"link": _landing_url(context, settings), "image_url": _first(i.image_url for i in context.items),
+                     "call_to_action": "SHOP_NOW", "campaign": campaign_name})
+        return RenderedArtifact(spec.name, spec.render_target, data)
+    return RenderedArtifact(spec.name, spec.render_target, {"text": str(fields.get("text", ""))})
+
+
+def _first(values: Iterable[str | None]) -> str | None:
+    return next((v for v in values if v), None)
+
+
+def _landing_url(context: UserContext, settings: Settings) -> str:
+    return _first(i.url for i in context.items) or context.brand.website_url or settings.public_base_url
+
+
+def unsubscribe_link(context: UserContext, settings: Settings, *, channel: str, draft_id: int | None) -> str:
+    """The user's one-click unsubscribe URL (the brand's URL template, a signed token)."""
+    token = sign_token({"purpose": "unsubscribe", "user_id": context.user_id, "channel": channel,
+                        "draft_id": draft_id}, settings)
+    template = context.brand.unsubscribe_url_template or "{base_url}/u/{token}"
+    return template.format(base_url=settings.public_base_url.rstrip("/"), token=token)
+
+
+def render_email(fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, campaign_name: str,
+                 settings: Settings) -> RenderedArtifact:
+    """A multipart/alternative email with CAN-SPAM footer and one-click unsubscribe headers."""
+    brand = context.brand
+    if not brand.postal_address.strip():
+        raise InvalidRequest(f"brand {brand.name!r} has no postal_address: CAN-SPAM requires a physical postal "
+                             "address in every marketing email; set it on the brand before rendering email")
+    unsubscribe = unsubscribe_link(context, settings, channel="email", draft_id=draft_id)
+    items = []
+    for item in context.items[:EMAIL_ITEMS]:
+        items.append({
+            "title": display_title(item.title),
+            "price": format_price(item.price, item.currency),
+            "link": click_url(settings, draft_id=draft_id, url=item.url) if item.url else None,
+            "image_url": item.image_url,
+        })
+    landing = _first(i.url for i in context.items) or brand.website_url
+    body = str(fields.get("body", ""))
+    variables = {
+        "lang": (context.locale or "en").split("-")[0].split("_")[0],
+        "brand": brand,
+        "subject": str(fields.get("subject", "")),
+        "preheader": str(fields.get("preheader", "")),
+        "headline": str(fields.get("headline", "")),
+        "paragraphs": [p.strip() for p in body.replace("\r", "").split("\n") if p.strip()],
+        "cta": str(fields.get("cta", "")),
+        "cta_link": click_url(settings, draft_id=draft_id, url=landing) if landing else settings.public_base_url,
+        "items": items,
+        "unsubscribe_link": unsubscribe,
+    }
+    text = template_environment(settings).get_template("output/email.txt.j2").render(**variables)
+    html = template_environment(settings, autoescape=True).get_template("output/email.html.j2").render(**variables)
+
+    domain = host_of(brand.website_url or settings.public_base_url) or "localhost"
+    msg = EmailMessage(policy=EMAIL_POLICY)
+    msg["From"] = formataddr((brand.name, f"no-reply@{domain}"))
+    if context.email:
+        msg["To"] = formataddr(((context.first_name or "").strip(), context.email))
+    msg["Subject"] = variables["subject"]
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = f"<mg-{draft_id if draft_id is not None else context.user_id}.{context.user_id}@{domain}>"
+    msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["X-Campaign"] = campaign_name
+    msg.set_content(text, cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", cte="quoted-printable")
+    data = {
+        "from": str(msg["From"]), "to": str(msg["To"]) if context.email else None, "subject": variables["subject"],
+        "preheader": variables["preheader"], "text": text, "html": html,
+        "headers": {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                    "Message-ID": str(msg["Message-ID"])},
+        "unsubscribe_url": unsubscribe,
+    }
+    return RenderedArtifact("email", "email_mime", data, message=msg)
+
+
+def google_ads_row(fields: Mapping[str, Any], context: UserContext, *, campaign_name: str, ad_group: str,
+                   settings: Settings) -> dict[str, str]:
+    """One Google Ads Editor CSV row (empty cells for unused headlines/descriptions)."""
+    row = {c: "" for c in GOOGLE_ADS_COLUMNS}
+    row["Campaign"], row["Ad group"] = campaign_name, ad_group
+    for i, text in enumerate(list(fields.get("headlines") or [])[:15], start=1):
+        row[f"Headline {i}"] = text
+    for i, text in enumerate(list(fields.get("descriptions") or [])[:4], start=1):
+        row[f"Description {i}"] = text
+    row["Path 1"], row["Path 2"] = str(fields.get("path1") or ""), str(fields.get("path2") or "")
+    row["Final URL"] = _landing_url(context, settings)
+    return row
+
+
+def google_ads_csv(rows: Iterable[Mapping[str, str]]) -> str:
+    """Google Ads Editor CSV text (header + rows)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(GOOGLE_ADS_COLUMNS), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in GOOGLE_ADS_COLUMNS})
+    return out.getvalue()
+
+
+def render_push(fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, settings: Settings,
+                limit: int = 4096) -> RenderedArtifact:
+    """APNs and FCM payloads with a tracked deep link; InvalidRequest when one exceeds the byte limit."""
+    title, body = str(fields.get("title", "")), str(fields.get("body", ""))
+    target = _first(i.url for i in context.items) or context.brand.website_url
+    url = click_url(settings, draft_id=draft_id, url=target) if target else None
+    extra = {"draft_id": draft_id} if draft_id is not None else {}
+    apns = push.build_apns(title, body, url=url, data=extra)
+    fcm = push.build_fcm(title, body, url=url, data=extra)
+    sizes = {"apns": push.payload_bytes(apns), "fcm": push.payload_bytes(fcm)}
+    if max(sizes.values()) > limit:
+        raise InvalidRequest(f"push payload is {max(sizes.values())} bytes; APNs/FCM accept at most {limit}")
+    return RenderedArtifact("push", "push", {"apns": apns, "fcm": fcm, "bytes": sizes})
