@@ -347,7 +347,8 @@ def _draw_lift(ax: Any, ch: ChannelResult, metric: str) -> None:
         return
     ys = list(range(len(others)))[::-1]
     mde = max(v.vs_control[metric].mde for v in others) * 100  # type: ignore[index]
-    ax.axvspan(-mde, mde, color="#f59e0b", alpha=0.12, lw=0, label=f"|lift| < MDE {mde:.2f} pp: undetectable")
+    ax.axvspan(-mde, mde, color="#f59e0b", alpha=0.12, lw=0,
+               label=f"below the MDE ({mde:.2f} pp): not reliably detectable")
     ax.axvline(0, color="black", lw=1)
     lo = min(v.vs_control[metric].diff_low for v in others) * 100  # type: ignore[index]
     hi = max(v.vs_control[metric].diff_high for v in others) * 100  # type: ignore[index]
@@ -361,7 +362,7 @@ def _draw_lift(ax: Any, ch: ChannelResult, metric: str) -> None:
         ax.annotate(f"{d:+.2f} pp ({verdict})\npower {c.power:.0%} for this gap", (dh, y), xytext=(8, 0),
                     textcoords="offset points", va="center", fontsize=8.5, color=col)
     span = max(abs(lo), abs(hi), mde) * 1.15
-    ax.set_xlim(-span, span * 2.1)
+    ax.set_xlim(-span, span * 2.8)
     ax.set_yticks(ys, [f"v{v.variant} − v{ch.variants[0].variant}" for v in others])
     ax.set_ylim(-0.7, len(others) - 0.3)
     ax.grid(axis="x", alpha=0.3)
