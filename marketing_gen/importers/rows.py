@@ -147,6 +147,7 @@ def parse_timestamp(value: Any, default_tz: dt.tzinfo = dt.timezone.utc) -> dt.d
     value = blank_to_none(value)
     if value is None:
         raise ValueError("missing timestamp")
+    parsed: dt.datetime | None
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -168,6 +169,7 @@ def parse_timestamp(value: Any, default_tz: dt.tzinfo = dt.timezone.utc) -> dt.d
                 parsed = dt.datetime.fromtimestamp(float(text), dt.timezone.utc)
             else:
                 raise ValueError(f"not a timestamp: {value!r} (use ISO 8601, e.g. 2026-03-01T12:00:00Z)")
+    assert parsed is not None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=default_tz)
     return parsed.astimezone(dt.timezone.utc)

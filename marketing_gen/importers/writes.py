@@ -33,11 +33,11 @@ def check_schema(url: str | None) -> None:
 
 
 def _insert(session: Session, table: Table) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _norm(value: Any) -> Any:
