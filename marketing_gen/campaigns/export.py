@@ -1,7 +1,7 @@
 """Export a campaign's drafts: JSONL (everything), CSV (one row per draft), Google Ads Editor CSV, .eml files.
 
 Owns file layout only; the customer-facing artifacts were built by ``render`` and stored on the draft
-(``rendered``): ``eml`` (the MIME message as text) for email, ``rows`` (Google Ads Editor CSV rows) for RSA.
+(``rendered``): ``eml`` (the MIME message as text) for email, ``data.row`` (a Google Ads Editor CSV row) for RSA.
 """
 
 from __future__ import annotations
@@ -75,15 +75,12 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
                 writer.writerow([_flat(r[k]) for k in base] + [_flat((r["fields"] or {}).get(f)) for f in field_names])
         return [path]
     if fmt == "google-ads-csv":
-        ads: list[dict[str, Any]] = []
-        for r in _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE):
-            ads.extend((r["rendered"] or {}).get("rows") or [])
-        header = list(dict.fromkeys(k for row in ads for k in row))
+        from marketing_gen.render import google_ads_csv
+
+        ads = [((r["rendered"] or {}).get("data") or {}).get("row") for r in
+               _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE)]
         path = out_dir / f"campaign_{campaign_id}_google_ads.csv"
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=header)
-            writer.writeheader()
-            writer.writerows(ads)
+        path.write_text(google_ads_csv(a for a in ads if a), encoding="utf-8", newline="")
         return [path]
     eml_dir = out_dir / f"campaign_{campaign_id}_eml"
     eml_dir.mkdir(parents=True, exist_ok=True)

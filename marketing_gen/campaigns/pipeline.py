@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import time
 import uuid
 from collections import defaultdict
@@ -154,7 +156,8 @@ def _sampling_params(campaign: Campaign) -> SamplingParams | None:
     if not sampling:
         return None
     try:
-        return SamplingParams(**sampling)
+        # the copywriter's own default adds a mild repetition penalty; keep it unless the campaign sets one
+        return SamplingParams(**{"repetition_penalty": 1.15, **sampling})
     except ValueError as exc:
         raise InvalidRequest(f"campaign {campaign.id} options.sampling is invalid: {exc}") from exc
 
@@ -251,19 +254,25 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
                 updates.append((r.id, {"status": DraftStatus.SKIPPED.value, "skip_reason": "user has no context"}))
         if not with_ctx:
             continue
-        results = write_copies(
-            [contexts[r.user_id] for r in with_ctx], channel, timed,
-            variant=variant, seed=int((campaign.options or {}).get("seed", campaign_id)),
-            max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
-            params=_sampling_params(campaign),
-        )
+        try:
+            results = write_copies(
+                [contexts[r.user_id] for r in with_ctx], channel, timed,
+                variant=variant, seed=int((campaign.options or {}).get("seed", campaign_id)),
+                max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
+                params=_sampling_params(campaign), settings=settings,
+            )
+        except ClientError as exc:  # e.g. a prompt longer than the model's context: these drafts fail, visibly
+            log.warning("campaign %s %s/%s: %s", campaign_id, channel, variant, exc)
+            updates.extend((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"generate: {exc}"[:256]})
+                           for r in with_ctx)
+            continue
         if len(results) != len(with_ctx):
             raise RuntimeError(f"write_copies returned {len(results)} results for {len(with_ctx)} contexts")
         for r, res in zip(with_ctx, results, strict=True):
             updates.append((r.id, _copy_values(res, engine.version)))
     wall = time.perf_counter() - started
     batch_timing = {"batch": batch_id, "batch_size": len(refs), "batch_model_s": round(timed.seconds, 4),
-                    "batch_wall_s": round(wall, 4)}
+                    "batch_wall_s": round(wall, 4), "worker": f"{socket.gethostname()}:{os.getpid()}"}
     advanced: list[int] = []
     with session_scope(url) as s:
         for draft_id, values in updates:
@@ -327,7 +336,7 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
             except ClientError as exc:  # a template or field problem: this draft fails, the batch goes on
                 updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"render: {exc}"[:256]}))
                 continue
-            updates.append((r.id, {"status": DraftStatus.READY.value, "rendered": _json_safe(artifact)}))
+            updates.append((r.id, {"status": DraftStatus.READY.value, "rendered": stored_artifact(artifact)}))
     advanced: list[int] = []
     with session_scope(url) as s:
         for draft_id, values in updates:
@@ -336,6 +345,14 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
         for campaign_id in campaigns:
             maybe_complete(s, campaign_id)
     return advanced
+
+
+def stored_artifact(artifact: Any) -> dict[str, Any]:
+    """What a draft keeps of its rendered artifact: target, JSON data, and the .eml text for email."""
+    out: dict[str, Any] = {"target": artifact.target, "data": _json_safe(artifact.data)}
+    if getattr(artifact, "message", None) is not None:
+        out["eml"] = artifact.as_bytes().decode("utf-8", errors="replace")
+    return out
 
 
 # --- deliver --------------------------------------------------------------------------------------------

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from marketing_gen.cli.groups import campaign, echo_json
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from marketing_gen.config import Settings
 
 EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
 
@@ -48,22 +53,35 @@ def create_cmd(name: str, channels: str, segment: str, offer_text: str | None, d
     click.echo(cid)
 
 
-def start_campaign(campaign_id: int) -> None:
+PLAN_TASK = "workers.tasks.plan_campaign"
+
+
+def celery_app(settings: Settings | None = None) -> Celery:
+    """The process app, or a fresh one for explicit ``settings`` (the demo and bench run on their own files)."""
+    from workers.app import app, create_app
+
+    return app if settings is None else create_app(settings)
+
+
+def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: Celery | None = None) -> None:
     """Enqueue ``plan_campaign`` (idempotent: re-plans, re-enqueues only unfinished work)."""
     from marketing_gen.campaigns.state import CampaignState, campaign_status
-    from marketing_gen.errors import InvalidRequest
-    from workers.tasks import plan_campaign
+    from marketing_gen.errors import ClientError, InvalidRequest
+    from marketing_gen.registry import active_version
 
-    state = campaign_status(campaign_id)["state"]
+    url = settings.database_url if settings else None
+    state = campaign_status(campaign_id, url=url)["state"]
     if state == CampaignState.PAUSED.value:
         raise InvalidRequest(f"campaign {campaign_id} is paused: `marketing-gen campaign resume {campaign_id}`")
     if state == CampaignState.CANCELLED.value:
         raise InvalidRequest(f"campaign {campaign_id} is cancelled; create a new one")
-    plan_campaign.delay(campaign_id)
+    if active_version(url=url) is None:
+        raise ClientError("No active model version: run `marketing-gen model import-base` first")
+    (app or celery_app(settings)).send_task(PLAN_TASK, args=[campaign_id])
 
 
-def wait_for(campaign_id: int, *, timeout: float | None = None, stall_timeout: float | None = None,
-             poll: float = 1.0, progress: bool = True) -> dict[str, Any]:
+def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: float | None = None,
+             stall_timeout: float | None = None, poll: float = 1.0, progress: bool = True) -> dict[str, Any]:
     """Poll counts with a progress bar until the campaign completes (or stops); returns the final status.
 
     When nothing moves for ``stall_timeout`` seconds (e.g. a worker was killed and its message lost), the
@@ -74,14 +92,14 @@ def wait_for(campaign_id: int, *, timeout: float | None = None, stall_timeout: f
     from marketing_gen.campaigns.pipeline import finish_if_done
     from marketing_gen.campaigns.state import campaign_status
     from marketing_gen.errors import TransientError
-    from workers.tasks import plan_campaign
 
+    url = settings.database_url if settings else None
     started = last_change = time.monotonic()
     last: tuple[Any, ...] | None = None
     bar = tqdm(total=0, unit="draft", desc=f"campaign {campaign_id}", disable=not progress, dynamic_ncols=True)
     try:
         while True:
-            status = campaign_status(campaign_id)
+            status = campaign_status(campaign_id, url=url)
             counts = status["counts"]
             key = (status["state"], tuple(sorted(counts.items())))
             if key != last:
@@ -94,14 +112,14 @@ def wait_for(campaign_id: int, *, timeout: float | None = None, stall_timeout: f
                 return status
             if status["state"] == "running" and status["total"] and not (
                 counts["pending"] + counts["generated"] + counts["ready"]
-            ) and finish_if_done(campaign_id):
+            ) and finish_if_done(campaign_id, settings=settings):
                 continue
             now = time.monotonic()
             if timeout is not None and now - started > timeout:
                 raise TransientError(f"campaign {campaign_id} did not finish in {timeout:.0f} s: {counts}")
             if stall_timeout is not None and now - last_change > stall_timeout:
                 bar.write(f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work")
-                plan_campaign.delay(campaign_id)
+                celery_app(settings).send_task(PLAN_TASK, args=[campaign_id])
                 last_change = now
             time.sleep(poll)
     finally:
