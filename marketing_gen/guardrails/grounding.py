@@ -6,11 +6,14 @@
   a recommended item's title or features (``100% cotton``) is allowed unless it is followed by "off";
 - discount words and offer codes only when the offer has them; "free shipping"-style claims only when the
   offer text says "free";
-- product names: runs of two or more Capitalised (or UPPER-CASE) words are read as a possible product name;
-  after dropping generic marketing words, a run with ≥ 2 content words of which fewer than half occur in
-  this user's items, categories, interests, brand or offer is flagged. Quoted item titles are masked first.
-  This keeps false positives low on Title Case headlines ("Discover Your New Favourite") while catching
-  invented or other users' products ("Vintage Doormat Set" for a user who was recommended candles).
+- product names: runs of two or more Capitalised (or UPPER-CASE) words are read as a possible product name
+  (quoted item titles are masked first). After dropping generic marketing words, stopwords and first names,
+  a run with ≥ 2 content words, most of them absent from this user's items, categories, interests, brand and
+  offer, is flagged when one of the unknown words is a product noun (``lexicon.PRODUCT_NOUNS``), or — in
+  sentence-case text, where a capitalised run mid-sentence is a name — when ≥ 2 words are unknown. Title Case
+  headlines ("Soft Light For Evenings") and German nouns therefore need a product noun to be flagged, which
+  keeps false positives low while catching invented or other users' products ("Vintage Doormat Set" for a
+  user who was recommended candles).
 """
 
 from __future__ import annotations
@@ -21,7 +24,14 @@ from typing import Any
 
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
-from marketing_gen.guardrails.lexicon import DISCOUNT_PATTERNS, FIRST_NAMES, FREEBIE_PATTERNS, GENERIC_WORDS, STOPWORDS
+from marketing_gen.guardrails.lexicon import (
+    DISCOUNT_PATTERNS,
+    FIRST_NAMES,
+    FREEBIE_PATTERNS,
+    GENERIC_WORDS,
+    PRODUCT_NOUNS,
+    STOPWORDS,
+)
 from marketing_gen.guardrails.money import find_amounts, find_percentages, format_pct
 
 _DISCOUNT_RE = re.compile(rf"(?<!\w)(?:{'|'.join(DISCOUNT_PATTERNS)})(?!\w)", re.IGNORECASE)
@@ -84,18 +94,21 @@ def _amount_ok(value: Any, currencies: frozenset[str], facts: Facts) -> bool:
 def product_phrases(text: str, facts: Facts) -> list[str]:
     """Capitalised multi-word runs that look like products this user was not recommended."""
     all_words = words(text)
-    # In Title Case / UPPER-CASE text every phrase is capitalised: demand more evidence there.
+    # In Title Case / UPPER-CASE text (ad headlines) every phrase is capitalised, and German capitalises every
+    # noun: there a run counts only when it holds a product noun (mug, lamp, doormat …) this user lacks.
     title_case = bool(all_words) and sum(w[0].isupper() for w in all_words) > 0.75 * len(all_words)
-    # German capitalises every noun, so a capitalised run is weak evidence there too.
-    min_content = 3 if title_case or facts.language == "de" else 2
+    weak = title_case or facts.language == "de"
     found: list[str] = []
     for run in _capitalised_runs(text, skip_sentence_start=not title_case):
-        content = [w for w in run if w.lower() not in GENERIC_WORDS and w.lower() not in _ALL_STOPWORDS
+        content = [w.lower() for w in run if w.lower() not in GENERIC_WORDS and w.lower() not in _ALL_STOPWORDS
                    and w.lower() not in _CONNECTORS and w.lower() not in FIRST_NAMES]
-        if len(content) < min_content:
+        if len(content) < 2:
             continue
-        unknown = sum(1 for w in content if not _known(w.lower(), facts.known_words))
-        if unknown >= 2 and unknown * 2 > len(content):
+        unknown = [w for w in content if not _known(w, facts.known_words)]
+        if len(unknown) * 2 <= len(content):
+            continue
+        product_noun = any(w in PRODUCT_NOUNS for w in unknown)
+        if product_noun or (not weak and len(unknown) >= 2):
             found.append(" ".join(run))
     return found
 

@@ -87,3 +87,23 @@ META_PATTERNS: tuple[str, ...] = (
     r"\bsure[!,.]", r"certainly[!,.]", r"subject line:", r"\bplaceholder\b", r"lorem ipsum",
 )
 """The model talking about the task instead of writing the copy."""
+
+PRODUCT_NOUNS: frozenset[str] = frozenset(
+    """mug mugs cup cups plate plates bowl bowls jar jars bottle bottles glass glasses teapot kettle tray trays
+    tin tins box boxes basket baskets bag bags tote backpack wallet purse case cases cover covers cushion cushions
+    pillow pillows blanket blankets throw rug rugs mat mats doormat doormats curtain curtains towel towels apron
+    candle candles holder holders lantern lanterns lamp lamps bulb bulbs vase vases frame frames mirror mirrors
+    clock clocks sign signs ornament ornaments decoration decorations bauble baubles wreath garland bunting
+    hook hooks hanger hangers shelf shelves cabinet drawer drawers chair chairs table tables stool desk sofa bed
+    notebook notebooks pen pens pencil pencils card cards wrap paper stickers sticker calendar diary journal
+    toy toys doll dolls puzzle game games teddy kit kits set sets
+    shirt shirts t-shirt t-shirts tee dress dresses skirt jeans trousers jacket jackets coat coats hoodie sweater
+    jumper scarf scarves hat hats cap gloves socks shoe shoes boots boot sneakers trainers sandals belt watch
+    watches necklace bracelet earrings ring rings jewellery jewelry sunglasses umbrella
+    phone phones charger cable cables headphones earbuds speaker speakers laptop tablet keyboard mouse monitor
+    camera printer router adapter battery batteries drone console controller
+    blender toaster mixer kettle grinder fryer oven microwave fridge vacuum iron fan heater filter
+    shampoo conditioner soap lotion cream perfume brush brushes razor
+    """.split()
+)
+"""Nouns that name a kind of product; an unknown one inside a capitalised phrase suggests an invented product."""
