@@ -6,6 +6,7 @@ from marketing_gen.cli import (
     demo_cmds,  # noqa: F401
     feedback_cmds,  # noqa: F401
     import_cmds,  # noqa: F401
+    lint_cmds,  # noqa: F401
     model_cmds,  # noqa: F401
     recommend_cmds,  # noqa: F401
     worker_cmds,  # noqa: F401
