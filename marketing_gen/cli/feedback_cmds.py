@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from marketing_gen.cli.groups import campaign, echo_json, import_
+from marketing_gen.cli.groups import campaign, echo_json, import_, main
 from marketing_gen.errors import InvalidRequest
 
 
@@ -109,3 +109,41 @@ def simulate_events(
         return
     click.echo(f"campaign {campaign_id}: recorded {report.recorded} events, duplicates {report.duplicates}")
     click.echo(f"next: marketing-gen campaign report {campaign_id} --png report.png")
+
+
+@main.command("retrain")
+@click.option("--dry-run", is_flag=True, help="Build the outcome dataset and say what would be trained; train nothing.")
+@click.option("--method", type=click.Choice(["auto", "dpo", "kto", "sft"]), default="auto", show_default=True,
+              help="auto: DPO with enough same-send pairs, else KTO, else SFT on clicked copy.")
+@click.option("--settle-hours", type=float, default=24.0, show_default=True,
+              help="Leave out sends younger than this (their clicks may still come).")
+@click.option("--max-steps", type=int, default=40, show_default=True, help="Optimizer steps of the training run.")
+@click.option("--min-rows", type=int, default=32, show_default=True, help="Fewest KTO rows worth a KTO run.")
+@click.option("--min-pairs", type=int, default=16, show_default=True, help="Fewest DPO pairs worth a DPO run.")
+@click.option("--min-positives", type=int, default=8, show_default=True,
+              help="Fewest clicked drafts worth an SFT run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def retrain_cmd(dry_run: bool, method: str, settle_hours: float, max_steps: int, min_rows: int, min_pairs: int,
+                min_positives: int, as_json: bool) -> None:
+    """Learn from outcomes: data since the active model → train → evaluation gate → promote or refuse."""
+    from marketing_gen.config import get_settings
+    from marketing_gen.feedback.retrain import run_retrain
+
+    outcome = run_retrain(
+        get_settings(), dry_run=dry_run, method=method, settle_hours=settle_hours, max_steps=max_steps,
+        min_pairs=min_pairs, min_rows=min_rows, min_positives=min_positives, progress=not as_json,
+    )
+    if as_json:
+        echo_json(outcome.to_dict())
+        return
+    since = f"{outcome.since:%Y-%m-%d %H:%M} UTC" if outcome.since else "the beginning"
+    click.echo(f"active model: {outcome.active}; outcomes recorded since {since}")
+    d = outcome.data
+    click.echo(
+        f"data: {d.get('sent_drafts', 0)} sent drafts → {d.get('kto_rows', 0)} KTO rows "
+        f"({d.get('positives', 0)} positive), {d.get('dpo_pairs', 0)} DPO pairs; "
+        f"left out: {d.get('too_recent', 0)} too recent, {d.get('not_exposed', 0)} not opened, "
+        f"{d.get('negatives_subsampled_out', 0)} negatives sub-sampled"
+    )
+    click.echo(f"method: {outcome.method}" + (f"; candidate: {outcome.candidate}" if outcome.candidate else ""))
+    click.echo(f"gate decision: {outcome.decision.upper()} — {outcome.reason}")
