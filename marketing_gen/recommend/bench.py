@@ -28,7 +28,8 @@ def generate_events(
 ) -> dict[str, np.ndarray]:
     """Event arrays: ~``per_user`` events per user, Zipf-like item popularity, 70 % in the user's favourite category.
 
-    About 1 % of the events are exact duplicates and 0.1 % point to unknown users / items (index -1).
+    2 % of the users have no events; about 1 % of the events are exact duplicates and 0.1 % point to unknown
+    items (index -1); 5 % of the items cannot be recommended (out of stock or unpriced).
     """
     rng = np.random.default_rng(seed)
     n_categories = n_categories or max(10, n_items // 100)
@@ -38,6 +39,7 @@ def generate_events(
     weights = 1.0 / (1.0 + rng.permutation(n_items)) ** 0.9  # popularity rank scattered across categories
     global_cdf = np.cumsum(weights) / weights.sum()
     counts = rng.poisson(per_user - 1, n_users) + 1
+    counts[rng.random(n_users) < 0.02] = 0  # 2 % cold users: no history at all
     user = np.repeat(np.arange(n_users, dtype=np.int64), counts)
     n = user.size
     favourite = rng.integers(0, n_categories, n_users)[user]

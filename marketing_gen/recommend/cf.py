@@ -118,9 +118,7 @@ def build_interactions(
     matrix.sum_duplicates()
     matrix.data = np.log1p(matrix.data).astype(np.float32)
     is_buy = event == PURCHASE
-    purchased = sp.csr_matrix(
-        (np.ones(int(is_buy.sum()), dtype=np.float32), (user[is_buy], item[is_buy])), shape=shape
-    )
+    purchased = sp.csr_matrix((np.ones(int(is_buy.sum()), dtype=np.float32), (user[is_buy], item[is_buy])), shape=shape)
     purchased.sum_duplicates()
     purchased.data[:] = 1.0
     if item_category is None:
@@ -169,17 +167,52 @@ def _prune_rows(block: sp.csr_matrix, first_row: int, keep: int) -> tuple[np.nda
     lengths = np.diff(block.indptr)
     rows = np.repeat(np.arange(block.shape[0]), lengths)
     ok = (block.indices != rows + first_row) & (block.data > 0)
-    rows, cols, vals = rows[ok], block.indices[ok], block.data[ok]
-    counts = np.bincount(rows, minlength=block.shape[0])
-    if counts.max(initial=0) <= keep:
-        return rows + first_row, cols, vals
-    # Sort each row's entries by value (desc), then column (asc, deterministic ties), keep the first ``keep``.
-    order = np.lexsort((cols, -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    pos = np.arange(rows.size) - np.repeat(starts, counts)
-    sel = pos < keep
-    return rows[sel] + first_row, cols[sel], vals[sel]
+    if not ok.all():
+        block = sp.csr_matrix(
+            (block.data[ok], block.indices[ok], np.r_[0, np.cumsum(np.bincount(rows[ok], minlength=block.shape[0]))]),
+            shape=block.shape,
+        )
+        rows = rows[ok]
+    sel = _select_top(block, keep)
+    return rows[sel] + first_row, block.indices[sel], block.data[sel]
+
+
+def _tie_key(values: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """A float64 sort key equal in order to ``values`` (all > 0) with exact ties broken by lower column first.
+
+    The tie term is below half a float32 ulp, so it never reorders distinct float32 values.
+    """
+    return values.astype(np.float64) * (1.0 - cols * (1e-8 / max(n_cols, 1)))
+
+
+def _select_top(m: sp.csr_matrix, keep: int, budget: int = 8_000_000) -> np.ndarray:
+    """Mask over ``m.data``: the ``keep`` largest entries of each row (values > 0; ties: lower column first)."""
+    lengths = np.diff(m.indptr)
+    mask = np.ones(m.nnz, dtype=bool)
+    long_rows = np.flatnonzero(lengths > keep)
+    if long_rows.size == 0 or keep <= 0:
+        return mask if keep > 0 else ~mask
+    mask[np.repeat(lengths > keep, lengths)] = False
+    long_rows = long_rows[np.argsort(lengths[long_rows], kind="stable")]  # similar widths share a padded block
+    sorted_len = lengths[long_rows]
+    a = 0
+    while a < long_rows.size:
+        # Largest group from a whose padded block (rows × widest row) stays within the budget.
+        padded = (np.arange(1, long_rows.size - a + 1)) * sorted_len[a:]
+        b = a + max(1, int(np.searchsorted(padded, budget, side="right")))
+        rows = long_rows[a:b]
+        width = int(lengths[rows].max())
+        ln = lengths[rows]
+        starts = m.indptr[rows]
+        rr = np.repeat(np.arange(rows.size), ln)
+        pos = np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln)
+        flat = np.repeat(starts, ln) + pos
+        key = np.full((rows.size, width), -np.inf)
+        key[rr, pos] = _tie_key(m.data[flat], m.indices[flat], m.shape[1])
+        part = np.argpartition(-key, keep - 1, axis=1)[:, :keep]
+        mask[(starts[:, None] + part).ravel()] = True
+        a = b
+    return mask
 
 
 def _chunk_size(n: int, nnz_per_row: float, budget: int = 20_000_000) -> int:
@@ -229,50 +262,31 @@ class ItemItemModel:
         data = self.data
         users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
         cap = max_per_category if max_per_category and max_per_category > 0 else None
-        out_u: list[np.ndarray] = []
-        out_i: list[np.ndarray] = []
-        out_s: list[np.ndarray] = []
-        out_cf: list[np.ndarray] = []
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # position, item, score, from_cf
         counts = {"users": int(users.size), "with_cf": 0, "cold_start": 0, "filled": 0, "skipped": 0}
         sim = self.similarity
         nnz_per_user = max(1.0, data.matrix.nnz / max(data.n_users, 1)) * max(1.0, sim.nnz / max(sim.shape[0], 1))
         step = _chunk_size(users.size, nnz_per_user)
         cats = data.item_category
-        eligible = sp.diags(data.item_eligible.astype(np.float32))
-        beta = self.params.popularity_weight
-        pop_norm = self.popularity / max(float(self.popularity.max(initial=0.0)), 1.0)
         for start in range(0, users.size, step):
             rows = users[start : start + step]
             x = data.matrix[rows]
-            scores = (x @ sim).tocsr()
             bought = data.purchased[rows]
-            if exclude_purchased and bought.nnz:
-                scores = (scores - scores.multiply(bought)).tocsr()
-            scores.eliminate_zeros()
-            if beta > 0 or (self.params.repeat_weight > 0 and not exclude_purchased):
-                scores = _row_normalized(scores)
-            if self.params.repeat_weight > 0 and not exclude_purchased:
-                scores = (scores + self.params.repeat_weight * _row_normalized((x @ eligible).tocsr())).tocsr()
-            for local, user in enumerate(rows.tolist()):
+            scores = self._chunk_scores(x, bought, k, exclude_purchased)
+            # 1. Vectorised top-k with the category cap, for every row that yields k items that way.
+            top_r, top_i, top_s, complete = _top_k_rows(scores, k, cap, cats)
+            parts.append((top_r + start, top_i, top_s, np.ones(top_i.size, dtype=bool)))
+            counts["with_cf"] += int(complete.sum())
+            # 2. The other rows one by one: every candidate (the cap may have cut the best ones), then the fill.
+            for local in np.flatnonzero(~complete).tolist():
                 s, e = scores.indptr[local], scores.indptr[local + 1]
-                bought_items = bought.indices[bought.indptr[local] : bought.indptr[local + 1]]
-                cand_i, cand_s = scores.indices[s:e], scores.data[s:e]
-                if beta > 0 and e > s:
-                    cand_s = cand_s + beta * pop_norm[cand_i].astype(np.float32)
-                    extra = self._global_order[: 3 * k + (bought_items.size if exclude_purchased else 0)]
-                    drop = np.isin(extra, cand_i)
-                    if exclude_purchased:
-                        drop |= np.isin(extra, bought_items)
-                    extra = extra[~drop]
-                    cand_i = np.concatenate([cand_i, extra])
-                    cand_s = np.concatenate([cand_s, (beta * pop_norm[extra]).astype(np.float32)])
-                picked_i, picked_s = _pick(cand_i, cand_s, k, cap, cats)
+                picked_i, picked_s = _pick_sorted(scores.indices[s:e], scores.data[s:e], k, cap, cats)
                 n_cf = len(picked_i)
                 if fallback and n_cf < k:
                     xs, xe = x.indptr[local], x.indptr[local + 1]
                     excluded = set(picked_i)
                     if exclude_purchased:
-                        excluded.update(bought_items.tolist())
+                        excluded.update(bought.indices[bought.indptr[local] : bought.indptr[local + 1]].tolist())
                     self._fill(picked_i, picked_s, excluded, x.indices[xs:xe], x.data[xs:xe], k, cap)
                 n = len(picked_i)
                 if n == 0:
@@ -280,17 +294,52 @@ class ItemItemModel:
                     continue
                 if n_cf:
                     counts["with_cf"] += 1
-                    if n > n_cf:
-                        counts["filled"] += 1
+                    counts["filled"] += int(n > n_cf)
                 else:
                     counts["cold_start"] += 1
-                out_u.append(np.full(n, user, dtype=np.int64))
-                out_i.append(np.asarray(picked_i, dtype=np.int64))
-                out_s.append(np.asarray(picked_s, dtype=np.float32))
                 flags = np.zeros(n, dtype=bool)
                 flags[:n_cf] = True
-                out_cf.append(flags)
-        return Recommendations.from_parts(out_u, out_i, out_s, out_cf, counts)
+                parts.append(
+                    (
+                        np.full(n, start + local, dtype=np.int64),
+                        np.asarray(picked_i, dtype=np.int64),
+                        np.asarray(picked_s, dtype=np.float32),
+                        flags,
+                    )
+                )
+        return Recommendations.from_parts(users, parts, counts)
+
+    def _chunk_scores(self, x: sp.csr_matrix, bought: sp.csr_matrix, k: int, exclude_purchased: bool) -> sp.csr_matrix:
+        """Candidate scores of a chunk of users: CF (+ popularity blend, + repeat bonus), filters applied."""
+        params = self.params
+        scores = (x @ self.similarity).tocsr()
+        if exclude_purchased and bought.nnz:
+            scores = (scores - scores.multiply(bought)).tocsr()
+        scores.eliminate_zeros()
+        repeat = params.repeat_weight > 0 and not exclude_purchased
+        if params.popularity_weight > 0 or repeat:
+            scores = _row_normalized(scores)
+        if repeat:
+            eligible = sp.diags(self.data.item_eligible.astype(np.float32))
+            scores = (scores + params.repeat_weight * _row_normalized((x @ eligible).tocsr())).tocsr()
+        if params.popularity_weight > 0 and scores.nnz:
+            # score + β·popularity for CF candidates, β·popularity alone for the top popular items, so a
+            # popular item can outrank a weak neighbour. Rows without any CF candidate are left to the fallback.
+            pop = params.popularity_weight * self.popularity / max(float(self.popularity.max(initial=0.0)), 1.0)
+            scores.data += pop[scores.indices].astype(np.float32)
+            has = np.flatnonzero(np.diff(scores.indptr) > 0)
+            top = self._global_order[: 3 * k]
+            indptr = np.zeros(scores.shape[0] + 1, dtype=np.int64)
+            indptr[has + 1] = top.size
+            indptr = np.cumsum(indptr)
+            popular = sp.csr_matrix(
+                (np.tile(pop[top].astype(np.float32), has.size), np.tile(top, has.size), indptr), shape=scores.shape
+            )
+            scores = scores.maximum(popular).tocsr()
+            if exclude_purchased and bought.nnz:
+                scores = (scores - scores.multiply(bought)).tocsr()
+                scores.eliminate_zeros()
+        return scores
 
     def _fill(
         self,
@@ -336,26 +385,64 @@ class ItemItemModel:
 
 def _row_normalized(m: sp.csr_matrix) -> sp.csr_matrix:
     """Each row divided by its maximum (empty rows stay empty)."""
-    top = np.asarray(m.max(axis=1).todense()).ravel() if m.nnz else np.zeros(m.shape[0])
-    inv = np.divide(1.0, top, out=np.zeros_like(top, dtype=np.float64), where=top > 0)
-    return (sp.diags(inv.astype(np.float32)) @ m).tocsr()
+    m = m.tocsr()
+    lengths = np.diff(m.indptr)
+    top = np.zeros(m.shape[0], dtype=np.float64)
+    nonempty = lengths > 0
+    if m.nnz:
+        top[nonempty] = np.maximum.reduceat(m.data, m.indptr[:-1][nonempty])
+    inv = np.divide(1.0, top, out=np.zeros_like(top), where=top > 0)
+    out = m.copy()
+    out.data = (out.data * np.repeat(inv, lengths)).astype(np.float32)
+    return out
 
 
-def _pick(
-    items: np.ndarray, scores: np.ndarray, k: int, cap: int | None, cats: np.ndarray
-) -> tuple[list[int], list[float]]:
-    """Best ``k`` of one user's candidates: score desc, item index asc on ties, at most ``cap`` per category."""
-    if items.size == 0:
-        return [], []
-    want = k if cap is None else k * 3
-    if items.size > want:
-        part = np.argpartition(-scores, want - 1)[:want]
-        threshold = scores[part].min()
-        part = np.flatnonzero(scores >= threshold)  # keep every tie at the boundary: deterministic
-        picked = _pick_sorted(items[part], scores[part], k, cap, cats)
-        if len(picked[0]) >= k or part.size == items.size:
-            return picked
-    return _pick_sorted(items, scores, k, cap, cats)
+def _top_k_rows(
+    m: sp.csr_matrix, k: int, cap: int | None, cats: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Best ``k`` per row (score desc, item asc on ties, ≤ ``cap`` per category), vectorised over rows.
+
+    Returns (row, item, score) of the rows that got k items this way, best first, and a bool ``complete`` per
+    row; the caller handles incomplete rows (too few candidates, or the cap cut into the top 3k).
+    """
+    n_rows = m.shape[0]
+    complete = np.zeros(n_rows, dtype=bool)
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), complete)
+    if m.nnz == 0 or k <= 0:
+        return empty
+    want = k if cap is None else 3 * k
+    sel = _select_top(m, want)
+    lengths = np.bincount(np.repeat(np.arange(n_rows), np.diff(m.indptr))[sel], minlength=n_rows)
+    width = int(lengths.max())
+    rr = np.repeat(np.arange(n_rows), lengths)
+    pos = np.arange(rr.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items = np.full((n_rows, width), -1, dtype=np.int64)
+    items[rr, pos] = m.indices[sel]
+    values = np.zeros((n_rows, width), dtype=np.float32)
+    values[rr, pos] = m.data[sel]
+    key = np.full((n_rows, width), -np.inf)
+    key[rr, pos] = _tie_key(m.data[sel], m.indices[sel], m.shape[1])
+    order = np.argsort(-key, axis=1, kind="stable")
+    key = np.take_along_axis(key, order, 1)
+    items = np.take_along_axis(items, order, 1)
+    values = np.take_along_axis(values, order, 1)
+    keep = np.isfinite(key)
+    if cap is not None:
+        c = np.where(keep, cats[np.maximum(items, 0)], -1)
+        idx = np.broadcast_to(np.arange(width), c.shape)
+        by_cat = np.lexsort((idx, c), axis=1)
+        cs = np.take_along_axis(c, by_cat, 1)
+        first = np.ones_like(cs, dtype=bool)
+        first[:, 1:] = cs[:, 1:] != cs[:, :-1]
+        group_start = np.maximum.accumulate(np.where(first, idx, 0), axis=1)
+        occurrence = np.empty_like(group_start)
+        np.put_along_axis(occurrence, by_cat, idx - group_start, 1)
+        keep &= (c < 0) | (occurrence < cap)
+    keep &= np.cumsum(keep, axis=1) <= k
+    complete = keep.sum(axis=1) == k
+    keep &= complete[:, None]
+    r, col = np.nonzero(keep)
+    return r, items[r, col], values[r, col], complete
 
 
 def _pick_sorted(
@@ -395,20 +482,24 @@ class Recommendations:
     @classmethod
     def from_parts(
         cls,
-        users: list[np.ndarray],
-        items: list[np.ndarray],
-        scores: list[np.ndarray],
-        from_cf: list[np.ndarray],
+        users: np.ndarray,
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
         counts: dict[str, int],
     ) -> Recommendations:
-        """Concatenate per-user pieces (ranks are positions within each piece)."""
-        if not users:
+        """Assemble (position in ``users``, item, score, from_cf) pieces, each best first, into user order."""
+        if not parts:
             empty = np.zeros(0, dtype=np.int64)
             return cls(empty, empty.copy(), empty.copy(), np.zeros(0, np.float32), np.zeros(0, bool), counts)
-        rank = np.concatenate([np.arange(1, len(u) + 1, dtype=np.int64) for u in users])
-        return cls(
-            np.concatenate(users), np.concatenate(items), rank, np.concatenate(scores), np.concatenate(from_cf), counts
-        )
+        pos = np.concatenate([p[0] for p in parts])
+        order = np.argsort(pos, kind="stable")  # pieces keep their best-first order within a user
+        pos = pos[order]
+        item = np.concatenate([p[1] for p in parts])[order]
+        score = np.concatenate([p[2] for p in parts])[order]
+        from_cf = np.concatenate([p[3] for p in parts])[order]
+        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
+        lengths = np.diff(np.r_[starts, pos.size])
+        rank = np.arange(pos.size) - np.repeat(starts, lengths) + 1
+        return cls(users[pos], item, rank.astype(np.int64), score.astype(np.float32), from_cf, counts)
 
     def lists(self) -> dict[int, list[int]]:
         """user row → recommended item columns, best first."""
@@ -424,7 +515,6 @@ def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
     n_items = data.n_items
     w = _weighted(data.matrix, params)
     wt = w.T.tocsr()
-    w_csc = w.tocsc()
     # Average non-zeros of a row of W^T W ≈ sum over an item's users of their item counts.
     per_user = np.diff(w.indptr).astype(np.float64)
     est = float((per_user**2).sum() / max(n_items, 1)) if per_user.size else 1.0
@@ -435,7 +525,7 @@ def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
         n = np.asarray(w.sum(axis=0)).ravel().astype(np.float64)
         norm = np.where(n > 0, n, 1.0)
     for start in range(0, n_items, step):
-        block = (wt[start : start + step] @ w_csc).tocsr()
+        block = (wt[start : start + step] @ w).tocsr()
         if norm is not None:
             row_norm = norm[start : start + block.shape[0]] ** params.alpha
             block = (sp.diags((1.0 / row_norm).astype(np.float32)) @ block).tocsr()
@@ -463,4 +553,3 @@ def popularity_model(data: Interactions, *, repeat_weight: float = 0.0) -> ItemI
     popularity = np.bincount(data.matrix.indices, minlength=n).astype(np.float64)
     params = CFParams(neighbours=0, popularity_weight=1.0 if repeat_weight else 0.0, repeat_weight=repeat_weight)
     return ItemItemModel(sp.csr_matrix((n, n), dtype=np.float32), popularity, data, params)
-
