@@ -165,6 +165,15 @@ def _pp(x: float) -> str:
     return f"{x * 100:+.2f} pp"
 
 
+def _prob(x: float) -> str:
+    """A probability as a percentage that never rounds to a certainty it is not."""
+    if x > 0.999:
+        return ">99.9%"
+    if x < 0.001:
+        return "<0.1%"
+    return f"{x:.1%}"
+
+
 def _verdict(channel: str, variants: list[VariantResult], metric: str, alpha: float) -> tuple[int | None, str]:
     label = METRIC_LABELS[metric]
     control = variants[0]
@@ -180,7 +189,7 @@ def _verdict(channel: str, variants: list[VariantResult], metric: str, alpha: fl
         cmp_ = best.vs_control[metric]  # type: ignore[index]
         return best.variant, (
             f"{channel}: variant {best.variant} beats control on {label}: {best.rates[metric].rate:.2%} vs "
-            f"{c_rate:.2%} ({_pp(cmp_.diff)}, p={cmp_.p_value:.2g}, P(beat)={cmp_.prob_beat:.1%}) — roll it out."
+            f"{c_rate:.2%} ({_pp(cmp_.diff)}, p={cmp_.p_value:.2g}, P(beat)={_prob(cmp_.prob_beat)}) — roll it out."
         )
     if winners:
         worst = min(winners, key=lambda v: v.rates[metric].rate)
@@ -194,7 +203,7 @@ def _verdict(channel: str, variants: list[VariantResult], metric: str, alpha: fl
     if cmp_.power < 0.8 and cmp_.n_needed:
         return None, (
             f"{channel}: no reliable difference yet on {label} (best: variant {top.variant}, {_pp(cmp_.diff)}, "
-            f"p={cmp_.p_value:.2g}, P(beat)={cmp_.prob_beat:.1%}); this sample detects ≥ {cmp_.mde * 100:.2f} pp, "
+            f"p={cmp_.p_value:.2g}, P(beat)={_prob(cmp_.prob_beat)}); this sample detects ≥ {cmp_.mde * 100:.2f} pp, "
             f"power {cmp_.power:.0%} for the observed gap — keep testing (~{cmp_.n_needed:,} sends per variant)."
         )
     return None, (
@@ -242,7 +251,7 @@ def format_report(report: CampaignReport) -> str:
     )
     lines = [
         f"campaign {report.campaign_id} {report.name!r}: primary metric {METRIC_LABELS[m]}, "
-        f"alpha {report.alpha:.3g} per comparison, 80% power for MDE",
+        f"alpha {report.alpha:.3g} per comparison; MDE at 80% power; power = for the observed lift",
         head,
         "-" * len(head),
     ]
@@ -251,7 +260,8 @@ def format_report(report: CampaignReport) -> str:
             tail = f"{'(control)':>13} {'':>8} {'':>8} {'':>8} {'':>6}"
             if v.vs_control:
                 c = v.vs_control[m]
-                tail = f"{_pp(c.diff):>13} {c.p_value:>8.3g} {c.prob_beat:>8.1%} {c.mde * 100:>6.2f}pp {c.power:>6.0%}"
+                tail = (f"{_pp(c.diff):>13} {c.p_value:>8.3g} {_prob(c.prob_beat):>8} {c.mde * 100:>6.2f}pp "
+                        f"{c.power:>6.0%}")
             lines.append(
                 f"{ch.channel:<15} {v.variant:>3} {v.sends:>7,} {_fmt_rate(v.rates['open']):>26} "
                 f"{_fmt_rate(v.rates['click']):>26} {_fmt_rate(v.rates['convert']):>26} {tail}"
@@ -323,7 +333,7 @@ def _draw_rates(ax: Any, ch: ChannelResult, metric: str, primary: bool, percent:
                     ecolor=col, elinewidth=2.5, capsize=5, markersize=8)
         note = f"{rate.rate:.2%}  ({rate.successes:,}/{rate.trials:,})"
         if cmp_ is not None:
-            note += f"\np={cmp_.p_value:.2g}  P(beat) {cmp_.prob_beat:.1%}"
+            note += f"\np={cmp_.p_value:.2g}  P(beat) {_prob(cmp_.prob_beat)}"
         ax.annotate(note, (rate.high, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=8.5,
                     color=col)
     ax.set_yticks(ys, [f"v{v.variant}" + (" control" if i == 0 else "") for i, v in enumerate(variants)])
