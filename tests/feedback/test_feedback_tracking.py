@@ -171,3 +171,44 @@ def test_open_pixel_records_one_open(store: dict[str, int]) -> None:
     assert _events("open") == 1
     bad = path.replace(".gif", "x.gif")
     assert client.get(bad).status_code == 400 and _events("open") == 1
+
+
+def test_links_of_a_really_rendered_email_work(settings_env: None) -> None:
+    """render_email → stored artifact on the draft → its item link redirects and its unsubscribe link works."""
+    import re
+
+    from marketing_gen.campaigns.pipeline import stored_artifact
+    from marketing_gen.recommend import build_contexts
+    from marketing_gen.render import render_email
+
+    settings = get_settings()
+    url = settings.database_url
+    with session_scope(url) as s:
+        s.add(Brand(name="Mugs & Co", postal_address="1 High St, London", website_url="https://shop.example"))
+        ann = User(external_id="ann", email="ann@example.com", first_name="Ann", consent_email=True)
+        mug = Item(external_id="mug", title="Blue Mug", price=8.5, currency="GBP", url=PRODUCT)
+        camp = Campaign(name="spring", channels=["email"], state="running")
+        s.add_all([ann, mug, camp])
+        s.flush()
+        s.add(Recommendation(user_id=ann.id, item_id=mug.id, rank=1))
+        draft = Draft(campaign_id=camp.id, user_id=ann.id, channel="email", status="generated",
+                      idempotency_key=f"{camp.id}:{ann.id}:email:0", fields={})
+        s.add(draft)
+        s.flush()
+        ids = {"ann": ann.id, "draft": draft.id}
+    (context,) = build_contexts([ids["ann"]], "email", url=url)
+    fields = {"subject": "Your mug", "preheader": "Tea tastes better from a Blue Mug, at £8.50",
+              "headline": "Meet the Blue Mug", "body": "It holds 350 ml.", "cta": "See it"}
+    artifact = render_email(fields, context, draft_id=ids["draft"], campaign_name="spring", settings=settings)
+    with session_scope(url) as s:
+        s.get(Draft, ids["draft"]).rendered = stored_artifact(artifact)
+    base = re.escape(settings.public_base_url.rstrip("/"))
+    links = {m.group(1) for m in re.finditer(rf'href="{base}(/c/[^"]+)"', artifact.data["html"])}
+    assert links, "the rendered email has tracked links"
+    client = TestClient(create_app(), follow_redirects=False)
+    targets = {client.get(path).headers.get("location") for path in links}
+    assert PRODUCT in targets and targets <= {PRODUCT, "https://shop.example"}
+    unsubscribe = artifact.data["headers"]["List-Unsubscribe"].strip("<>")
+    res = client.post(unsubscribe.removeprefix(settings.public_base_url.rstrip("/")),
+                      content="List-Unsubscribe=One-Click")
+    assert res.status_code == 200 and _unsubscribed(ids["ann"]) == ["email"]
