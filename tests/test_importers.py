@@ -275,6 +275,24 @@ def test_jsonl_import_reports_malformed_lines(tmp_path: Path, any_db_url: str) -
     assert recs == [(1, "upstream"), (2, "upstream")]
 
 
+def test_recommendations_file_replaces_each_listed_users_upstream_list(tmp_path: Path, any_db_url: str) -> None:
+    seed_catalog(tmp_path, any_db_url)
+    first = "user_id,item_id,rank,score\nu1,i1,1,0.9\nu1,i2,2,0.5\nu2,i1,1,0.7\n"
+    assert import_file("recommendations", write(tmp_path, "r.csv", first), url=any_db_url).imported == 3
+    second = "user_id,item_id,rank,score\nu1,i3,1,0.8\nu1,i1,2,0.4\n"
+    report = import_file("recommendations", write(tmp_path, "r.csv", second), url=any_db_url)
+    assert (report.imported, report.updated) == (1, 1)
+    assert report.tables["recommendations_removed"] == {"deleted": 1}
+    with session_scope(any_db_url) as s:
+        rows = s.execute(
+            select(User.external_id, Item.external_id, Recommendation.rank)
+            .join(User, User.id == Recommendation.user_id)
+            .join(Item, Item.id == Recommendation.item_id)
+            .order_by(User.external_id, Recommendation.rank)
+        ).all()
+    assert rows == [("u1", "i3", 1), ("u1", "i1", 2), ("u2", "i1", 1)]  # u2 is not in the file: kept
+
+
 def test_failed_batch_is_rolled_back_and_earlier_batches_kept(tmp_path: Path, any_db_url: str) -> None:
     engine = get_engine(any_db_url)
     with engine.begin() as conn:
@@ -410,6 +428,10 @@ def test_cli_json_shape_and_exit_codes(tmp_path: Path, settings_env: None) -> No
 
     result = runner.invoke(main, ["import", "users", str(path)])
     assert result.exit_code == 0 and "0 imported, 3 updated, 1 rejected" in result.output
+
+    header_only = write(tmp_path, "empty.csv", "user_id,email\n")
+    result = runner.invoke(main, ["import", "users", str(header_only)])
+    assert result.exit_code == 1 and "no data rows" in result.stderr
 
 
 def test_cli_caps_errors_at_100(tmp_path: Path, settings_env: None) -> None:

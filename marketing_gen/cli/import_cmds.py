@@ -75,7 +75,8 @@ def _run_import(kind: str, path: Path, as_json: bool, batch_size: int) -> None:
         _print_text(report)
     if not report.ok:
         if not as_json:
-            click.echo("nothing was imported: every row was rejected", err=True)
+            why = "every row was rejected" if report.rejected else "the file has no data rows"
+            click.echo(f"nothing was imported: {why}", err=True)
         click.get_current_context().exit(1)
 
 

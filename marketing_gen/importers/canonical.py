@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Table, case, func
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.exc import DBAPIError
 
 from marketing_gen.db import session_scope
@@ -31,7 +31,7 @@ from marketing_gen.importers.rows import (
     UserRow,
     describe_validation_error,
 )
-from marketing_gen.importers.writes import check_schema, resolve_ids, write_rows
+from marketing_gen.importers.writes import LOOKUP_CHUNK, check_schema, resolve_ids, write_rows
 
 BATCH_SIZE = 5000
 """Rows per batch; each batch is one transaction."""
@@ -159,6 +159,7 @@ class _Importer:
         self.user_ids: dict[str, int] = {}
         self.item_ids: dict[str, int] = {}
         self.warned_currency = False
+        self.rec_items: dict[int, set[int]] = {}
 
     def run(self, progress: bool) -> ImportReport:
         from tqdm import tqdm
@@ -199,7 +200,28 @@ class _Importer:
                     batch = {}
             if batch:
                 self._flush(batch)
+        if self.kind.name == "recommendations" and self.rec_items:
+            self._remove_stale_recommendations()
         return self.report
+
+    def _remove_stale_recommendations(self) -> None:
+        """The file replaces each listed user's upstream list: drop their upstream items it no longer has."""
+        users = sorted(self.rec_items)
+        removed = 0
+        with session_scope(self.url) as session:
+            for start in range(0, len(users), LOOKUP_CHUNK):
+                chunk = users[start : start + LOOKUP_CHUNK]
+                stmt = select(RECOMMENDATIONS.c.id, RECOMMENDATIONS.c.user_id, RECOMMENDATIONS.c.item_id).where(
+                    RECOMMENDATIONS.c.source == "upstream", RECOMMENDATIONS.c.user_id.in_(chunk)
+                )
+                stale = [id_ for id_, uid, iid in session.execute(stmt) if iid not in self.rec_items[uid]]
+                for i in range(0, len(stale), LOOKUP_CHUNK):
+                    ids = stale[i : i + LOOKUP_CHUNK]
+                    session.execute(delete(RECOMMENDATIONS).where(RECOMMENDATIONS.c.id.in_(ids)))
+                removed += len(stale)
+        if removed:
+            self.report.tables["recommendations_removed"] = {"deleted": removed}
+            self.report.warn(None, "item_id", f"removed {removed} earlier upstream recommendation(s) of these users")
 
     def _validate(self, row: int, values: dict[str, Any]) -> _Entry | None:
         try:
@@ -273,6 +295,7 @@ class _Importer:
                     row["value"] = m.value
             else:
                 row.update(source="upstream", rank=m.rank, score=m.score, generated_at=self.now)
+                self.rec_items.setdefault(row["user_id"], set()).add(row["item_id"])
             rows.append(row)
         if isinstance(entries[0].model, InteractionRow):
             return write_rows(session, INTERACTIONS, rows, ["user_id", "item_id", "event", "ts"])
