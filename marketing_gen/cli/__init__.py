@@ -1,6 +1,7 @@
 """Command-line interface: click group `marketing-gen`. Heavy imports live inside commands."""
 
 from marketing_gen.cli import (
+    bench_generate,  # noqa: F401
     campaign_cmds,  # noqa: F401
     db_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401

@@ -11,7 +11,6 @@ dropped so the saved model is a normal fp32 model that reloads fast and fine-tun
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -130,10 +129,12 @@ def load_source(source: str, progress: Progress = _quiet) -> tuple[Any, Any]:
         progress(f"loading {local}")
     else:
         progress(f"loading {source} from the Hugging Face hub (or its local cache)")
-    offline = os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
+    from huggingface_hub import is_offline_mode
+
+    offline = is_offline_mode()  # HF_HUB_OFFLINE=1: only the local cache, fail fast instead of retrying the network
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype="float32")
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=offline)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype="float32", local_files_only=offline)
     except (OSError, ValueError) as exc:
         if local.exists():
             raise ModelLoadError(f"could not load the model in {local}: {exc}") from exc

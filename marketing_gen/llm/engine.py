@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,8 @@ class GenerateStats:
     micro_batches: int = 0
     oom_splits: int = 0
     batch_rows: list[int] = field(default_factory=list)
+    batch_seconds: list[float] = field(default_factory=list)
+    """Wall time of each micro-batch (same order as ``batch_rows``)."""
     prompt_tokens: int = 0
     generated_tokens: int = 0
 
@@ -236,6 +239,7 @@ class Engine:
         """Run one micro-batch; on CUDA OOM split it in half and retry each half (never drop a row)."""
         import torch
 
+        started = time.perf_counter()
         try:
             outputs = self._generate_batch(batch, params, ignore_eos)
         except torch.OutOfMemoryError as exc:
@@ -251,6 +255,7 @@ class Engine:
             return
         stats.micro_batches += 1
         stats.batch_rows.append(len(batch))
+        stats.batch_seconds.append(time.perf_counter() - started)
         for row, out in zip(batch, outputs, strict=True):
             results[(row.index, row.sample)] = out
 
@@ -321,8 +326,12 @@ class Engine:
 def _check_prompt(i: int, prompt: Any) -> None:
     if isinstance(prompt, str):
         return
-    if isinstance(prompt, list | tuple) and prompt and all(
-        isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in prompt
+    if (
+        isinstance(prompt, list | tuple)
+        and prompt
+        and all(
+            isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str) for m in prompt
+        )
     ):
         return
     raise InvalidRequest(

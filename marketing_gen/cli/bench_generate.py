@@ -1,0 +1,323 @@
+"""`marketing-gen bench generate`: naive one-at-a-time loop vs the batched engine vs llama.cpp, same prompts and seed.
+
+Owns the benchmark and its fixed, fictional personalized email prompts (the chat format the channels use:
+a system message with the brand voice and tagged output lines, a user message with the user and 2 items).
+Every path generates exactly ``--max-new-tokens`` tokens per copy (EOS suppressed), so copies/s compare
+equal work; the naive loop uses the engine's model object, dtype and sampling settings, so the ratio
+measures batching and scheduling, not precision.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from marketing_gen.cli.groups import bench
+
+BRAND = (
+    "You are the copywriter for Northwind Outfitters, an outdoor gear shop. Brand voice: warm, concise, "
+    "practical, no slang. Never invent prices, discounts or deadlines: use only the facts given. "
+    "Answer with exactly these lines and nothing else:\n"
+    "SUBJECT: <subject line, at most 60 characters>\n"
+    "PREHEADER: <preview text, 35 to 100 characters>\n"
+    "BODY: <2 to 4 short sentences about the items>\n"
+    "CTA: <button text, 2 to 4 words>"
+)
+USERS = [
+    ("Maya", "Lisbon", "trail running, hiking", "merino running socks"),
+    ("Jonas", "Hamburg", "cycling, commuting", "a rain shell jacket"),
+    ("Aiko", "Osaka", "camping, photography", "a two-person tent"),
+    ("Diego", "Valencia", "climbing, bouldering", "chalk and a brush set"),
+    ("Priya", "Leeds", "yoga, city walks", "a packable down vest"),
+    ("Tomás", "Porto", "surfing, swimming", "a quick-dry towel"),
+    ("Elin", "Uppsala", "cross-country skiing", "wool base layers"),
+    ("Noah", "Denver", "fishing, kayaking", "a dry bag"),
+]
+ITEMS = [
+    ("Trailblazer 2 trail running shoes", "€89.00", "grippy outsole, 280 g"),
+    ("Ridge 20L daypack", "€54.90", "padded straps, rain cover included"),
+    ("Summit insulated bottle 750 ml", "€24.50", "keeps drinks cold for 24 hours"),
+    ("Breeze softshell jacket", "€119.00", "windproof, stretch fabric"),
+    ("Nimbus ultralight sleeping bag", "€149.00", "comfort rating 5 °C, 900 g"),
+    ("Trek carbon poles (pair)", "€79.95", "adjustable 105-135 cm"),
+    ("Lumen 400 headlamp", "€34.00", "rechargeable, 400 lumens"),
+    ("Harbor merino beanie", "€19.90", "soft, itch-free wool"),
+]
+
+
+def build_prompts(n: int) -> list[list[dict[str, str]]]:
+    """``n`` personalized email prompts: fictional users × pairs of recommended items (deterministic)."""
+    prompts = []
+    for i in range(n):
+        name, city, interests, last = USERS[i % len(USERS)]
+        a = ITEMS[(i // len(USERS) + i) % len(ITEMS)]
+        b = ITEMS[(i // len(USERS) + 2 * i + 3) % len(ITEMS)]
+        if b == a:
+            b = ITEMS[(ITEMS.index(a) + 1) % len(ITEMS)]
+        user = (
+            f"Write a marketing email for {name} (city: {city}; interests: {interests}; last purchase: {last}).\n"
+            f"Recommended items:\n1. {a[0]}: {a[1]}, {a[2]}\n2. {b[0]}: {b[1]}, {b[2]}"
+        )
+        prompts.append([{"role": "system", "content": BRAND}, {"role": "user", "content": user}])
+    return prompts
+
+
+@dataclass
+class Row:
+    """One measured path."""
+
+    path: str
+    copies: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    tokens_per_s: float = 0.0
+    copies_per_s: float = 0.0
+    p50_ms: float = 0.0
+    p95_ms: float = 0.0
+    peak_rss_mb: float = 0.0
+    note: str = ""
+
+
+def _finish(row: Row, latencies: list[float], rss_mb: float) -> Row:
+    row.tokens_per_s = row.tokens / row.seconds if row.seconds else 0.0
+    row.copies_per_s = row.copies / row.seconds if row.seconds else 0.0
+    lat = sorted(latencies)
+    if lat:
+        row.p50_ms = 1000 * statistics.median(lat)
+        row.p95_ms = 1000 * lat[min(len(lat) - 1, int(round(0.95 * (len(lat) - 1))))]
+    row.peak_rss_mb = rss_mb
+    return row
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak RSS (Linux ``clear_refs`` 5); False where unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_mb() -> float:
+    """Peak RSS since the last reset (VmHWM), else since the process started (ru_maxrss)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure(label: str, fn: Callable[[], tuple[int, int, list[float]]]) -> Row:
+    _reset_peak_rss()
+    started = time.perf_counter()
+    copies, tokens, latencies = fn()
+    row = Row(path=label, copies=copies, tokens=tokens, seconds=time.perf_counter() - started)
+    return _finish(row, latencies, _peak_rss_mb())
+
+
+def run_naive(engine: Any, prompts: list[Any], params: Any) -> tuple[int, int, list[float]]:
+    """(a) One prompt at a time through ``model.generate`` with the engine's model, dtype and sampling."""
+    import torch
+
+    tok, model = engine.tokenizer, engine.model
+    latencies, tokens = [], 0
+    for i, prompt in enumerate(prompts):
+        t0 = time.perf_counter()
+        enc = tok(engine.render(prompt), add_special_tokens=False, return_tensors="pt").to(model.device)
+        torch.manual_seed(params.seed + i)
+        with torch.inference_mode():
+            out = model.generate(
+                **enc,
+                max_new_tokens=params.max_new_tokens,
+                min_new_tokens=params.max_new_tokens,
+                do_sample=params.temperature > 0,
+                temperature=params.temperature or None,
+                top_p=params.top_p,
+                top_k=params.top_k or None,
+                pad_token_id=engine.pad_id,
+            )
+        tokens += out.shape[1] - enc["input_ids"].shape[1]
+        tok.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        latencies.append(time.perf_counter() - t0)
+    return len(prompts), tokens, latencies
+
+
+def run_engine(engine: Any, prompts: list[Any], params: Any, token_budget: int | None) -> tuple[int, int, list[float]]:
+    """(b) The engine's batched path; a copy's latency is when its micro-batch finished."""
+    completions = engine.generate(prompts, params, token_budget=token_budget, ignore_eos=True)
+    stats = engine.last_stats
+    latencies, elapsed = [], 0.0
+    for rows, seconds in zip(stats.batch_rows, stats.batch_seconds, strict=True):
+        elapsed += seconds
+        latencies += [elapsed] * rows
+    return len(completions), sum(sum(c.tokens) for c in completions), latencies
+
+
+def run_llama_cpp(
+    gguf: Path, engine: Any, prompts: list[Any], params: Any, threads: int
+) -> tuple[int, int, list[float]]:
+    """(c) llama.cpp (llama-cpp-python) on the same GGUF, one prompt at a time, EOS suppressed."""
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=1024, n_threads=threads, seed=params.seed, verbose=False)
+    eos = llm.token_eos()
+
+    def no_eos(_ids: Any, scores: Any) -> Any:
+        scores[eos] = -float("inf")
+        return scores
+
+    latencies, tokens = [], 0
+    for prompt in prompts:
+        t0 = time.perf_counter()
+        out = llm.create_completion(
+            engine.render(prompt),
+            max_tokens=params.max_new_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k,
+            seed=params.seed,
+            logits_processor=llama_cpp.LogitsProcessorList([no_eos]),
+        )
+        tokens += out["usage"]["completion_tokens"]
+        latencies.append(time.perf_counter() - t0)
+    return len(prompts), tokens, latencies
+
+
+def _table(rows: list[Row]) -> str:
+    head = (
+        f"{'path':<34} {'copies':>6} {'tokens':>7} {'s':>7} {'tok/s':>7} {'copies/s':>8}"
+        f" {'p50 ms':>8} {'p95 ms':>8} {'RSS MB':>7}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if r.note and not r.copies:
+            lines.append(f"{r.path:<34} skipped: {r.note}")
+            continue
+        lines.append(
+            f"{r.path:<34} {r.copies:>6} {r.tokens:>7} {r.seconds:>7.1f} {r.tokens_per_s:>7.1f} {r.copies_per_s:>8.2f}"
+            f" {r.p50_ms:>8.0f} {r.p95_ms:>8.0f} {r.peak_rss_mb:>7.0f}"
+        )
+    return "\n".join(lines)
+
+
+@bench.command(name="generate")
+@click.option("--n", "n", default=64, show_default=True, type=click.IntRange(1), help="Prompts (copies) to generate.")
+@click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(1, 1024), help="Tokens per copy.")
+@click.option("--temperature", default=0.8, show_default=True, type=float, help="Sampling temperature (0 = greedy).")
+@click.option("--top-p", default=0.95, show_default=True, type=float, help="Nucleus sampling mass.")
+@click.option("--seed", default=7, show_default=True, type=int, help="Sampling seed (same for every path).")
+@click.option("--token-budget", type=int, help="Engine micro-batch token budget (default: settings.token_budget).")
+@click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="HF model dir (default: the active registered version).")  # fmt: skip
+@click.option("--naive-n", type=click.IntRange(1), help="Run the slow naive loop on only the first K prompts.")
+@click.option("--skip-naive", is_flag=True, help="Skip the naive loop.")
+@click.option("--show", default=0, show_default=True, type=click.IntRange(0), help="Print K engine outputs.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write JSON here.")
+def generate_cmd(
+    n: int,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    seed: int,
+    token_budget: int | None,
+    model_path: Path | None,
+    naive_n: int | None,
+    skip_naive: bool,
+    show: int,
+    json_path: Path | None,
+) -> None:
+    """Copies/s, tokens/s, latency and peak RSS: naive loop vs batched engine vs llama.cpp (same prompts, seed)."""
+    import json
+    import os
+
+    import torch
+
+    from marketing_gen.config import get_settings
+    from marketing_gen.llm.base_model import GGUF_NAME, cache_dir
+    from marketing_gen.llm.engine import Engine
+    from marketing_gen.llm.sampling import SamplingParams
+
+    settings = get_settings()
+
+    def say(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    engine = Engine.from_path(model_path, settings=settings) if model_path else Engine.from_settings(settings)
+    params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
+    prompts = build_prompts(n)
+    say(f"model {engine.version} on {engine.device} as {engine.dtype}, {torch.get_num_threads()} threads; "
+        f"{n} prompts × {max_new_tokens} new tokens")  # fmt: skip
+    engine.generate(prompts[:2], params.model_copy(update={"max_new_tokens": 4}))  # warm-up, not timed
+
+    rows: list[Row] = []
+    naive_prompts = prompts[: naive_n or n]
+    if skip_naive:
+        rows.append(Row(path="(a) naive loop, model.generate", note="--skip-naive"))
+    else:
+        say(f"(a) naive loop over {len(naive_prompts)} prompts…")
+        rows.append(_measure("(a) naive loop, model.generate", lambda: run_naive(engine, naive_prompts, params)))
+    say("(b) engine, batched…")
+    budget = token_budget or engine.token_budget
+    row_b = _measure("(b) engine, bucketed micro-batches", lambda: run_engine(engine, prompts, params, budget))
+    row_b.note = f"micro-batches {engine.last_stats.batch_rows}, token budget {budget}"
+    rows.append(row_b)
+    samples = engine.generate(prompts[:show], params) if show else []
+
+    gguf = cache_dir(settings.models_dir) / GGUF_NAME
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        rows.append(
+            Row(path="(c) llama.cpp, one at a time", note="llama-cpp-python not installed (pip install '.[bench]')")
+        )
+    else:
+        if gguf.is_file():
+            say("(c) llama.cpp, one at a time…")
+            threads = torch.get_num_threads()
+            rows.append(
+                _measure("(c) llama.cpp, one at a time", lambda: run_llama_cpp(gguf, engine, prompts, params, threads))
+            )
+        else:
+            rows.append(Row(path="(c) llama.cpp, one at a time", note=f"no GGUF at {gguf}: run `model import-base`"))
+
+    by = {r.path[:3]: r for r in rows}
+    ratios = {
+        f"b/{k}": round(by["(b)"].copies_per_s / by[f"({k})"].copies_per_s, 2)
+        for k in ("a", "c")
+        if by.get(f"({k})") and by[f"({k})"].copies_per_s
+    }
+    click.echo(_table(rows))
+    click.echo("ratios (copies/s): " + (", ".join(f"{k} = {v}×" for k, v in ratios.items()) or "n/a"))
+    click.echo(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+               f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    for c in samples:
+        click.echo(f"\n--- sample {c.index} ({c.tokens[0]} tokens, {c.finish_reasons[0]}) ---\n{c.texts[0]}")
+    if json_path:
+        report = {
+            "model": engine.version,
+            "device": str(engine.device),
+            "dtype": str(engine.dtype).removeprefix("torch."),
+            "threads": torch.get_num_threads(),
+            "n": n,
+            "max_new_tokens": max_new_tokens,
+            "params": params.model_dump(mode="json"),
+            "rows": [asdict(r) for r in rows],
+            "ratios": ratios,
+            "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "load_average": os.getloadavg(),
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "samples": [c.texts[0] for c in samples],
+        }
+        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        say(f"wrote {json_path}")

@@ -1,0 +1,105 @@
+"""parse_fields: tolerant extraction of tagged / JSON fields; problems are data, never exceptions."""
+
+from __future__ import annotations
+
+import pytest
+
+from marketing_gen.llm.parse import clean_value, parse_fields
+
+EMAIL = {"subject": "str", "preheader": "str", "body": "str", "cta": "str"}
+RSA = {"headlines": "list", "descriptions": "list", "path1": "str", "path2": "str"}
+
+
+def test_plain_tagged_lines() -> None:
+    r = parse_fields("SUBJECT: Hi Maya\nPREHEADER: New shoes\nBODY: Two picks.\nCTA: Shop now", EMAIL)
+    assert r.fields == {"subject": "Hi Maya", "preheader": "New shoes", "body": "Two picks.", "cta": "Shop now"}
+    assert r.problems == [] and r.ok
+
+
+def test_markdown_case_quotes_and_chatter() -> None:
+    text = (
+        "Sure! Here is the email you asked for:\n\n"
+        '**Subject:** "Your trail awaits, Maya"\n'
+        "- preheader: 'Trailblazer 2 for €89.00'\n"
+        "## Body: Hi Maya,\n"
+        "we picked two things for you.\n\n"
+        "- Trailblazer 2 — €89.00\n"
+        "__Cta__: Shop the picks\n"
+    )
+    r = parse_fields(text, EMAIL)
+    assert r.fields["subject"] == "Your trail awaits, Maya"
+    assert r.fields["preheader"] == "Trailblazer 2 for €89.00"
+    assert r.fields["body"] == "Hi Maya,\nwe picked two things for you.\n\n- Trailblazer 2 — €89.00"
+    assert r.fields["cta"] == "Shop the picks"
+    assert r.problems == []
+
+
+def test_list_fields_repeated_numbered_singular_and_bulleted() -> None:
+    text = (
+        "HEADLINE: Run further\n"
+        "Headline 2: Run lighter\n"
+        "**Headline 3:** Fresh trail shoes\n"
+        "Descriptions:\n"
+        "1. Light shoes for long runs.\n"
+        "2) Free shipping on every order,\n"
+        "   today and tomorrow.\n"
+        "Path 1: shoes\n"
+        "path2: trail\n"
+    )
+    r = parse_fields(text, RSA)
+    assert r.fields["headlines"] == ["Run further", "Run lighter", "Fresh trail shoes"]
+    assert r.fields["descriptions"] == [
+        "Light shoes for long runs.",
+        "Free shipping on every order, today and tomorrow.",
+    ]
+    assert (r.fields["path1"], r.fields["path2"]) == ("shoes", "trail")
+    assert r.problems == []
+
+
+def test_json_object_in_text() -> None:
+    text = 'Here you go: ```json\n{"Subject": "Hi", "preheader": "New", "body": "B", "CTA": "Go"}\n```'
+    r = parse_fields(text, EMAIL)
+    assert r.fields == {"subject": "Hi", "preheader": "New", "body": "B", "cta": "Go"}
+    r = parse_fields('{"headlines": ["A", "B"], "description": "D"}', RSA)
+    assert r.fields["headlines"] == ["A", "B"] and r.fields["descriptions"] == ["D"]
+    assert r.problems == ["missing field path1", "missing field path2"]
+
+
+def test_broken_json_falls_back_to_tags() -> None:
+    r = parse_fields('SUBJECT: Hi {not json}\nBODY: x {"a": ', {"subject": "str", "body": "str"})
+    assert r.fields == {"subject": "Hi {not json}", "body": 'x {"a":'}
+
+
+def test_missing_empty_and_repeated_fields_are_problems() -> None:
+    r = parse_fields("SUBJECT: First\nSUBJECT: Second\nPREHEADER:\nextra words", EMAIL)
+    assert r.fields["subject"] == "First"
+    assert r.fields["preheader"] == "extra words"  # continuation of the empty tag
+    assert "missing field body" in r.problems and "missing field cta" in r.problems
+    assert any("subject" in p and "more than once" in p for p in r.problems)
+    assert not r.ok
+
+
+def test_aliases_map_other_tags() -> None:
+    r = parse_fields(
+        "CALL TO ACTION: Shop\nSUBJECT: Hi", {"subject": "str", "cta": "str"}, aliases={"call to action": "cta"}
+    )
+    assert r.fields == {"subject": "Hi", "cta": "Shop"}
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "🍞🍞🍞", "{", "}{", "::::", "1. 2. 3.", None, "a: b: c"])
+def test_never_raises_on_garbage(text) -> None:
+    r = parse_fields(text, {**EMAIL, **RSA})
+    assert len(r.problems) >= 1
+    assert set(r.fields) == set(EMAIL) | set(RSA)
+    assert isinstance(r.fields["headlines"], list) and isinstance(r.fields["subject"], str)
+
+
+def test_unknown_keys_are_content_not_fields() -> None:
+    r = parse_fields("BODY: Dear Maya,\nPrice: €89.00\nSUBJECT: Hi", {"subject": "str", "body": "str"})
+    assert r.fields == {"subject": "Hi", "body": "Dear Maya,\nPrice: €89.00"}
+
+
+def test_clean_value() -> None:
+    assert clean_value('  **"Hello"**  ') == "Hello"
+    assert clean_value("“Quoted”") == "Quoted"
+    assert clean_value("'unbalanced") == "'unbalanced"
