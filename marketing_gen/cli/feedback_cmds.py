@@ -83,16 +83,18 @@ def report_cmd(campaign_id: int, as_json: bool, png: Path | None, metric: str, a
 @click.option("--users", type=int, default=None,
               help="Without CAMPAIGN_ID: create a synthetic campaign with this many consenting users first.")
 @click.option("--channel", default="email", show_default=True, help="Channel of the synthetic campaign.")
+@click.option("--sent-at", default=None, help="When the sends happened (ISO 8601; default: the campaign's start).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def simulate_events(
     campaign_id: int | None, rates: str, open_rate: float, convert_rate: float, seed: int, users: int | None,
-    channel: str, as_json: bool,
+    channel: str, sent_at: str | None, as_json: bool,
 ) -> None:
     """Write simulated sent/open/click/convert events for a campaign's drafts from planted true rates.
 
     For demos and for checking the A/B report; never run it on a campaign that real people received.
     """
     from marketing_gen.config import get_settings
+    from marketing_gen.feedback.events import parse_timestamp
     from marketing_gen.feedback.simulate import seed_simulated_campaign, simulate_campaign_events
 
     url = get_settings().database_url
@@ -102,7 +104,8 @@ def simulate_events(
             raise InvalidRequest("give a CAMPAIGN_ID, or --users N to create a synthetic campaign")
         campaign_id = seed_simulated_campaign(users, variants=len(planted), channel=channel, url=url)
     report = simulate_campaign_events(
-        campaign_id, planted, open_rate=open_rate, convert_rate=convert_rate, seed=seed, url=url
+        campaign_id, planted, open_rate=open_rate, convert_rate=convert_rate, seed=seed, url=url,
+        sent_at=parse_timestamp(sent_at) if sent_at else None,
     )
     if as_json:
         echo_json({"campaign_id": campaign_id, **report.to_dict()})

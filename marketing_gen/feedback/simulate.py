@@ -28,9 +28,13 @@ def simulate_campaign_events(
     open_rate: float = 0.25,
     convert_rate: float = 0.1,
     seed: int = 0,
+    sent_at: dt.datetime | None = None,
     url: str | None = None,
 ) -> IngestReport:
-    """Record one send per deliverable draft; click with the variant's true rate; opens and conversions around it."""
+    """Record one send per deliverable draft; click with the variant's true rate; opens and conversions around it.
+
+    Sends fall in the hour after ``sent_at`` (default: the campaign's start, else creation time).
+    """
     rates = dict(rates if rates is not None else {0: 0.03, 1: 0.04})
     checks = [("open_rate", open_rate), ("convert_rate", convert_rate), *[(f"rate {k}", v) for k, v in rates.items()]]
     for name, p in checks:
@@ -40,7 +44,7 @@ def simulate_campaign_events(
         camp = s.get(Campaign, campaign_id)
         if camp is None:
             raise NotFound(f"campaign {campaign_id} does not exist")
-        base = camp.started_at or camp.created_at
+        base = sent_at or camp.started_at or camp.created_at
         drafts = s.execute(
             select(Draft.id, Draft.variant)
             .where(Draft.campaign_id == campaign_id, Draft.status.not_in(SKIPPED_STATUSES))
