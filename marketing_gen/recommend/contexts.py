@@ -2,7 +2,9 @@
 
 Owns ``build_contexts``: one SELECT per batch of users (plus one for the brand), plain dataclasses out, no ORM
 objects. Which recommendation source wins (``upstream`` imported rows over ``builtin`` ones by default) is
-decided in SQL, per user. Does not own the context dataclasses themselves (``marketing_gen/contexts.py``).
+decided in SQL, per user. Interests count in-stock items only and the last purchase prefers an in-stock item:
+importers mark fee lines (postage, bank charges) out of stock. Does not own the context dataclasses themselves
+(``marketing_gen/contexts.py``).
 """
 
 from __future__ import annotations
@@ -91,7 +93,11 @@ def _join_query(ids: list[int], k: int, prefer_source: str) -> Select[Any]:
             x.c.user_id,
             it.c.title,
             x.c.ts,
-            func.row_number().over(partition_by=x.c.user_id, order_by=(x.c.ts.desc(), x.c.id.desc())).label("rn"),
+            # In-stock items first: importers mark fee lines (postage) out of stock, and copy should not
+            # thank someone for their "Postage".
+            func.row_number()
+            .over(partition_by=x.c.user_id, order_by=(it.c.in_stock.desc(), x.c.ts.desc(), x.c.id.desc()))
+            .label("rn"),
         )
         .select_from(x.join(it, it.c.id == x.c.item_id))
         .where(is_buy, x.c.user_id.in_(ids))
@@ -102,7 +108,7 @@ def _join_query(ids: list[int], k: int, prefer_source: str) -> Select[Any]:
     cat_counts = (
         select(x.c.user_id, it.c.category, func.count().label("cnt"))
         .select_from(x.join(it, it.c.id == x.c.item_id))
-        .where(x.c.user_id.in_(ids), it.c.category.is_not(None))
+        .where(x.c.user_id.in_(ids), it.c.category.is_not(None), it.c.in_stock.is_(True))
         .group_by(x.c.user_id, it.c.category)
         .subquery("cat_counts")
     )

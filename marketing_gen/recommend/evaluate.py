@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +25,7 @@ from marketing_gen.errors import InvalidRequest
 from marketing_gen.recommend.cf import (
     PURCHASE,
     CFParams,
+    Interactions,
     ItemItemModel,
     build_interactions,
     fit,
@@ -157,9 +160,27 @@ class EvalRow:
     recall: float
     ndcg: float
     coverage: float
+    gain: float | None = None
+    """Relative recall gain over the popularity baseline (0.2 = +20 %); None for the baseline itself."""
+    gain_ci: tuple[float, float] | None = None
+    """95 % paired-bootstrap interval of ``gain`` (users resampled)."""
 
 
-def _encode(split: Split, catalog: Sequence[str]) -> tuple[list[str], dict[str, int], dict[str, int], object]:
+def bootstrap_gain(
+    method: Sequence[float], baseline: Sequence[float], *, samples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % interval of mean(method) / mean(baseline) − 1, resampling users (paired)."""
+    a, b = np.asarray(method, dtype=np.float64), np.asarray(baseline, dtype=np.float64)
+    if a.size == 0:
+        return (0.0, 0.0)
+    idx = np.random.default_rng(seed).integers(0, a.size, (samples, a.size))
+    num, den = a[idx].mean(axis=1), b[idx].mean(axis=1)
+    ratio = np.divide(num, den, out=np.full(samples, np.inf), where=den > 0) - 1.0
+    low, high = np.percentile(ratio, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def _encode(split: Split, catalog: Sequence[str]) -> tuple[list[str], dict[str, int], dict[str, int], Interactions]:
     users = sorted({p.user for p in split.train} | set(split.test))
     u_index = {u: i for i, u in enumerate(users)}
     i_index = {it: i for i, it in enumerate(catalog)}
@@ -206,6 +227,7 @@ def evaluate_split(
         # Separates what the CF adds from what merely re-offering the user's own items adds.
         models.append(("pop+repeats", popularity_model(data, repeat_weight=(params or CFParams()).repeat_weight)))
     models.append(("item-item CF", fit(data, params)))
+    per_user: dict[str, list[float]] = {}
     for name, model in models:
         recs = model.recommend(rows, k=k, exclude_purchased=exclude_purchased, max_per_category=max_per_category)
         lists = recs.lists()
@@ -216,6 +238,12 @@ def evaluate_split(
             relevant = targets[users[r]]
             recall.append(recall_at_k(names, relevant, k))
             ndcg.append(ndcg_at_k(names, relevant, k))
+        per_user[name] = recall
+        gain = gain_ci = None
+        if name != "popularity" and recall:
+            base = float(np.mean(per_user["popularity"]))
+            gain = float(np.mean(recall)) / base - 1.0 if base > 0 else float("inf")
+            gain_ci = bootstrap_gain(recall, per_user["popularity"])
         result.append(
             EvalRow(
                 split=split.name,
@@ -225,6 +253,8 @@ def evaluate_split(
                 recall=float(np.mean(recall)) if recall else 0.0,
                 ndcg=float(np.mean(ndcg)) if ndcg else 0.0,
                 coverage=len(seen) / max(1, len(catalog)),
+                gain=gain,
+                gain_ci=gain_ci,
             )
         )
     return result
@@ -239,21 +269,42 @@ def evaluate_online_retail(
 ) -> tuple[list[EvalRow], dict[str, int]]:
     """Both splits × both purchase settings on the Online Retail CSV; returns the rows and the reader's counts."""
     data = load_online_retail(path)
-    catalog = sorted({p.item for p in data.purchases})
+    return evaluate_purchases(data.purchases, params=params, k=k, settings=settings), data.report
+
+
+def evaluate_purchases(
+    purchases: Sequence[Purchase],
+    *,
+    params: CFParams | None = None,
+    k: int = 10,
+    settings: Iterable[bool] = (True, False),
+) -> list[EvalRow]:
+    """Both splits × the given purchase settings (True = exclude purchased) on any purchase list."""
+    catalog = sorted({p.item for p in purchases})
     rows: list[EvalRow] = []
-    for split in (split_last_basket(data.purchases), split_temporal(data.purchases)):
+    for split in (split_last_basket(purchases), split_temporal(purchases)):
         for exclude in settings:
             rows.extend(evaluate_split(split, catalog, params=params, k=k, exclude_purchased=exclude))
-    return rows, data.report
+    return rows
 
 
-def relative_gain(rows: Sequence[EvalRow]) -> dict[tuple[str, str], float]:
-    """(split, setting) → relative recall gain of the CF over popularity (0.25 = +25 %)."""
-    by_key: dict[tuple[str, str], dict[str, float]] = {}
-    for row in rows:
-        by_key.setdefault((row.split, row.setting), {})[row.method] = row.recall
-    return {
-        key: (m["item-item CF"] / m["popularity"] - 1.0) if m.get("popularity") else float("inf")
-        for key, m in by_key.items()
-        if "item-item CF" in m and "popularity" in m
-    }
+SWEEP: dict[str, tuple[Any, ...]] = {
+    "weighting": ("tfidf", "bm25", "cosine", "conditional", "none"),
+    "neighbours": (20, 50, 100, 300),
+    "popularity_weight": (0.0, 0.3, 1.0),
+}
+"""The grid ``eval recs --sweep`` measures."""
+
+
+def sweep(purchases: Sequence[Purchase], *, k: int = 10) -> list[tuple[CFParams, list[EvalRow]]]:
+    """Evaluate every combination of ``SWEEP`` (other parameters at their defaults)."""
+    out = []
+    for weighting, neighbours, beta in itertools.product(*SWEEP.values()):
+        params = CFParams(weighting=weighting, neighbours=neighbours, popularity_weight=beta)
+        out.append((params, evaluate_purchases(purchases, params=params, k=k)))
+    return out
+
+
+def relative_gain(rows: Sequence[EvalRow], method: str = "item-item CF") -> dict[tuple[str, str], float]:
+    """(split, setting) → relative recall gain of ``method`` over popularity (0.25 = +25 %)."""
+    return {(r.split, r.setting): r.gain for r in rows if r.method == method and r.gain is not None}
