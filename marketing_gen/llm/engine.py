@@ -371,21 +371,51 @@ class _SeededSampler:
         u = self._device_uniforms[:, step : step + 1]
         logits = scores.float() / self.temperature
         if self.top_k and self.top_k < logits.shape[-1]:
-            logits, token_ids = torch.topk(logits, self.top_k, dim=-1)  # sorted, descending
+            cand, ids = torch.topk(logits, self.top_k, dim=-1)  # sorted, descending; renormalized like HF's TopK
+            chosen = self._pick(torch.softmax(cand, dim=-1), ids, u)
         elif self.top_p < 1.0:
-            logits, token_ids = torch.sort(logits, dim=-1, descending=True)
+            chosen = self._nucleus(logits, u)
         else:
-            token_ids = None
-        probs = torch.softmax(logits, dim=-1)
+            chosen = self._pick(torch.softmax(logits, dim=-1), None, u)
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(-1, chosen, 0.0)
+        return out
+
+    def _nucleus(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Top-p without sorting the whole vocabulary: a row whose top-k candidates already hold ``top_p`` of the
+        mass has its whole nucleus among them (exact); rows that do not retry with more candidates. The choice
+        depends on the row alone, so results do not depend on the batch."""
+        import torch
+
+        vocab = logits.shape[-1]
+        lse = torch.logsumexp(logits, dim=-1, keepdim=True)
+        chosen = torch.zeros((logits.shape[0], 1), dtype=torch.long, device=logits.device)
+        pending = torch.arange(logits.shape[0], device=logits.device)
+        for k in (64, 1024, vocab):
+            if k >= vocab:
+                cand, ids = torch.sort(logits[pending], dim=-1, descending=True)
+            else:
+                cand, ids = torch.topk(logits[pending], k, dim=-1)
+            probs = torch.exp(cand - lse[pending])  # probabilities in the full distribution
+            covered = probs.sum(dim=-1) >= self.top_p if k < vocab else torch.ones_like(pending, dtype=torch.bool)
+            done = pending[covered]
+            if done.numel():
+                chosen[done] = self._pick(probs[covered], ids[covered], u[done])
+            pending = pending[~covered]
+            if not pending.numel():
+                break
+        return chosen
+
+    def _pick(self, probs: torch.Tensor, ids: torch.Tensor | None, u: torch.Tensor) -> torch.Tensor:
+        """Inverse-CDF draw with one uniform per row; ``probs`` sorted descending when ``top_p`` < 1."""
+        import torch
+
         if self.top_p < 1.0:
             before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
             probs = probs.masked_fill(before >= self.top_p, 0.0)  # the top token always stays
         cdf = torch.cumsum(probs, dim=-1)
         pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
-        chosen = pick if token_ids is None else token_ids.gather(-1, pick)
-        out = torch.full_like(scores, float("-inf"))
-        out.scatter_(-1, chosen, 0.0)
-        return out
+        return pick if ids is None else ids.gather(-1, pick)
 
 
 class _StopOnStrings:
