@@ -116,7 +116,7 @@ def plan_campaign(campaign_id: int, *, settings: Settings | None = None) -> tupl
 # --- generate -------------------------------------------------------------------------------------------
 
 
-class _TimedEngine:
+class TimedEngine:
     """Wraps an engine and adds up the seconds spent inside ``generate`` (model time, for the overhead figure)."""
 
     def __init__(self, engine: Any) -> None:
@@ -148,7 +148,7 @@ def offer_from(campaign: Campaign) -> Offer:
     )
 
 
-def _sampling_params(campaign: Campaign) -> SamplingParams | None:
+def sampling_params_for(campaign: Campaign) -> SamplingParams | None:
     """Per-campaign sampling overrides (``options.sampling``, e.g. ``{"max_new_tokens": 24}``), else None."""
     from marketing_gen.llm.sampling import SamplingParams
 
@@ -239,7 +239,7 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
     refs, campaigns = _load(draft_ids, DraftStatus.PENDING, url)
     if not refs:
         return []
-    timed = _TimedEngine(engine)
+    timed = TimedEngine(engine)
     groups: dict[tuple[int, str, int], list[_DraftRef]] = defaultdict(list)
     for r in refs:
         groups[(r.campaign_id, r.channel, r.variant)].append(r)
@@ -259,7 +259,7 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
                 [contexts[r.user_id] for r in with_ctx], channel, timed,
                 variant=variant, seed=int((campaign.options or {}).get("seed", campaign_id)),
                 max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
-                params=_sampling_params(campaign), settings=settings,
+                params=sampling_params_for(campaign), settings=settings,
             )
         except ClientError as exc:  # e.g. a prompt longer than the model's context: these drafts fail, visibly
             log.warning("campaign %s %s/%s: %s", campaign_id, channel, variant, exc)

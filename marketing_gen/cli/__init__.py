@@ -2,6 +2,7 @@
 
 from marketing_gen.cli import (
     bench_generate,  # noqa: F401
+    bench_campaign,  # noqa: F401
     campaign_cmds,  # noqa: F401
     db_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401
