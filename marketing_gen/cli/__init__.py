@@ -1,8 +1,8 @@
 """Command-line interface: click group `marketing-gen`. Heavy imports live inside commands."""
 
 from marketing_gen.cli import (
-    bench_generate,  # noqa: F401
     bench_campaign,  # noqa: F401
+    bench_generate,  # noqa: F401
     campaign_cmds,  # noqa: F401
     db_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401
