@@ -107,6 +107,10 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
     if as_json:
         echo_json({"rows": rows, "batch_size": batch_size, "results": results})
         return
-    click.echo(f"{'database':<11} {'step':<26} {'rows':>8} {'seconds':>8} {'rows/s':>9}")
+    click.echo(f"{'database':<11} {'step':<26} {'rows':>8} {'seconds':>8} {'cpu s':>7} {'rows/s':>9}")
     for r in results:
-        click.echo(f"{r['database']:<11} {r['step']:<26} {r['rows']:>8} {r['seconds']:>8.2f} {r['rows_per_s'] or 0:>9}")
+        click.echo(
+            f"{r['database']:<11} {r['step']:<26} {r['rows']:>8} {r['seconds']:>8.2f} {r['cpu_seconds']:>7.2f} "
+            f"{r['rows_per_s'] or 0:>9}"
+        )
+    click.echo("seconds: wall clock; cpu s: this process only (PostgreSQL's server work is not in it)")
