@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from marketing_gen.cli import main
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Interaction, Item, Recommendation, User
+from marketing_gen.errors import InvalidRequest
 from marketing_gen.recommend.cf import EVENTS, PURCHASE, CFParams, build_interactions, fit, popularity_model
 from marketing_gen.recommend.evaluate import (
     Purchase,
@@ -144,6 +145,23 @@ def test_bad_input_is_counted_not_fatal():
     assert data.report["items_without_interactions"] == 1
     recs = fit(data).recommend(k=2)
     assert recs.counts["users"] == 4 and recs.counts["skipped"] == 0
+
+
+def test_ties_go_to_the_lower_item_index():
+    # Item 0 co-occurs once each with items 5, 3 and 4: equal scores and equal popularity.
+    users = [0, 0, 1, 1, 2, 2, 3]
+    items = [0, 5, 0, 3, 0, 4, 0]
+    data = interactions(users, items, n_users=4, n_items=6)
+    recs = fit(data).recommend(np.array([3]), k=3)
+    assert recs.item.tolist() == [3, 4, 5]
+    assert recs.rank.tolist() == [1, 2, 3]
+    assert len(set(recs.score.tolist())) == 1
+
+
+def test_unknown_weighting_is_a_client_error():
+    data = interactions(*planted())
+    with pytest.raises(InvalidRequest, match="weighting"):
+        fit(data, CFParams(weighting="magic"))  # type: ignore[arg-type]
 
 
 def test_recommendations_are_deterministic():
