@@ -275,6 +275,26 @@ def test_jsonl_import_reports_malformed_lines(tmp_path: Path, any_db_url: str) -
     assert recs == [(1, "upstream"), (2, "upstream")]
 
 
+def test_json_array_and_tab_separated_files(tmp_path: Path, sqlite_url: str) -> None:
+    users = [{"User ID": "j1", "email": "j1@example.com", "email_consent": True}, {"User ID": 42, "email": None}]
+    path = tmp_path / "users.json"
+    path.write_text(json.dumps(users))
+    assert import_file("users", path, url=sqlite_url).imported == 2
+    tsv = write(tmp_path, "more.tsv", "user_id\tfirst_name\tnote\nt1\tTia\thas, a comma\n")
+    assert import_file("users", tsv, url=sqlite_url).imported == 1
+    loaded = load_users(sqlite_url)
+    assert loaded["j1"].consent_email is True and "42" in loaded
+    assert (loaded["t1"].first_name, loaded["t1"].attributes) == ("Tia", {"note": "has, a comma"})
+
+
+@pytest.mark.parametrize("quantity", ["1e12", "inf", "2.5", "lots"])
+def test_absurd_quantities_are_rejected(tmp_path: Path, sqlite_url: str, quantity: str) -> None:
+    seed_catalog(tmp_path, sqlite_url)
+    path = write(tmp_path, "x.csv", f"user_id,item_id,event,timestamp,quantity\nu1,i1,cart,2026-01-01,{quantity}\n")
+    report = import_file("interactions", path, url=sqlite_url)
+    assert report.rejected == 1 and report.errors[0].field == "quantity"
+
+
 def test_recommendations_file_replaces_each_listed_users_upstream_list(tmp_path: Path, any_db_url: str) -> None:
     seed_catalog(tmp_path, any_db_url)
     first = "user_id,item_id,rank,score\nu1,i1,1,0.9\nu1,i2,2,0.5\nu2,i1,1,0.7\n"

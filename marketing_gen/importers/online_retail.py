@@ -24,7 +24,13 @@ from marketing_gen.errors import ServerError
 from marketing_gen.importers.canonical import INTERACTIONS, ITEMS, USERS
 from marketing_gen.importers.readers import open_source
 from marketing_gen.importers.report import ImportReport
-from marketing_gen.importers.rows import blank_to_none, describe_validation_error, parse_price, parse_timestamp
+from marketing_gen.importers.rows import (
+    MAX_QUANTITY,
+    blank_to_none,
+    describe_validation_error,
+    parse_price,
+    parse_timestamp,
+)
 from marketing_gen.importers.writes import resolve_ids, write_rows
 
 REQUIRED = ("invoiceno", "stockcode", "quantity", "invoicedate", "unitprice", "customerid")
@@ -175,7 +181,7 @@ class OnlineRetailRow(BaseModel):
     invoiceno: Annotated[str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1)]
     stockcode: Annotated[str, BeforeValidator(lambda v: str(v).strip()), Field(min_length=1, max_length=128)]
     description: Annotated[str | None, BeforeValidator(blank_to_none)] = None
-    quantity: int
+    quantity: Annotated[int, Field(le=MAX_QUANTITY)]
     invoicedate: Annotated[dt.datetime, BeforeValidator(lambda v: parse_timestamp(v, STORE_TZ))]
     unitprice: Annotated[Decimal, BeforeValidator(lambda v: _price(v))]
     customerid: Annotated[str, BeforeValidator(_customer_id), Field(min_length=1, max_length=128)]

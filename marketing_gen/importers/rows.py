@@ -6,6 +6,7 @@ Owns what one input row may contain and why a value is rejected. Does not read f
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -43,6 +44,8 @@ _PHONE = re.compile(r"^\+?[\d\s().\-/]{6,31}$")
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
+MAX_QUANTITY = 1_000_000
+"""Larger quantities are data errors (and would overflow the INTEGER column)."""
 EVENTS: tuple[str, ...] = ("view", "cart", "purchase", "rating")
 _EVENT_ALIASES = {"add_to_cart": "cart", "addtocart": "cart", "order": "purchase", "buy": "purchase"}
 
@@ -331,8 +334,12 @@ def _quantity(value: Any) -> Any:
             raise ValueError(f"not a whole number: {value!r}") from None
     else:
         number = value
+    if not isinstance(number, (int, float)) or isinstance(number, bool) or not math.isfinite(number):
+        raise ValueError(f"not a whole number: {value!r}")
     if number < 0:
         raise ValueError(f"negative quantity {value} (returns and cancellations are not imported)")
+    if number > MAX_QUANTITY:
+        raise ValueError(f"quantity {value} is larger than {MAX_QUANTITY:,}")
     if number != int(number):
         raise ValueError(f"not a whole number: {value!r}")
     if number == 0:
