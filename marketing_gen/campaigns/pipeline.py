@@ -77,19 +77,21 @@ def unfinished_work(campaign_id: int, *, settings: Settings | None = None) -> Wo
     with session_scope(settings.database_url) as s:
         campaign = load_campaign(s, campaign_id)
         size = batch_size_for(campaign, settings)
-        by_status: dict[str, list[int]] = defaultdict(list)
-        for draft_id, status in s.execute(
-            select(Draft.id, Draft.status).where(
+        # Batches never mix channels or A/B arms: one generate task = one batched engine call.
+        groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+        for draft_id, status, channel, variant in s.execute(
+            select(Draft.id, Draft.status, Draft.channel, Draft.variant).where(
                 Draft.campaign_id == campaign_id,
                 Draft.status.in_((DraftStatus.PENDING.value, DraftStatus.GENERATED.value, DraftStatus.READY.value)),
             ).order_by(Draft.channel, Draft.variant, Draft.id)
         ):
-            by_status[status].append(draft_id)
-    return Work(
-        generate=_chunks(by_status[DraftStatus.PENDING.value], size),
-        render=_chunks(by_status[DraftStatus.GENERATED.value], size),
-        deliver=_chunks(by_status[DraftStatus.READY.value], size),
-    )
+            groups[(status, channel, variant)].append(draft_id)
+    work = Work()
+    steps = {DraftStatus.PENDING.value: work.generate, DraftStatus.GENERATED.value: work.render,
+             DraftStatus.READY.value: work.deliver}
+    for (status, _channel, _variant), ids in groups.items():
+        steps[status].extend(_chunks(ids, size))
+    return work
 
 
 def plan_campaign(campaign_id: int, *, settings: Settings | None = None) -> tuple[PlanResult | None, Work]:
