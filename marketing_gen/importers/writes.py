@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, inspect, select
+from sqlalchemy import CursorResult, Table, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -67,16 +67,21 @@ def write_rows(
         groups.setdefault(tuple(sorted(row)), []).append(row)
     inserted = updated = 0
     for keys, group in groups.items():
-        ins = _insert(session, table)
-        stmt = ins.on_conflict_do_nothing(index_elements=list(conflict)).returning(*(table.c[k] for k in conflict))
-        returned = session.execute(stmt, group).all()
-        if len(returned) == len(group):
-            inserted += len(group)  # the common first-import case: no key comparison needed
-            continue
-        new = {tuple(_norm(v) for v in r) for r in returned}
-        existing = [r for r in group if tuple(_norm(r[k]) for k in conflict) not in new]
-        inserted += len(group) - len(existing)
-        updated += len(existing)
+        ins = _insert(session, table).on_conflict_do_nothing(index_elements=list(conflict))
+        if session.get_bind().dialect.name == "sqlite":
+            # sqlite3's executemany rowcount is exact and cheaper than RETURNING; when some rows existed,
+            # the update below re-applies the just-inserted rows too (same values, harmless).
+            new_rows = cast(CursorResult[Any], session.execute(ins, group)).rowcount
+            existing = [] if new_rows == len(group) else group
+        else:
+            returned = session.execute(ins.returning(*(table.c[k] for k in conflict)), group).all()
+            new_rows = len(returned)
+            new = {tuple(_norm(v) for v in r) for r in returned}
+            existing = (
+                [] if new_rows == len(group) else [r for r in group if tuple(_norm(r[k]) for k in conflict) not in new]
+            )
+        inserted += new_rows
+        updated += len(group) - new_rows
         if not existing:
             continue
         ins = _insert(session, table)
