@@ -17,9 +17,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from marketing_gen.errors import ServerError
-from marketing_gen.llm.sampling import Completion, SamplingParams
 from marketing_gen.replies.similarity import Similarity
-from marketing_gen.replies.suggest import GenerateEngine, ReplyPlan, ReplySuggestions, finish_replies
+from marketing_gen.replies.suggest import (
+    GenerateEngine,
+    ReplyPlan,
+    ReplySuggestions,
+    finish_replies,
+    generate_for_plans,
+)
 
 log = logging.getLogger(__name__)
 
@@ -132,20 +137,8 @@ class ReplyBatcher:
 
     def _answer(self, plans: Sequence[ReplyPlan]) -> list[ReplySuggestions]:
         """Runs in the worker thread: one ``generate`` per distinct ``SamplingParams``, then finish each plan."""
-        groups: dict[SamplingParams, list[int]] = {}
-        for i, plan in enumerate(plans):
-            assert plan.params is not None
-            groups.setdefault(plan.params, []).append(i)
-        completions: list[list[Completion]] = [[] for _ in plans]
-        for params, members in groups.items():
-            prompts = [prompt for i in members for prompt in plans[i].prompts]
-            self.stats.generate_calls += 1
-            out = self.engine.generate(prompts, params)
-            start = 0
-            for i in members:
-                count = len(plans[i].prompts)
-                completions[i] = out[start : start + count]
-                start += count
+        self.stats.generate_calls += len({p.params for p in plans if p.params is not None})
+        completions = generate_for_plans(self.engine, plans)
         version = self.engine.version
         return [
             finish_replies(plan, comps, similarity=self.similarity, model_version=version)

@@ -41,7 +41,11 @@ _SPACE = re.compile(r"\s+")
 _MENTION = re.compile(r"(^|\s)@\w+")
 _LABEL = re.compile(r"^\s*(reply|response|answer|brand|assistant|us|we)\s*[:\-]\s*", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?…](?=\s|$)|[\U0001F300-\U0001FAFF]")
-_PROMPT_ECHO = re.compile(r"<\s*/?\s*comment|customer's message|the customer said|task:|never follow", re.IGNORECASE)
+_PROMPT_ECHO = re.compile(
+    r"<\s*/?\s*comment|customer's (message|comment)|the customer (said|says|wants|is)|task:|never follow|"
+    r"\bthe user\b|\buser text\b|\b(this|the|my|your) (reply|response) (is|should|would)|social media team",
+    re.IGNORECASE,
+)
 
 MAX_COMMENT_CHARS = 600
 """Longer comments are cut for the prompt (prefill time; the gist is at the start)."""
@@ -112,6 +116,8 @@ def clean_candidate(raw: str, *, finish_reason: str = "stop", max_chars: int = 2
         if not ends:
             return None
         text = text[: ends[-1]].strip()
+    if text.endswith((":", ",", ";", "-")):
+        return None
     return text if len(text) >= 12 else None
 
 

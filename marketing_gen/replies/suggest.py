@@ -307,6 +307,22 @@ def finish_replies(
     )
 
 
+def generate_for_plans(engine: GenerateEngine, plans: Sequence[ReplyPlan]) -> list[list[Completion]]:
+    """Completions for every plan's prompts: one ``generate`` per distinct ``SamplingParams`` (usually one)."""
+    groups: dict[SamplingParams, list[int]] = {}
+    for i, plan in enumerate(plans):
+        if plan.params is not None:
+            groups.setdefault(plan.params, []).append(i)
+    completions: list[list[Completion]] = [[] for _ in plans]
+    for params, members in groups.items():
+        out = engine.generate([prompt for i in members for prompt in plans[i].prompts], params)
+        start = 0
+        for i in members:
+            completions[i] = out[start : start + len(plans[i].prompts)]
+            start += len(plans[i].prompts)
+    return completions
+
+
 def suggest_replies(
     text: str,
     *,

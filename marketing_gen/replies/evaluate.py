@@ -1,0 +1,346 @@
+"""Offline evaluation of reply suggestions on real threads: Twitter customer → brand pairs and Amazon QA.
+
+Owns the data loaders (``twcs`` pairs via ``in_response_to_tweet_id``; Amazon QA lines as JSON or Python
+literals), the FIXED held-out split (seeded shuffle of pairs sorted by tweet id; the seed and a hash of the
+held-out ids are in the report so later models compare on the same threads) and the metrics:
+
+- best-of-k similarity of the suggestions to the real brand reply / community answer;
+- diversity among the k (mean pairwise 1 − similarity);
+- guardrail pass rate of the model's candidates (after cleaning), and how many slots needed a template;
+- escalation rate on complaint threads vs praise threads. The complaint / praise label comes from the REAL
+  brand reply (apology words vs thanks words), not from our triage, so the comparison is not circular.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import hashlib
+import json
+import random
+import re
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from marketing_gen.config import REPO_ROOT
+from marketing_gen.contexts import BrandFacts
+from marketing_gen.replies.candidates import fallback_reply
+from marketing_gen.replies.similarity import Similarity, get_similarity
+from marketing_gen.replies.suggest import (
+    GenerateEngine,
+    ReplySuggestions,
+    finish_replies,
+    generate_for_plans,
+    plan_replies,
+)
+from marketing_gen.replies.triage import triage
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+TWCS_FILE = "twcs_customer_support_twitter_sample_5000.csv"
+QA_FILE = "amazon_qa_appliances.jsonl"
+SPLIT_SEED = 20261128
+"""Seed of the fixed held-out split. Never change it: results of different models compare on the same threads."""
+
+_MENTION = re.compile(r"(^|\s)@\w+")
+_URL = re.compile(r"https?://\S+")
+_SIGNATURE = re.compile(r"\s*(\^|-|–|/|\*|=)\s?[A-Za-z]{1,12}\s*$")
+_APOLOGY = re.compile(r"\b(sorry|apolog\w*|frustrat\w*|inconvenience|not the experience|disappoint\w*)\b", re.I)
+_THANKS = re.compile(r"\b(glad|kind words|appreciate|happy to hear|love (that|this|it|hearing)|you're welcome|enjoy)\b",
+                     re.I)
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A customer message and the reference reply written by a person."""
+
+    key: str
+    """Brand tweet id (Twitter) or ``asin:n`` (Amazon QA)."""
+    text: str
+    reference: str
+    brand: str
+    label: str | None = None
+    """Weak label from the reference reply: ``complaint`` (apology), ``praise`` (thanks) or None."""
+
+
+def clean_tweet(text: str) -> str:
+    """Tweet text without @mentions, links and a trailing agent signature (``^JP``, ``-Becky``)."""
+    text = _URL.sub(" ", _MENTION.sub(" ", text))
+    text = re.sub(r"\s+", " ", text).strip()
+    return _SIGNATURE.sub("", text).strip()
+
+
+def weak_label(reference: str) -> str | None:
+    """``complaint`` when the real reply apologises, ``praise`` when it only thanks, else None."""
+    if _APOLOGY.search(reference):
+        return "complaint"
+    if _THANKS.search(reference):
+        return "praise"
+    return None
+
+
+def load_twitter_pairs(path: str | Path | None = None) -> list[Pair]:
+    """Customer → brand reply pairs (brand tweet answering an inbound customer tweet), sorted by brand tweet id."""
+    path = Path(path) if path else SHARED_DATA / TWCS_FILE
+    with path.open(newline="", encoding="utf-8") as fh:  # csv handles the quoted embedded newline
+        rows = list(csv.DictReader(fh))
+    by_id = {r["tweet_id"]: r for r in rows}
+    pairs: list[Pair] = []
+    for r in rows:
+        parent_id = (r.get("in_response_to_tweet_id") or "").strip()
+        if r["inbound"] != "False" or not parent_id:
+            continue
+        parent = by_id.get(str(int(float(parent_id))))
+        if parent is None or parent["inbound"] != "True":
+            continue
+        customer, reference = clean_tweet(parent["text"]), clean_tweet(r["text"])
+        if customer and reference:
+            pairs.append(Pair(r["tweet_id"], customer, reference, r["author_id"], weak_label(reference)))
+    return sorted(pairs, key=lambda p: int(p.key))
+
+
+def heldout_split(pairs: Sequence[Pair], n: int, seed: int = SPLIT_SEED) -> tuple[list[Pair], list[Pair]]:
+    """(held-out, rest): a seeded shuffle of the id-sorted pairs; the first ``n`` are held out."""
+    order = list(pairs)
+    random.Random(seed).shuffle(order)
+    return order[:n], order[n:]
+
+
+def load_amazon_qa(path: str | Path | None = None) -> tuple[list[Pair], dict[str, int]]:
+    """Question → answer pairs; lines are JSON or Python literals; unparseable lines are counted, not fatal."""
+    path = Path(path) if path else SHARED_DATA / QA_FILE
+    counts = Counter({"json": 0, "python_literal": 0, "unparseable": 0})
+    pairs: list[Pair] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            counts["json"] += 1
+        except json.JSONDecodeError:
+            try:
+                record = ast.literal_eval(line)
+                counts["python_literal"] += 1
+            except (ValueError, SyntaxError):
+                counts["unparseable"] += 1
+                continue
+        if not isinstance(record, dict):
+            counts["unparseable"] += 1
+            continue
+        question, answer = str(record.get("question") or "").strip(), str(record.get("answer") or "").strip()
+        if question and answer:
+            pairs.append(Pair(f"{record.get('asin', '?')}:{n}", question, answer, "amazon"))
+    return pairs, dict(counts)
+
+
+def _pairwise_diversity(vectors_sim: np.ndarray) -> float | None:
+    k = vectors_sim.shape[0]
+    if k < 2:
+        return None
+    upper = vectors_sim[np.triu_indices(k, 1)]
+    return float(np.mean(1.0 - upper))
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return round(float(np.mean(values)), 4) if values else None
+
+
+def _rate(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def score_set(
+    pairs: Sequence[Pair], results: Sequence[ReplySuggestions], similarity: Similarity, brand: BrandFacts
+) -> dict[str, Any]:
+    """Metrics for one data set of (pair, suggestions) plus a template-only baseline on the same messages."""
+    best, best_model, diversity, baseline = [], [], [], []
+    generated = checked = passed = unusable = fallbacks = slots = 0
+    rejected: Counter[str] = Counter()
+    categories: Counter[str] = Counter()
+    escalated: Counter[str] = Counter()
+    labelled: Counter[str] = Counter()
+    injections = 0
+    for pair, result in zip(pairs, results, strict=True):
+        categories[result.category] += 1
+        injections += result.flagged_injection
+        if pair.label:
+            labelled[pair.label] += 1
+            escalated[pair.label] += result.escalate
+        escalated["all"] += result.escalate
+        stats = result.stats
+        generated += stats.generated
+        checked += stats.checked
+        passed += stats.passed
+        unusable += stats.unusable
+        rejected.update(stats.rejected)
+        if not result.suggestions:
+            continue
+        texts = [s.text for s in result.suggestions]
+        slots += len(texts)
+        fallbacks += sum(s.fallback for s in result.suggestions)
+        sims = similarity.pairwise(texts, [pair.reference])[:, 0]
+        best.append(float(sims.max()))
+        model_sims = [float(s) for s, sug in zip(sims, result.suggestions, strict=True) if not sug.fallback]
+        if model_sims:
+            best_model.append(max(model_sims))
+        div = _pairwise_diversity(similarity.pairwise(texts, texts))
+        if div is not None:
+            diversity.append(div)
+        pair_brand = _brand_for(pair, brand)
+        templates = [fallback_reply(s.intent, category=result.category, brand=pair_brand) for s in result.suggestions]
+        baseline.append(float(similarity.pairwise(templates, [pair.reference])[:, 0].max()))
+    return {
+        "messages": len(pairs),
+        "answered": len(best),
+        "best_of_k_similarity": _mean(best),
+        "best_of_k_similarity_model_only": _mean(best_model),
+        "template_baseline_best_of_k": _mean(baseline),
+        "diversity": _mean(diversity),
+        "guardrail_pass_rate": _rate(passed, checked),
+        "unusable_rate": _rate(unusable, generated),
+        "candidates_generated": generated,
+        "template_slot_rate": _rate(fallbacks, slots),
+        "rejections": dict(rejected.most_common(8)),
+        "escalation_rate": _rate(escalated["all"], len(pairs)),
+        "escalation_rate_complaint": _rate(escalated["complaint"], labelled["complaint"]),
+        "escalation_rate_praise": _rate(escalated["praise"], labelled["praise"]),
+        "labelled": {"complaint": labelled["complaint"], "praise": labelled["praise"]},
+        "flagged_injection": injections,
+        "categories": dict(categories.most_common()),
+    }
+
+
+def _brand_for(pair: Pair, default: BrandFacts) -> BrandFacts:
+    """The brand that really answered (its handle as the name), with the default's rules."""
+    return default if pair.brand == "amazon" else BrandFacts(name=pair.brand, voice=default.voice)
+
+
+def run_suggestions(
+    pairs: Sequence[Pair],
+    engine: GenerateEngine,
+    *,
+    brand: BrandFacts,
+    k: int,
+    m: int,
+    batch_size: int,
+    similarity: Similarity,
+    progress: Callable[[str], None] | None = None,
+) -> list[ReplySuggestions]:
+    """Suggestions for every pair, ``batch_size`` messages per batched generate (seed = position)."""
+    out: list[ReplySuggestions] = []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start : start + batch_size]
+        plans = [plan_replies(p.text[:2000], brand=_brand_for(p, brand), k=k, m=m, seed=0) for p in chunk]
+        completions = generate_for_plans(engine, plans)
+        out.extend(
+            finish_replies(plan, comps, similarity=similarity, model_version=engine.version)
+            for plan, comps in zip(plans, completions, strict=True)
+        )
+        if progress:
+            progress(f"{len(out)}/{len(pairs)} messages")
+    return out
+
+
+def split_fingerprint(pairs: Sequence[Pair]) -> str:
+    """Short hash of the held-out keys: equal fingerprints mean the same threads."""
+    return hashlib.sha256(",".join(p.key for p in pairs).encode()).hexdigest()[:16]
+
+
+def evaluate_replies(
+    engine: GenerateEngine,
+    *,
+    holdout: int = 300,
+    qa_count: int = 100,
+    k: int = 3,
+    m: int = 8,
+    similarity: str = "auto",
+    batch_size: int = 16,
+    twcs_path: str | Path | None = None,
+    qa_path: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The full evaluation report (JSON-able): split, measure names, per data set metrics, timings."""
+    sim = get_similarity(similarity)
+    brand = BrandFacts(name="the store")
+    pairs = load_twitter_pairs(twcs_path)
+    held, _rest = heldout_split(pairs, holdout)
+    qa_pairs, qa_counts = load_amazon_qa(qa_path)
+    qa_held = heldout_split(qa_pairs, qa_count)[0] if qa_count else []
+    started = time.perf_counter()
+    tw_results = run_suggestions(held, engine, brand=brand, k=k, m=m, batch_size=batch_size, similarity=sim,
+                                 progress=progress)
+    qa_results = run_suggestions(qa_held, engine, brand=brand, k=k, m=m, batch_size=batch_size, similarity=sim,
+                                 progress=progress)
+    elapsed = time.perf_counter() - started
+    # Triage alone is cheap: its escalation rates on ALL pairs, by the weak label from the real reply.
+    all_triage = Counter((p.label, triage(p.text).escalate) for p in pairs)
+    return {
+        "model_version": engine.version,
+        "similarity": sim.name,
+        "k": k,
+        "m": m,
+        "split": {
+            "seed": SPLIT_SEED,
+            "pairs_total": len(pairs),
+            "heldout": len(held),
+            "heldout_fingerprint": split_fingerprint(held),
+            "qa_heldout": len(qa_held),
+            "qa_fingerprint": split_fingerprint(qa_held),
+        },
+        "twitter": score_set(held, tw_results, sim, brand),
+        "amazon_qa": score_set(qa_held, qa_results, sim, brand) | {"lines": qa_counts},
+        "triage_all_twitter_pairs": {
+            "escalation_rate_complaint": _rate(all_triage[("complaint", True)],
+                                               all_triage[("complaint", True)] + all_triage[("complaint", False)]),
+            "escalation_rate_praise": _rate(all_triage[("praise", True)],
+                                            all_triage[("praise", True)] + all_triage[("praise", False)]),
+        },
+        "seconds": round(elapsed, 1),
+        "seconds_per_message": round(elapsed / max(len(held) + len(qa_held), 1), 3),
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table."""
+    rows = [
+        ("best-of-k similarity", "best_of_k_similarity"),
+        ("  model suggestions only", "best_of_k_similarity_model_only"),
+        ("  template-only baseline", "template_baseline_best_of_k"),
+        ("diversity (mean 1-sim)", "diversity"),
+        ("guardrail pass rate", "guardrail_pass_rate"),
+        ("unusable candidate rate", "unusable_rate"),
+        ("template slot rate", "template_slot_rate"),
+        ("escalation rate (all)", "escalation_rate"),
+        ("escalation rate complaint", "escalation_rate_complaint"),
+        ("escalation rate praise", "escalation_rate_praise"),
+        ("flagged injections", "flagged_injection"),
+        ("messages", "messages"),
+    ]
+    tw, qa = report["twitter"], report["amazon_qa"]
+    lines = [
+        f"model {report['model_version']}  k={report['k']} m={report['m']}  similarity: {report['similarity']}",
+        f"split seed {report['split']['seed']}  twitter held-out {report['split']['heldout']} "
+        f"({report['split']['heldout_fingerprint']})  amazon QA {report['split']['qa_heldout']} "
+        f"({report['split']['qa_fingerprint']})",
+        f"{'metric':<28}{'twitter':>12}{'amazon QA':>12}",
+    ]
+    for label, key in rows:
+        lines.append(f"{label:<28}{_fmt(tw.get(key)):>12}{_fmt(qa.get(key)):>12}")
+    lines.append(f"amazon QA lines: {qa.get('lines')}")
+    lines.append(f"twitter rejections: {tw['rejections']}")
+    lines.append(f"triage on all {report['split']['pairs_total']} twitter pairs: {report['triage_all_twitter_pairs']}")
+    lines.append(f"{report['seconds']} s ({report['seconds_per_message']} s/message)")
+    return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)

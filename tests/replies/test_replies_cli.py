@@ -1,0 +1,45 @@
+"""CLI: `replies suggest --json` prints exactly the documented shape; commands have help."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from marketing_gen.cli import main
+from marketing_gen.config import get_settings
+from marketing_gen.registry import register_version
+
+
+def test_escalation_json_without_a_model(settings_env: None) -> None:
+    result = CliRunner().invoke(main, ["replies", "suggest", "--text", "My lawyer will sue you", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body == {"escalate": True, "reason": body["reason"], "category": "legal_safety", "suggestions": []}
+    assert body["reason"]
+
+
+def test_suggest_json_with_the_real_engine(settings_env: None, tiny_model_dir: Path) -> None:
+    register_version("tiny", str(tiny_model_dir), activate=True, url=get_settings().database_url)
+    result = CliRunner().invoke(
+        main, ["replies", "suggest", "--text", "Does the kettle come in black?", "--k", "2", "--m", "2", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output[result.output.index("{"):])
+    assert set(body) == {"escalate", "reason", "category", "suggestions"}
+    assert body["escalate"] is False and body["reason"] is None
+    assert len(body["suggestions"]) == 2
+    assert all(set(s) == {"text", "intent"} and s["text"] for s in body["suggestions"])
+
+
+def test_no_model_says_what_to_do(settings_env: None) -> None:
+    result = CliRunner().invoke(main, ["replies", "suggest", "--text", "Does it come in black?"])
+    assert result.exit_code != 0
+    assert "import-base" in result.output
+
+
+def test_commands_have_help() -> None:
+    for args in (["replies", "suggest"], ["replies", "batch"], ["serve"], ["eval", "replies"], ["bench", "replies"]):
+        result = CliRunner().invoke(main, [*args, "--help"])
+        assert result.exit_code == 0 and len(result.output) > 100, args
