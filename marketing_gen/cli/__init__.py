@@ -11,6 +11,7 @@ from marketing_gen.cli import (
     lint_cmds,  # noqa: F401
     model_cmds,  # noqa: F401
     recommend_cmds,  # noqa: F401
+    replies_cmds,  # noqa: F401
     worker_cmds,  # noqa: F401
 )
 from marketing_gen.cli.groups import main
