@@ -13,7 +13,9 @@ from marketing_gen.cli.groups import bench, echo_json, eval_, main
 DEFAULT_RETAIL = Path("..") / "shared" / "data" / "uci_online_retail_first_week_sample.csv"
 
 
-def _params(weighting: str | None, neighbours: int | None, popularity_weight: float | None) -> Any:
+def _params(
+    weighting: str | None, neighbours: int | None, popularity_weight: float | None, history_idf: float | None
+) -> Any:
     from marketing_gen.recommend.cf import CFParams
 
     changes: dict[str, Any] = {}
@@ -23,6 +25,8 @@ def _params(weighting: str | None, neighbours: int | None, popularity_weight: fl
         changes["neighbours"] = neighbours
     if popularity_weight is not None:
         changes["popularity_weight"] = popularity_weight
+    if history_idf is not None:
+        changes["history_idf"] = history_idf
     return CFParams(**changes)
 
 
@@ -33,6 +37,9 @@ _weighting = click.option(
     help="Matrix weighting before the item-item products (default: tfidf).",
 )
 _neighbours = click.option("--neighbours", type=int, default=None, help="Neighbours kept per item (default: 50).")
+_history_idf = click.option(
+    "--history-idf", type=float, default=None, help="Power of the idf weight of history items (default: 1.0; 0 = off)."
+)
 _pop_weight = click.option(
     "--popularity-weight", type=float, default=None, help="Blend weight of item popularity (default: 1.0; 0 = pure CF)."
 )
@@ -54,6 +61,7 @@ _pop_weight = click.option(
 @_weighting
 @_neighbours
 @_pop_weight
+@_history_idf
 @click.option("--json", "as_json", is_flag=True, help="Print counts and every row (user_id,item_id,rank,score).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write user_id,item_id,rank,score as CSV.")
 def recommend(
@@ -64,6 +72,7 @@ def recommend(
     weighting: str | None,
     neighbours: int | None,
     popularity_weight: float | None,
+    history_idf: float | None,
     as_json: bool,
     out: Path | None,
 ) -> None:
@@ -82,7 +91,7 @@ def recommend(
         users=wanted,
         exclude_purchased=not include_purchased,
         max_per_category=max_per_category or None,
-        params=_params(weighting, neighbours, popularity_weight),
+        params=_params(weighting, neighbours, popularity_weight, history_idf),
     )
     if out is not None:
         with out.open("w", newline="", encoding="utf-8") as fh:
@@ -116,7 +125,10 @@ def recommend(
 @_weighting
 @_neighbours
 @_pop_weight
-@click.option("--sweep", is_flag=True, help="Measure the whole weighting × neighbours × popularity-weight grid.")
+@_history_idf
+@click.option(
+    "--sweep", is_flag=True, help="Measure the weighting × neighbours × popularity-weight × history-idf grid."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 def eval_recs(
     data_path: Path,
@@ -124,6 +136,7 @@ def eval_recs(
     weighting: str | None,
     neighbours: int | None,
     popularity_weight: float | None,
+    history_idf: float | None,
     sweep: bool,
     as_json: bool,
 ) -> None:
@@ -153,16 +166,18 @@ def eval_recs(
             )
         )
         click.echo(
-            f"{'weighting':<12} {'neighbours':>10} {'pop weight':>10}  " + "  ".join(f"{lab:>26}" for lab in labels)
+            f"{'weighting':<12} {'neighbours':>10} {'pop weight':>10} {'hist idf':>8}  "
+            + "  ".join(f"{lab:>26}" for lab in labels)
         )
         for params, rows in results:
             cells = [f"{r.recall:.4f} ({r.gain:+.0%})" for r in rows if r.method == "item-item CF"]
             click.echo(
-                f"{params.weighting:<12} {params.neighbours:>10} {params.popularity_weight:>10}  "
+                f"{params.weighting:<12} {params.neighbours:>10} {params.popularity_weight:>10} "
+                f"{params.history_idf:>8}  "
                 + "  ".join(f"{c:>26}" for c in cells)
             )
         return
-    params = _params(weighting, neighbours, popularity_weight)
+    params = _params(weighting, neighbours, popularity_weight, history_idf)
     rows = evaluate.evaluate_purchases(data.purchases, params=params, k=k)
     if as_json:
         echo_json({"k": k, "params": asdict(params), "data": data.report, "rows": [asdict(r) for r in rows]})

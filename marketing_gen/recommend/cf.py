@@ -49,6 +49,9 @@ class CFParams:
     """BM25 saturation (large = almost linear in the interaction weight)."""
     bm25_b: float = 0.8
     """BM25 length normalisation by item popularity (0 = none, 1 = full)."""
+    history_idf: float = 1.0
+    """Scale each history item's neighbours by idf^history_idf (idf = log(users / (1 + its users))): a rare item
+    in a user's history says more about their taste than a best seller. 0 = off."""
     popularity_weight: float = 1.0
     """Blend: score = CF score / the user's best CF score + popularity_weight · popularity / top popularity."""
     repeat_weight: float = 1.0
@@ -545,8 +548,15 @@ def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
     cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
     vals = np.concatenate(parts_v) if parts_v else np.zeros(0, np.float32)
     ok = data.item_eligible[cols]  # never score an item that cannot be recommended
-    sim = sp.csr_matrix((vals[ok].astype(np.float32), (rows[ok], cols[ok])), shape=(n_items, n_items))
+    rows, cols, vals = rows[ok], cols[ok], vals[ok].astype(np.float64)
     popularity = np.bincount(data.matrix.indices, minlength=n_items).astype(np.float64)
+    if params.history_idf > 0:
+        idf = np.maximum(np.log(max(data.n_users, 1) / (1.0 + popularity)), 0.0) ** params.history_idf
+        vals = vals * idf[rows]
+    keep = vals > 0
+    sim = sp.csr_matrix(
+        (vals[keep].astype(np.float32), (rows[keep], cols[keep])), shape=(n_items, n_items), dtype=np.float32
+    )
     return ItemItemModel(similarity=sim, popularity=popularity, data=data, params=params)
 
 
@@ -557,5 +567,7 @@ def popularity_model(data: Interactions, *, repeat_weight: float = 0.0) -> ItemI
     """
     n = data.n_items
     popularity = np.bincount(data.matrix.indices, minlength=n).astype(np.float64)
-    params = CFParams(neighbours=0, popularity_weight=1.0 if repeat_weight else 0.0, repeat_weight=repeat_weight)
+    params = CFParams(
+        neighbours=0, history_idf=0.0, popularity_weight=1.0 if repeat_weight else 0.0, repeat_weight=repeat_weight
+    )
     return ItemItemModel(sp.csr_matrix((n, n), dtype=np.float32), popularity, data, params)

@@ -292,6 +292,7 @@ SWEEP: dict[str, tuple[Any, ...]] = {
     "weighting": ("tfidf", "bm25", "cosine", "conditional", "none"),
     "neighbours": (20, 50, 100, 300),
     "popularity_weight": (0.0, 0.3, 1.0),
+    "history_idf": (0.0, 1.0),
 }
 """The grid ``eval recs --sweep`` measures."""
 
@@ -299,8 +300,8 @@ SWEEP: dict[str, tuple[Any, ...]] = {
 def sweep(purchases: Sequence[Purchase], *, k: int = 10) -> list[tuple[CFParams, list[EvalRow]]]:
     """Evaluate every combination of ``SWEEP`` (other parameters at their defaults)."""
     out = []
-    for weighting, neighbours, beta in itertools.product(*SWEEP.values()):
-        params = CFParams(weighting=weighting, neighbours=neighbours, popularity_weight=beta)
+    for weighting, neighbours, beta, idf in itertools.product(*SWEEP.values()):
+        params = CFParams(weighting=weighting, neighbours=neighbours, popularity_weight=beta, history_idf=idf)
         out.append((params, evaluate_purchases(purchases, params=params, k=k)))
     return out
 
