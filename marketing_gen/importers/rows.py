@@ -199,6 +199,8 @@ def _timestamp(value: Any, handler: ValidatorFunctionWrapHandler) -> dt.datetime
 
 
 def _strip_str(value: Any) -> Any:
+    if type(value) is str:  # the CSV case, kept short: it runs for every id of every row
+        return value.strip() or None
     value = blank_to_none(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -324,6 +326,8 @@ class ItemRow(_Row):
 
 
 def _quantity(value: Any) -> Any:
+    if type(value) is str and value.isascii() and value.isdigit() and value[0] != "0" and len(value) < 7:
+        return int(value)  # the common "1".."999999"
     value = blank_to_none(value)
     if value is None:
         return 1
