@@ -92,6 +92,7 @@ def recommend(
         exclude_purchased=not include_purchased,
         max_per_category=max_per_category or None,
         params=_params(weighting, neighbours, popularity_weight, history_idf),
+        export=as_json or out is not None,
     )
     if out is not None:
         with out.open("w", newline="", encoding="utf-8") as fh:

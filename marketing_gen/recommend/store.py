@@ -97,18 +97,24 @@ def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def replace_recommendations(
     session: Session,
-    user_ids: Sequence[int],
+    user_ids: Sequence[int] | None,
     rows: Sequence[dict[str, Any]],
     *,
     source: str = BUILTIN,
 ) -> int:
-    """Replace the ``source`` rows of ``user_ids`` by ``rows`` (user_id, item_id, rank, score) in this transaction."""
-    ids = sorted(set(int(u) for u in user_ids))
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        session.execute(
-            delete(Recommendation).where(Recommendation.source == source, Recommendation.user_id.in_(chunk))
-        )
+    """Replace the ``source`` rows of ``user_ids`` (None = every user) by ``rows`` (user_id, item_id, rank, score).
+
+    Runs in the caller's transaction: readers see the old lists or the new ones, never a mix.
+    """
+    if user_ids is None:
+        session.execute(delete(Recommendation).where(Recommendation.source == source))
+    else:
+        ids = sorted(set(int(u) for u in user_ids))
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            session.execute(
+                delete(Recommendation).where(Recommendation.source == source, Recommendation.user_id.in_(chunk))
+            )
     now = utcnow()
     payload = [
         {
@@ -153,8 +159,12 @@ def run_recommend(
     exclude_purchased: bool = True,
     max_per_category: int | None = 3,
     params: CFParams | None = None,
+    export: bool = True,
 ) -> RecommendRun:
-    """Fit on every interaction, recommend for ``users`` (external ids; default all), write source-builtin rows."""
+    """Fit on every interaction, recommend for ``users`` (external ids; default all), write source-builtin rows.
+
+    With ``export`` the result carries every written row with external ids (for --json / --out).
+    """
     with session_scope(url) as session:
         store = load_store_data(session)
     data = store.interactions
@@ -175,12 +185,14 @@ def run_recommend(
         )
     ]
     with session_scope(url) as session:
-        written = replace_recommendations(session, store.user_ids[rows].tolist(), out_rows)
-    export = [
-        {"user_id": store.user_external[u], "item_id": store.item_external[i], "rank": r, "score": round(s, 6)}
-        for u, i, r, s in zip(
-            recs.user.tolist(), recs.item.tolist(), recs.rank.tolist(), recs.score.tolist(), strict=True
-        )
-    ]
+        written = replace_recommendations(session, None if users is None else store.user_ids[rows].tolist(), out_rows)
+    exported = []
+    if export:
+        exported = [
+            {"user_id": store.user_external[u], "item_id": store.item_external[i], "rank": r, "score": round(s, 6)}
+            for u, i, r, s in zip(
+                recs.user.tolist(), recs.item.tolist(), recs.rank.tolist(), recs.score.tolist(), strict=True
+            )
+        ]
     counts = dict(recs.counts, unknown_users=unknown, rows_written=written)
-    return RecommendRun(counts, dict(data.report), export)
+    return RecommendRun(counts, dict(data.report), exported)
