@@ -51,6 +51,9 @@ _INTENT_CUE: dict[str, re.Pattern[str]] = {
     "apologize": re.compile(r"\b(sorry|apolog\w*|understand|frustrat\w*)\b", re.IGNORECASE),
 }
 
+_CUE_REQUIRED = frozenset({"thank", "apologize"})
+"""Intents whose candidates must show their cue word, or they are not that intent."""
+
 
 class GenerateEngine(Protocol):
     """What suggestions need from an engine (``llm.engine.Engine`` or a test fake)."""
@@ -80,7 +83,7 @@ class CandidateStats:
 
     generated: int = 0
     unusable: int = 0
-    """Empty, prompt echo or no complete sentence within 280 characters."""
+    """Empty, prompt echo, no complete sentence within 280 characters, or not showing its intent."""
     checked: int = 0
     """Candidates that reached the guardrails / policy checks."""
     passed: int = 0
@@ -172,7 +175,7 @@ def plan_replies(
         repetition_penalty=1.15,
         n=n,
         seed=seed,
-        stop=("\n\n", "<comment>"),
+        stop=("\n\n", "Customer comment:"),
     )
     intents = plan + tuple(i for i in INTENTS if i not in plan)
     return ReplyPlan(text, verdict, brand, item, k, intents, prompts, prompt_intents, params)
@@ -249,6 +252,10 @@ def finish_replies(
             text = clean_candidate(raw, finish_reason=finish)
             if text is None:
                 stats.unusable += 1
+                continue
+            if intent in _CUE_REQUIRED and not _INTENT_CUE[intent].search(text):
+                stats.unusable += 1  # a "thank" that does not thank is mislabelled, not unsafe
+                stats.rejected["intent.mismatch"] += 1
                 continue
             stats.checked += 1
             codes = check_candidate(

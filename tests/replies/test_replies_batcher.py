@@ -20,11 +20,11 @@ COLOURS = ["red", "blue", "green", "yellow", "purple", "orange"]
 def _echo_colour(prompt: Prompt, params: SamplingParams, call: int) -> str:
     """Answers with the colour named in the prompt's comment, so routing errors show up."""
     assert isinstance(prompt, list)
-    comment = re.search(r"<comment>(.*)</comment>", prompt[-1]["content"])
+    comment = re.search(r'"""(.*)"""', prompt[-1]["content"])
     assert comment is not None
     colour = next(c for c in COLOURS if c in comment.group(1))
-    task = prompt[-1]["content"].rsplit("Task:", 1)[1].strip()
-    return f"Thanks for asking about the {colour} kettle, {task.lower()}"
+    task = prompt[-1]["content"].rsplit("Write a reply that", 1)[1].strip()
+    return f"Thanks for asking about the {colour} kettle, this reply {task.lower()}"
 
 
 async def _run_concurrently(batcher: ReplyBatcher, texts: list[str], seed: int | list[int] = 0) -> list:  # type: ignore[type-arg]
