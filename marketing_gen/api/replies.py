@@ -26,6 +26,10 @@ from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
 
 log = logging.getLogger(__name__)
 
+API_CANDIDATES = 4
+"""Candidates per API request (m; at least k): one prompt per intent keeps one request near a second on CPU.
+Override with ``app.state.reply_m``."""
+
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -141,7 +145,7 @@ async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
         order_facts=orders,
         history=[(t.role, t.text) for t in body.history],
         k=body.k,
-        m=getattr(state, "reply_m", 8),
+        m=max(body.k, getattr(state, "reply_m", API_CANDIDATES)),
         seed=body.seed,
     )
     result = await batcher.suggest(plan)

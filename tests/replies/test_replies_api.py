@@ -48,6 +48,12 @@ def test_suggest_shape(client: TestClient, engine: ScriptedEngine) -> None:
     assert len(engine.calls) == 1
 
 
+def test_k_above_default_candidates(client: TestClient) -> None:
+    r = client.post("/v1/replies/suggest", json={"text": "Does it come in black?", "k": 5}, headers=AUTH)
+    assert r.status_code == 200, r.text
+    assert len({s["intent"] for s in r.json()["suggestions"]}) == 5
+
+
 def test_escalation(client: TestClient, engine: ScriptedEngine) -> None:
     r = client.post("/v1/replies/suggest", json={"text": "I will sue you, my lawyer is ready"}, headers=AUTH)
     assert r.status_code == 200
