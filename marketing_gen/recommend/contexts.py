@@ -103,8 +103,11 @@ def _join_query(ids: list[int], k: int, prefer_source: str) -> Select[Any]:
         .where(is_buy, x.c.user_id.in_(ids))
         .subquery("last_ranked")
     )
-    last = select(last_ranked.c.user_id, last_ranked.c.title, last_ranked.c.ts).where(last_ranked.c.rn == 1)
-    last = last.subquery("lastp")
+    last = (
+        select(last_ranked.c.user_id, last_ranked.c.title, last_ranked.c.ts)
+        .where(last_ranked.c.rn == 1)
+        .subquery("lastp")
+    )
     cat_counts = (
         select(x.c.user_id, it.c.category, func.count().label("cnt"))
         .select_from(x.join(it, it.c.id == x.c.item_id))

@@ -108,7 +108,8 @@ def split_last_basket(purchases: Sequence[Purchase]) -> Split:
     last = {
         user: max(b.items(), key=lambda kv: (kv[1], kv[0]))[0] for user, b in baskets.items() if len(b) >= 2
     }
-    train, test = [], {}
+    train: list[Purchase] = []
+    test: dict[str, set[str]] = {}
     for p in purchases:
         if last.get(p.user) == p.basket:
             test.setdefault(p.user, set()).add(p.item)
