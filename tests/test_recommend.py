@@ -334,6 +334,25 @@ def test_recommend_cli_json_and_csv(settings_env, db_url, tmp_path):
     assert text.exit_code == 0 and "users 2" in text.output
 
 
+def test_eval_cli_json_on_online_retail():
+    path = shared_data("uci_online_retail_first_week_sample.csv")
+    result = CliRunner().invoke(main, ["eval", "recs", "--data", str(path), "--json", "--neighbours", "20"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["params"]["neighbours"] == 20
+    methods = {(r["split"].split(" ")[0], r["method"]) for r in payload["rows"]}
+    assert ("temporal", "item-item CF") in methods and ("leave-last-basket-out", "popularity") in methods
+    for row in payload["rows"]:
+        assert 0 <= row["recall"] <= 1 and (row["gain"] is None) == (row["method"] == "popularity")
+
+
+def test_bench_cli_small(tmp_path):
+    result = CliRunner().invoke(main, ["bench", "recs", "--users", "300", "--items", "5", "--db-users", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["counts"]["users"] == 300 and figures["rows"] > 0
+
+
 def test_eval_cli_rejects_a_missing_file(tmp_path):
     result = CliRunner().invoke(main, ["eval", "recs", "--data", str(tmp_path / "none.csv")])
     assert result.exit_code != 0 and "--data" in result.output

@@ -33,7 +33,7 @@ def generate_events(
     items (index -1); 5 % of the items cannot be recommended (out of stock or unpriced).
     """
     rng = np.random.default_rng(seed)
-    n_categories = n_categories or max(10, n_items // 100)
+    n_categories = max(1, min(n_categories or max(10, n_items // 100), n_items))
     item_category = (np.arange(n_items) * n_categories // max(n_items, 1)).astype(np.int32)
     starts = np.searchsorted(item_category, np.arange(n_categories))
     sizes = np.diff(np.append(starts, n_items))
