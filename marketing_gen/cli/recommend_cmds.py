@@ -36,12 +36,20 @@ _weighting = click.option(
     default=None,
     help="Matrix weighting before the item-item products (default: tfidf).",
 )
-_neighbours = click.option("--neighbours", type=int, default=None, help="Neighbours kept per item (default: 50).")
+_neighbours = click.option(
+    "--neighbours", type=click.IntRange(1, 100_000), default=None, help="Neighbours kept per item (default: 50)."
+)
 _history_idf = click.option(
-    "--history-idf", type=float, default=None, help="Power of the idf weight of history items (default: 1.0; 0 = off)."
+    "--history-idf",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Power of the idf weight of history items (default: 1.0; 0 = off).",
 )
 _pop_weight = click.option(
-    "--popularity-weight", type=float, default=None, help="Blend weight of item popularity (default: 1.0; 0 = pure CF)."
+    "--popularity-weight",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Blend weight of item popularity (default: 1.0; 0 = pure CF).",
 )
 
 
@@ -53,7 +61,7 @@ _pop_weight = click.option(
 )
 @click.option(
     "--max-per-category",
-    type=int,
+    type=click.IntRange(min=0),
     default=3,
     show_default=True,
     help="At most this many items per category (0 = no cap).",
@@ -174,8 +182,7 @@ def eval_recs(
             cells = [f"{r.recall:.4f} ({r.gain:+.0%})" for r in rows if r.method == "item-item CF"]
             click.echo(
                 f"{params.weighting:<12} {params.neighbours:>10} {params.popularity_weight:>10} "
-                f"{params.history_idf:>8}  "
-                + "  ".join(f"{c:>26}" for c in cells)
+                f"{params.history_idf:>8}  " + "  ".join(f"{c:>26}" for c in cells)
             )
         return
     params = _params(weighting, neighbours, popularity_weight, history_idf)
