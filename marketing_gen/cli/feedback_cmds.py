@@ -125,16 +125,18 @@ def simulate_events(
 @click.option("--min-pairs", type=int, default=16, show_default=True, help="Fewest DPO pairs worth a DPO run.")
 @click.option("--min-positives", type=int, default=8, show_default=True,
               help="Fewest clicked drafts worth an SFT run.")
+@click.option("--eval-n", type=int, default=50, show_default=True,
+              help="Held-out contexts per channel for the evaluation gate.")
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def retrain_cmd(dry_run: bool, method: str, settle_hours: float, max_steps: int, min_rows: int, min_pairs: int,
-                min_positives: int, as_json: bool) -> None:
+                min_positives: int, eval_n: int, as_json: bool) -> None:
     """Learn from outcomes: data since the active model → train → evaluation gate → promote or refuse."""
     from marketing_gen.config import get_settings
     from marketing_gen.feedback.retrain import run_retrain
 
     outcome = run_retrain(
         get_settings(), dry_run=dry_run, method=method, settle_hours=settle_hours, max_steps=max_steps,
-        min_pairs=min_pairs, min_rows=min_rows, min_positives=min_positives, progress=not as_json,
+        min_pairs=min_pairs, min_rows=min_rows, min_positives=min_positives, eval_n=eval_n, progress=not as_json,
     )
     if as_json:
         echo_json(outcome.to_dict())

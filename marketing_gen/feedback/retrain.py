@@ -81,6 +81,7 @@ def run_retrain(
     min_pairs: int = 16,
     min_rows: int = 32,
     min_positives: int = 8,
+    eval_n: int = 50,
     progress: bool = False,
 ) -> RetrainOutcome:
     """Build outcome data since the active version, train a candidate, gate it, promote it only if it passes."""
@@ -106,7 +107,7 @@ def run_retrain(
     candidate = _train(chosen, data, active.name, settings, max_steps=max_steps, max_length=max_length,
                        progress=progress)
     outcome.candidate = candidate
-    outcome.decision, outcome.reason, outcome.gate = _gate_and_promote(candidate, active.name, settings)
+    outcome.decision, outcome.reason, outcome.gate = _gate_and_promote(candidate, active.name, settings, eval_n)
     return outcome
 
 
@@ -142,14 +143,15 @@ def _train(method: str, data: PreferenceData, base: str, settings: Settings, *, 
     return str(info.name)
 
 
-def _gate_and_promote(candidate: str, baseline: str, settings: Settings) -> tuple[str, str, dict[str, Any]]:
-    """Evaluate candidate vs baseline with the training gate; promote only when it passes."""
+def _gate_and_promote(candidate: str, baseline: str, settings: Settings, eval_n: int
+                      ) -> tuple[str, str, dict[str, Any]]:
+    """Evaluate candidate vs baseline on ``eval_n`` held-out contexts with the training gate; promote if it passes."""
     try:
         from marketing_gen.training import gate
     except ImportError:
         return ("refused", f"candidate {candidate} registered but not promoted: no evaluation gate is available "
                 "(marketing_gen.training.gate missing)", {})
-    result = gate.evaluate_and_promote(candidate, baseline=baseline, settings=settings)
+    result = gate.evaluate_and_promote(candidate, baseline=baseline, settings=settings, n=eval_n)
     detail = result.to_dict() if hasattr(result, "to_dict") else dict(getattr(result, "__dict__", {}))
     if getattr(result, "promoted", False):
         return "promoted", f"{candidate} passed the gate against {baseline} and is now active", detail

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from outcome_store import add_events, make_store
 
@@ -12,6 +13,19 @@ from marketing_gen.cli import main
 from marketing_gen.config import get_settings
 from marketing_gen.feedback.retrain import run_retrain
 from marketing_gen.registry import active_version, list_versions, register_version
+
+
+@pytest.fixture(scope="module")
+def long_tiny_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random model with room for real prompts (~1k tokens with its 512-token vocabulary)."""
+    import shutil
+
+    path = tmp_path_factory.mktemp("long_tiny") / "tiny"
+    shutil.copytree(tiny_model_dir, path)
+    config = json.loads((path / "config.json").read_text())
+    config["max_position_embeddings"] = 4096
+    (path / "config.json").write_text(json.dumps(config))
+    return path
 
 
 def _clicks(n_users: int, every: int) -> dict[tuple[int, int], tuple[str, ...]]:
@@ -38,13 +52,13 @@ def test_retrain_dry_run_and_skip_train_nothing(settings_env: None, tiny_model_d
     assert run_retrain(settings, dry_run=True, settle_hours=10**6).decision == "skipped"
 
 
-def test_retrain_trains_a_candidate_and_the_gate_decides(settings_env: None, tiny_model_dir: Path) -> None:
+def test_retrain_trains_a_candidate_and_the_gate_decides(settings_env: None, long_tiny_model: Path) -> None:
     settings = get_settings()
     url = settings.database_url
-    register_version("tiny", str(tiny_model_dir), kind="base", activate=True, url=url)
+    register_version("tiny", str(long_tiny_model), kind="base", activate=True, url=url)
     _, drafts = make_store(url, 40)
     add_events(url, drafts, _clicks(40, 4))
-    outcome = run_retrain(settings, method="sft", settle_hours=0, max_steps=2)
+    outcome = run_retrain(settings, method="sft", settle_hours=0, max_steps=2, eval_n=3)
     assert outcome.method == "sft" and outcome.candidate
     assert outcome.decision in ("promoted", "refused")
     names = [v.name for v in list_versions(url=url)]
@@ -52,3 +66,6 @@ def test_retrain_trains_a_candidate_and_the_gate_decides(settings_env: None, tin
     active = active_version(url=url)
     assert active is not None
     assert active.name == (outcome.candidate if outcome.decision == "promoted" else "tiny")
+    # The gate compared both models on the same held-out set, channel by channel.
+    assert outcome.gate["candidate"] == outcome.candidate and outcome.gate["previous"] == "tiny"
+    assert outcome.gate["compared"] or outcome.gate["reasons"]
