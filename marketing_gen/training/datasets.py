@@ -345,15 +345,22 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
 
 
 def _contexts_for(url: str, drafts: Sequence[Any]) -> dict[tuple[int, int], UserContext]:
-    """Contexts per (campaign, user) through the recommend join (one call per campaign)."""
+    """Serving contexts per (campaign, user) with the campaign's offer (one join per campaign × channel)."""
+    from marketing_gen.campaigns.pipeline import offer_from
+    from marketing_gen.db import session_scope
+    from marketing_gen.db.models import Campaign
     from marketing_gen.recommend import build_contexts
 
-    out: dict[tuple[int, int], UserContext] = {}
-    by_campaign: dict[int, set[int]] = {}
+    wanted: dict[tuple[int, str], set[int]] = {}
     for d in drafts:
-        by_campaign.setdefault(d.campaign_id, set()).add(d.user_id)
-    for campaign_id, users in by_campaign.items():
-        for context in build_contexts(sorted(users), campaign_id=campaign_id, url=url):
+        wanted.setdefault((d.campaign_id, d.channel), set()).add(d.user_id)
+    out: dict[tuple[int, int], UserContext] = {}
+    for (campaign_id, channel), users in wanted.items():
+        with session_scope(url) as session:
+            campaign = session.get(Campaign, campaign_id)
+            offer = offer_from(campaign) if campaign else None
+            k = int(((campaign.options if campaign else None) or {}).get("items", 3))
+        for context in build_contexts(sorted(users), channel, url=url, offer=offer, k=k):
             out[(campaign_id, context.user_id)] = context
     return out
 

@@ -72,11 +72,22 @@ class ModelEval:
         }
 
 
-def held_out_contexts(n: int, *, data_dir: Path | None = None, seed: int = 0) -> list[UserContext]:
-    """The first ``n`` held-out contexts (both catalogs interleaved; deterministic)."""
-    from marketing_gen.training.catalog_contexts import build_context_split
+def held_out_contexts(n: int, *, data_dir: Path | None = None, settings: Settings | None = None,
+                      seed: int = 0) -> list[UserContext]:
+    """The first ``n`` held-out contexts: the real corpora's when present, else the store's own (deterministic)."""
+    from marketing_gen.training.catalog_contexts import build_context_split, default_data_dir
 
-    contexts = build_context_split(data_dir, seed=seed).held_out
+    data_dir = data_dir or default_data_dir()
+    if data_dir.is_dir():
+        contexts = build_context_split(data_dir, seed=seed).held_out
+    elif settings is not None:
+        from marketing_gen.training.pipeline import store_context_split
+
+        contexts = store_context_split(settings.database_url, seed=seed).held_out
+    else:
+        raise InvalidRequest(f"no corpora in {data_dir}: pass --data-dir")
+    if not contexts:
+        raise InvalidRequest("no held-out contexts: import a store and run `marketing-gen recommend`, or add corpora")
     if n > len(contexts):
         raise InvalidRequest(f"n={n}: only {len(contexts)} held-out contexts exist; pass --n {len(contexts)} or less")
     return contexts[:n]
@@ -167,7 +178,8 @@ def evaluate_version(
 
     version = get_version(name, url=settings.database_url)
     engine = Engine.from_path(version.path, settings=settings, version=version.name)
-    result = evaluate_engine(engine, held_out_contexts(n, data_dir=data_dir), channels, settings=settings)
+    contexts = held_out_contexts(n, data_dir=data_dir, settings=settings)
+    result = evaluate_engine(engine, contexts, channels, settings=settings)
     if store:
         store_eval(name, result, settings=settings)
     return result

@@ -111,7 +111,7 @@ def evaluate_and_promote(
     baseline = baseline or (active.name if (active := active_version(url=url)) else None)
     if baseline is not None:
         stored = get_version(baseline, url=url).metrics.get("eval") or {}
-        wanted = eval_set_id(held_out_contexts(n))
+        wanted = eval_set_id(held_out_contexts(n, settings=settings))
         if stored.get("eval_set") != wanted or not set(channels) <= set(stored.get("channels") or {}):
             evaluate_version(baseline, settings=settings, channels=channels, n=n)
     return promote(candidate, force=force, url=url)

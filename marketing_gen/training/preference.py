@@ -127,7 +127,7 @@ def train_preference(
     from datasets import Dataset
 
     from marketing_gen.llm.devices import configure_threads
-    from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name
+    from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name, write_version_file
 
     if method not in METHODS:
         raise InvalidRequest(f"method={method!r} is not one of {', '.join(METHODS)}")
@@ -177,5 +177,7 @@ def train_preference(
     hyper = {"method": method, "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate,
              "beta": beta, "max_length": max_length, "rows": len(rows), "device": "cuda" if cuda else "cpu",
              "desirable_weight": desirable_weight, "undesirable_weight": undesirable_weight}
+    write_version_file(out_dir, base=base.name, kind=method, dataset_hash=dataset_hash, hyperparameters=hyper,
+                       metrics=metrics)
     return register_version(name, str(out_dir), base=base.name, kind=method, dataset_hash=dataset_hash,
                             hyperparameters=hyper, metrics=metrics, activate=activate, url=settings.database_url)

@@ -48,8 +48,8 @@ class SFTParams:
     """``transformers`` LR scheduler name."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
-    max_length: int = 512
-    """Longest tokenized prompt+completion; longer rows are truncated at the end by TRL."""
+    max_length: int = 1024
+    """Longest tokenized prompt+completion; longer rows are left out (TRL would cut their completion and EOS)."""
     train_layers: int | None = None
     """Full fine-tune only: train just the top N decoder layers (+ final norm); embeddings and lower layers stay
     frozen, so the backward pass stops early (about 1.7× faster with 10 of SmolLM2's 30 layers). None: all."""
@@ -168,6 +168,19 @@ def freeze_lower_layers(model: Any, train_layers: int) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def fitting_rows(rows: Sequence[dict[str, Any]], tokenizer: Any, max_length: int) -> list[dict[str, Any]]:
+    """The rows whose rendered prompt + completion fits in ``max_length`` tokens (InvalidRequest when none)."""
+    from marketing_gen.training.datasets import format_row
+
+    kept = [r for r in rows if len(tokenizer(format_row(r, tokenizer).text, add_special_tokens=False)["input_ids"])
+            <= max_length]
+    if not kept:
+        raise InvalidRequest(f"no row fits in max_length={max_length} tokens; raise max_length")
+    if len(kept) < len(rows):
+        log.warning("left out %d of %d rows longer than %d tokens", len(rows) - len(kept), len(rows), max_length)
+    return kept
+
+
 def _latest_checkpoint(output_dir: Path) -> Path | None:
     checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[1]))
     return checkpoints[-1] if checkpoints else None
@@ -194,6 +207,7 @@ def run_sft(
         if key not in rows[0]:
             raise InvalidRequest(f"training rows need 'prompt' and 'completion' (conversational); missing {key!r}")
     model, tokenizer = _load_trainable(model_path, cuda=cuda)
+    rows = fitting_rows(rows, tokenizer, params.max_length)
     peft_config = None
     if params.lora:
         from peft import LoraConfig
@@ -297,6 +311,8 @@ def train_sft(
             "runtime_s": result.runtime_s,
         }
     }
+    write_version_file(out_dir, base=base.name, kind="sft", dataset_hash=dataset_hash, hyperparameters=hyper,
+                       metrics=metrics)
     return register_version(
         name,
         str(out_dir),
@@ -308,6 +324,25 @@ def train_sft(
         activate=activate,
         url=settings.database_url,
     )
+
+
+VERSION_FILE = "marketing_gen_version.json"
+"""Written into every trained model dir: what the registry row holds, so another database can register it."""
+
+
+def write_version_file(out_dir: Path, **info: Any) -> Path:
+    """Save the registry metadata of a trained model next to its weights."""
+    path = out_dir / VERSION_FILE
+    path.write_text(json.dumps(info, indent=2, default=str))
+    return path
+
+
+def read_version_file(out_dir: Path) -> dict[str, Any] | None:
+    """The metadata saved by ``write_version_file`` (None when the dir has none or is incomplete)."""
+    path = out_dir / VERSION_FILE
+    if not path.is_file() or not (out_dir / "config.json").is_file():
+        return None
+    return dict(json.loads(path.read_text()))
 
 
 def weights_fingerprint(model: torch.nn.Module) -> float:

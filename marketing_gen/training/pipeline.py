@@ -1,0 +1,276 @@
+"""The fine-tuning loop end to end: build a dataset → SFT → evaluate before/after → gate → promote.
+
+``ensure_finetuned_model`` is what the README demo calls on its first run: it bootstraps a small dataset,
+fine-tunes the active base model for a few minutes on the CPU, prints the before/after table and promotes the
+result through the gate; later runs find the fine-tuned version active and return at once (cached).
+``build_training_rows`` is what ``marketing-gen train bootstrap`` / ``train sft`` use.
+
+Contexts come from two places, both split by user and by item (held-out users and items never train):
+the store's own database (users with recommendations, its brand) and the real corpora in ``../shared/data``
+(Amazon listings, Online Retail) when present. Owns the order of the steps; the steps live in their modules.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from marketing_gen.config import Settings
+from marketing_gen.contexts import UserContext
+from marketing_gen.errors import ClientError
+from marketing_gen.training.catalog_contexts import OFFERS, ContextSplit, default_data_dir, is_held_out
+from marketing_gen.training.datasets import BuildReport, Row
+from marketing_gen.training.sft import SFTParams
+
+FINETUNED_KINDS = ("sft", "dpo", "kto")
+
+DEMO_PARAMS = SFTParams(max_steps=24, batch_size=4, train_layers=10, logging_steps=4, save_steps=12)
+"""The demo's few-minute CPU fine-tune: 24 steps × 4 rows, top 10 of 30 layers, lr 1e-3 cosine, warmup 0.1."""
+DEMO_ROWS = 96
+"""Rows the demo trains on (teacher/bootstrap copy for email and Google Ads, plus a few real support replies)."""
+DEMO_EVAL_N = 12
+"""Held-out contexts per channel in the demo's before/after table (the full figure uses ``eval copy --n 50``)."""
+
+
+@dataclass
+class TrainingData:
+    """Rows, their provenance counts, and the contexts they came from."""
+
+    rows: list[Row]
+    report: BuildReport
+    contexts: ContextSplit
+    sources: dict[str, int] = field(default_factory=dict)
+
+
+def store_context_split(url: str, *, channel: str = "email", seed: int = 0,
+                        item_fraction: float = 0.2) -> ContextSplit:
+    """The store's own users with recommendations, split by user and by item (items of the other side removed)."""
+    from sqlalchemy import select
+
+    from marketing_gen.db import session_scope
+    from marketing_gen.db.models import Recommendation
+    from marketing_gen.recommend import build_contexts
+
+    with session_scope(url) as session:
+        user_ids = sorted(session.scalars(select(Recommendation.user_id).distinct()))
+    if not user_ids:
+        return ContextSplit(train=[], held_out=[])
+    rng = random.Random(f"store-{seed}")
+    by_offer: dict[int, list[int]] = {}
+    for uid in user_ids:
+        by_offer.setdefault(rng.randrange(len(OFFERS)), []).append(uid)
+    contexts: list[UserContext] = []
+    for k, ids in sorted(by_offer.items()):
+        contexts.extend(build_contexts(ids, channel, url=url, offer=OFFERS[k]))
+    sides: dict[bool, list[UserContext]] = {False: [], True: []}
+    for context in sorted(contexts, key=lambda c: c.user_id):
+        held = is_held_out(context.external_id, salt="user")
+        items = tuple(i for i in context.items
+                      if is_held_out(i.external_id, salt="item", fraction=item_fraction) == held)
+        if items:
+            sides[held].append(replace(context, items=items))
+    return ContextSplit(train=sides[False], held_out=sides[True])
+
+
+def training_contexts(settings: Settings, *, data_dir: Path | None = None) -> ContextSplit:
+    """Store contexts first (in-distribution), then the real corpora's, each side interleaved."""
+    from marketing_gen.training.catalog_contexts import build_context_split
+
+    store = store_context_split(settings.database_url)
+    data_dir = data_dir or default_data_dir()
+    corpora = build_context_split(data_dir) if data_dir.is_dir() else ContextSplit(train=[], held_out=[])
+
+    def mix(a: list[UserContext], b: list[UserContext]) -> list[UserContext]:
+        out: list[UserContext] = []
+        for k in range(max(len(a), len(b))):
+            out.extend(x[k] for x in (a, b) if k < len(x))
+        return out
+
+    split = ContextSplit(train=mix(store.train, corpora.train), held_out=mix(store.held_out, corpora.held_out))
+    if not split.train:
+        raise ClientError(
+            f"no training contexts: import a store and run `marketing-gen recommend`, or put the corpora in {data_dir}"
+        )
+    return split
+
+
+def build_training_rows(
+    settings: Settings,
+    *,
+    rows: int = DEMO_ROWS,
+    channels: Sequence[str] = ("email", "google_ads_rsa"),
+    reply_share: float = 0.1,
+    engine: Any = None,
+    best_of: int = 0,
+    include_drafts: bool = True,
+    data_dir: Path | None = None,
+) -> TrainingData:
+    """Dataset for SFT: approved drafts, then best-of-n bootstrap (when an engine is given), then teacher copy,
+    then real support replies; deduplicated and cut to ``rows``."""
+    from marketing_gen.training import datasets as D
+    from marketing_gen.training.corpora import load_bitext_pairs, load_twitter_pairs
+
+    report = BuildReport()
+    split = training_contexts(settings, data_dir=data_dir)
+    n_replies = int(round(rows * reply_share))
+    n_copy = rows - n_replies
+    out: list[Row] = []
+    if include_drafts:
+        out += D.draft_rows(settings.database_url, report=report)[:n_copy]
+    need_contexts = max(1, (n_copy - len(out)) // max(1, len(channels)))
+    contexts = split.train[: need_contexts * 2]
+    if engine is not None and best_of > 0 and len(out) < n_copy:
+        out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report)
+    if len(out) < n_copy:
+        out += D.teacher_rows(contexts, channels, variants=(0, 1), report=report)
+    copy_rows = D.dedup(out)
+    # Interleave channels so any prefix holds both, then cut.
+    names = dict.fromkeys(r["channel"] for r in copy_rows)
+    by_channel = {c: [r for r in copy_rows if r["channel"] == c] for c in names}
+    mixed: list[Row] = []
+    for k in range(max((len(v) for v in by_channel.values()), default=0)):
+        mixed.extend(v[k] for v in by_channel.values() if k < len(v))
+    copy_rows = mixed[:n_copy]
+    reply: list[Row] = []
+    data_dir = data_dir or default_data_dir()
+    if n_replies and data_dir.is_dir():
+        from marketing_gen.contexts import BrandFacts
+
+        twitter, _ = load_twitter_pairs(data_dir / "twcs_customer_support_twitter_sample_5000.csv")
+        bitext, _ = load_bitext_pairs(data_dir / "bitext_customer_support_training.csv")
+        rng = random.Random(0)
+        rng.shuffle(twitter)
+        rng.shuffle(bitext)
+        store_brand = split.train[0].brand
+
+        def brand_for(pair: Any) -> BrandFacts:
+            return BrandFacts(name=pair.brand) if pair.source == "twitter" and pair.brand else store_brand
+
+        half = n_replies // 2
+        reply = D.reply_rows(twitter, brand_for=brand_for, limit=n_replies - half, report=report)
+        reply += D.reply_rows(bitext, brand_for=brand_for, limit=half, report=report)
+    all_rows = D.dedup(copy_rows + reply)
+    random.Random(0).shuffle(all_rows)
+    sources: dict[str, int] = {}
+    for r in all_rows:
+        sources[r["source"]] = sources.get(r["source"], 0) + 1
+    return TrainingData(rows=all_rows, report=report, contexts=split, sources=sources)
+
+
+BEFORE_AFTER_FILE = "before_after.txt"
+"""The demo's before/after table, saved in the fine-tuned model dir and shown again on cached runs."""
+
+
+REFUSED_FILE = "gate_refused.txt"
+"""Written when the gate kept the base model, so cached runs keep it too."""
+
+
+def register_trained_dir(path: Path, *, settings: Settings) -> str | None:
+    """Register a model dir trained earlier (with another database) from its saved metadata; None if not one.
+
+    Already registered: returns the name. The demo uses a fresh database per run; this keeps its fine-tune cached.
+    """
+    from marketing_gen.registry import find_version, register_version
+    from marketing_gen.training.sft import read_version_file
+
+    info = read_version_file(path)
+    if info is None:
+        return None
+    if find_version(path.name, url=settings.database_url) is None:
+        register_version(path.name, str(path), base=info.get("base"), kind=info.get("kind", "sft"),
+                         dataset_hash=info.get("dataset_hash"), hyperparameters=info.get("hyperparameters") or {},
+                         metrics=info.get("metrics") or {}, url=settings.database_url)
+    return path.name
+
+
+def _echo_default(message: str) -> None:
+    print(message, flush=True)
+
+
+def ensure_finetuned_model(
+    settings: Settings,
+    *,
+    progress: bool = True,
+    echo: Callable[[str], None] = _echo_default,
+    params: SFTParams = DEMO_PARAMS,
+    rows: int = DEMO_ROWS,
+    eval_n: int = DEMO_EVAL_N,
+    data_dir: Path | None = None,
+) -> str:
+    """The active model's name, fine-tuning the active base model first when no fine-tuned version is active.
+
+    First run: dataset (teacher copy grounded in the store's and the corpora's real catalogs, real support
+    replies) → SFT (``params``: a few minutes on 2 CPU cores) → before/after table on held-out contexts →
+    promotion through the gate. Later runs: the fine-tuned version is active, nothing to do.
+    """
+    from marketing_gen.registry import active_version, find_version, set_active
+    from marketing_gen.training import datasets as D
+    from marketing_gen.training.evaluate import comparison_table, evaluate_engine, store_eval
+    from marketing_gen.training.gate import promote
+    from marketing_gen.training.sft import train_sft
+
+    url = settings.database_url
+    active = active_version(url=url)
+    if active is None:
+        raise ClientError("No model: run `marketing-gen model import-base`")
+    if active.kind in FINETUNED_KINDS:
+        echo(f"fine-tuned model {active.name} is active (cached); skipping fine-tuning")
+        return active.name
+    name = f"{active.name}-demo-sft"
+    started = time.perf_counter()
+    cached = register_trained_dir(Path(settings.models_dir) / name, settings=settings)
+    model_dir = Path(settings.models_dir) / name
+    if cached is not None and (model_dir / BEFORE_AFTER_FILE).is_file():
+        echo("before / after (from the first run):\n" + (model_dir / BEFORE_AFTER_FILE).read_text())
+        if (model_dir / REFUSED_FILE).is_file():
+            echo(f"kept {active.name}: {(model_dir / REFUSED_FILE).read_text().strip()}")
+            return active.name
+        set_active(name, url=url)
+        echo(f"fine-tuned model {name} found in {settings.models_dir} (cached); now active")
+        return name
+    if find_version(name, url=url) is None:
+        data = build_training_rows(settings, rows=rows, data_dir=data_dir)
+        path = D.save_rows(data.rows, Path(settings.models_dir) / "datasets",
+                           meta={"sources": data.sources, "report": data.report.as_dict()})
+        echo(f"training rows: {len(data.rows)} {data.sources} → {path}")
+        echo(f"fine-tuning {active.name} on the CPU: {params.max_steps} steps × {params.batch_size} rows "
+             f"(top {params.train_layers or 'all'} layers, lr {params.effective_lr:g}) …")
+        info = train_sft(active.name, data.rows, settings=settings, output_name=name, params=params,
+                         dataset_hash=D.dataset_hash(data.rows), progress=progress)
+        echo(f"trained {info.name} in {info.metrics['train']['runtime_s']:.0f} s "
+             f"(loss {info.metrics['train']['first_loss']:.2f} → {info.metrics['train']['last_loss']:.2f})")
+        held_out = data.contexts.held_out[:eval_n]
+    else:
+        held_out = training_contexts(settings, data_dir=data_dir).held_out[:eval_n]
+    evals = []
+    for version in (active.name, name):
+        evals.append(_evaluate(version, held_out, settings, evaluate_engine))
+        store_eval(version, evals[-1], settings=settings)
+    table = comparison_table(evals)
+    echo("before / after on held-out users and items:\n" + table)
+    (Path(settings.models_dir) / name / BEFORE_AFTER_FILE).write_text(table + "\n")
+    decision = promote(name, url=url)
+    if decision.promoted:
+        echo(f"promoted {name} (fine-tuning took {time.perf_counter() - started:.0f} s in all)")
+        return name
+    why = "the fine-tuned model is worse on " + "; ".join(decision.reasons)
+    (model_dir / REFUSED_FILE).write_text(why + "\n")
+    echo(f"kept {active.name}: {why}")
+    return active.name
+
+
+def _evaluate(version: str, contexts: list[UserContext], settings: Settings, evaluate_engine: Any) -> Any:
+    from marketing_gen.llm.engine import Engine
+    from marketing_gen.registry import get_version
+
+    info = get_version(version, url=settings.database_url)
+    engine = Engine.from_path(info.path, settings=settings, version=info.name)
+    return evaluate_engine(engine, contexts, settings=settings)
+
+
+__all__ = ["DEMO_PARAMS", "build_training_rows", "ensure_finetuned_model", "store_context_split",
+           "training_contexts"]

@@ -1,0 +1,125 @@
+"""Training rows are the serving prompts byte for byte (train = serve); sources, dedup, hash, storage."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from marketing_gen import guardrails
+from marketing_gen.channels.base import get_channel
+from marketing_gen.contexts import BrandFacts, Offer
+from marketing_gen.llm.parse import parse_fields
+from marketing_gen.prompts import build_prompt
+from marketing_gen.training import datasets as D
+from marketing_gen.training.corpora import SupportPair
+from marketing_gen.training.teacher import teacher_fields
+
+CHANNELS = ("email", "google_ads_rsa")
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+@pytest.mark.parametrize("variant", [0, 1])
+def test_rows_render_exactly_like_the_serving_prompt(tiny_engine, make_context, channel: str, variant: int) -> None:
+    context = make_context(variant, offer=Offer(text="10% off with code SAVE10", discount_pct=Decimal("10"), code="SAVE10"))
+    fields = teacher_fields(context, channel, variant)
+    row = D.copy_row(context, channel, fields, source="teacher", variant=variant)
+
+    rendered = D.format_row(row, tiny_engine.tokenizer)
+
+    serving = tiny_engine.render(build_prompt(context, channel, variant=variant))
+    assert rendered.prompt_text == serving
+    assert rendered.completion_text == D.format_fields(fields, channel) + tiny_engine.tokenizer.eos_token + "\n"
+
+
+def test_trl_tokenizes_the_prompt_as_the_engine_does_and_masks_it(tiny_engine, tiny_model_dir, make_context,
+                                                                 tmp_path: Path) -> None:
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM
+    from trl import SFTConfig, SFTTrainer
+
+    context = make_context()
+    rows = [D.copy_row(context, ch, teacher_fields(context, ch), source="teacher") for ch in CHANNELS]
+    trainer = SFTTrainer(
+        model=AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+        args=SFTConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, max_length=None, report_to="none"),
+        train_dataset=Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows]),
+        processing_class=tiny_engine.tokenizer,
+    )
+    tok = tiny_engine.tokenizer
+    for row, example in zip(rows, trainer.train_dataset, strict=True):
+        serving_ids = tok(tiny_engine.render(row["prompt"]), add_special_tokens=False)["input_ids"]
+        ids, labels = example["input_ids"], example["labels"]
+        assert ids[: len(serving_ids)] == serving_ids
+        assert labels == [-100] * len(serving_ids) + ids[len(serving_ids):]  # loss on the completion only
+        completion = tok.decode(ids[len(serving_ids):])
+        assert completion == row["completion"][0]["content"] + tok.eos_token + "\n"
+
+
+def test_reply_rows_use_the_serving_reply_prompt(tiny_engine) -> None:
+    from marketing_gen.replies.candidates import build_reply_prompt
+
+    brand = BrandFacts(name="Northwind Goods")
+    pairs = [
+        SupportPair("my parcel never arrived, order 1234", "Sorry about that! Please send us a DM with the details.",
+                    "twitter", brand="NorthwindHelp"),
+        SupportPair("love the new mugs", "Thank you so much, we are glad you like them!", "bitext"),
+        SupportPair("call me", "Call us on 0800 123 4567 any time.", "twitter"),
+    ]
+    report = D.BuildReport()
+    rows = D.reply_rows(pairs, brand_for=lambda p: brand, report=report)
+
+    assert [r["source"] for r in rows] == ["twitter", "bitext"]  # the phone number reply fails the reply checks
+    assert report.dropped, "the dropped reply is counted with its reason"
+    first = rows[0]
+    intent = D.reply_intent(pairs[0].reply)
+    assert intent == "apologize"
+    assert first["prompt"] == build_reply_prompt(pairs[0].customer, intent, brand=brand)
+    rendered = D.format_row(first, tiny_engine.tokenizer)
+    assert rendered.prompt_text == tiny_engine.render(build_reply_prompt(pairs[0].customer, intent, brand=brand))
+    assert first["completion"][0]["content"] == pairs[0].reply
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_teacher_rows_pass_every_hard_check_and_parse_back(make_context, channel: str) -> None:
+    contexts = [make_context(i, first_name=name) for i, name in enumerate(["Alice", None, "Ben"])]
+    report = D.BuildReport()
+    rows = D.teacher_rows(contexts, [channel], variants=(0, 1), report=report)
+    assert len(rows) == report.kept["teacher"] == 6
+    spec = get_channel(channel)
+    for context, row in zip([c for c in contexts for _ in (0, 1)], rows, strict=True):
+        fields = parse_fields(row["completion"][0]["content"], spec.parse_spec()).fields
+        assert not guardrails.hard(guardrails.check(fields, context, channel))
+        assert row["source"] == "teacher" and row["user"] == context.external_id
+        assert row["items"] == [i.external_id for i in context.items]
+
+
+def test_teacher_never_mentions_a_discount_the_offer_lacks(make_context) -> None:
+    plain = make_context(0, offer=Offer())
+    for channel in CHANNELS:
+        for variant in range(4):
+            text = D.format_fields(teacher_fields(plain, channel, variant), channel).lower()
+            assert "%" not in text and "code" not in text
+
+
+def test_dedup_hash_and_storage_round_trip(make_context, tmp_path: Path) -> None:
+    rows = D.teacher_rows([make_context(0), make_context(1)], ["email"])
+    doubled = rows + [dict(rows[0])]
+    unique = D.dedup(doubled)
+    assert len(unique) == len(rows)
+    digest = D.dataset_hash(unique)
+    assert digest == D.dataset_hash([dict(r) for r in unique])
+    assert digest != D.dataset_hash(list(reversed(unique)))
+
+    path = D.save_rows(unique, tmp_path / "datasets", meta={"note": "test"})
+    assert path.name == f"{digest[:12]}.jsonl"
+    assert D.load_rows(path) == unique
+    assert '"note": "test"' in path.with_suffix(".meta.json").read_text()
+
+
+def test_expand_weights_repeats_rows_by_outcome_weight(make_context) -> None:
+    row = D.teacher_rows([make_context()], ["email"])[0]
+    heavy = {**row, "weight": 2.6}
+    assert len(D.expand_weights([row, heavy])) == 1 + 3
+    assert len(D.expand_weights([{**row, "weight": 9}], max_copies=3)) == 3
