@@ -26,8 +26,9 @@ from marketing_gen.contexts import UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.llm.sampling import ChatMessage
 
-USER_MARKER = "@@USER@@"
-"""A line on its own in a prompt template: the system message above it, the user message below."""
+ROLE_MARKER = re.compile(r"^@@(SYSTEM|USER|ASSISTANT)@@$", re.MULTILINE)
+"""A line ``@@USER@@`` / ``@@ASSISTANT@@`` / ``@@SYSTEM@@`` in a prompt template starts a new chat message (text
+before the first marker is the system message). Few-shot turns are an example user + assistant pair."""
 
 LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "it": "Italian",
              "pt": "Portuguese", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "pl": "Polish"}
@@ -161,11 +162,19 @@ def build_prompt(context: UserContext, channel: str | ChannelSpec, *, variant: i
         "data": data_block(build_data(context, extra)),
     }
     template = template_environment(settings).get_template(spec.prompt_template)
-    text = template.render(**variables)
-    system, sep, user = text.partition(f"\n{USER_MARKER}\n")
-    if not sep:
-        raise jinja2.TemplateError(f"{spec.prompt_template} must contain a line {USER_MARKER!r} before the data")
-    return [{"role": "system", "content": system.strip()}, {"role": "user", "content": user.strip()}]
+    messages = split_messages(template.render(**variables))
+    if not messages or messages[-1]["role"] != "user":
+        raise jinja2.TemplateError(f"{spec.prompt_template} must end with a @@USER@@ message holding the data")
+    return messages
+
+
+def split_messages(text: str) -> list[ChatMessage]:
+    """Rendered template text → chat messages at the ``@@ROLE@@`` marker lines (empty messages dropped)."""
+    parts = ROLE_MARKER.split(text)
+    messages = [{"role": "system", "content": parts[0].strip()}]
+    turns = zip(parts[1::2], parts[2::2], strict=True)
+    messages += [{"role": role.lower(), "content": body.strip()} for role, body in turns]
+    return [m for m in messages if m["content"]]
 
 
 def prompt_hash(messages: list[ChatMessage] | str) -> str:

@@ -27,7 +27,7 @@ def ctx(title: str = "WHITE HANGING HEART T-LIGHT HOLDER", *, locale: str = "en"
 
 
 def _data(messages: list[dict[str, str]]) -> dict:
-    user = messages[1]["content"]
+    user = messages[-1]["content"]
     start, end = user.index("<data>") + len("<data>"), user.index("</data>")
     return json.loads(user[start:end])
 
@@ -36,7 +36,9 @@ def _data(messages: list[dict[str, str]]) -> dict:
 def test_messages_ask_for_every_tag_and_delimit_data(channel: str) -> None:
     spec = all_channels()[channel]
     messages = build_prompt(ctx(), channel)
-    assert [m["role"] for m in messages] == ["system", "user"]
+    # system rules, one example turn (user data → assistant answer), then the real data
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[2]["content"].startswith(f"{spec.fields[0].prompt_tag}: ")
     system = messages[0]["content"]
     for f in spec.fields:
         assert f"\n{f.prompt_tag}: " in system, f.prompt_tag
@@ -44,12 +46,12 @@ def test_messages_ask_for_every_tag_and_delimit_data(channel: str) -> None:
     assert "Acme Home" in system and "warm, plain" in system
     assert _data(messages)["products"][0]["name"] == "White Hanging Heart T-Light Holder"
     # short prompts: the model is 135M on a CPU
-    assert len(system) + len(messages[1]["content"]) < 1400
+    assert sum(len(m["content"]) for m in messages) < 1500
 
 
 def test_hostile_title_stays_inside_the_data_block() -> None:
     messages = build_prompt(ctx(HOSTILE), "email")
-    user = messages[1]["content"]
+    user = messages[-1]["content"]
     assert user.count("</data>") == 1 and user.count("<data>") == 1
     assert "<script>" not in user and "49" not in user
     assert HOSTILE not in messages[0]["content"]
@@ -106,3 +108,12 @@ def test_display_title_and_fit() -> None:
     assert fit("White Hanging Heart T-Light Holder", 30) == "White Hanging Heart T-Light"
     assert fit("Supercalifragilisticexpialidocious", 10) == ""
     assert fit("Mug", 10) == "Mug"
+
+
+def test_role_markers_split_messages(tmp_path: Path) -> None:
+    (tmp_path / "prompts").mkdir()
+    (tmp_path / "prompts" / "push.j2").write_text(
+        "Rules\n@@USER@@\nexample\n@@ASSISTANT@@\nTITLE: x\n@@USER@@\n{{ data }}\n", encoding="utf-8")
+    messages = build_prompt(ctx(HOSTILE), "push", settings=Settings(user_templates_dir=tmp_path))
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[1]["content"] == "example" and messages[2]["content"] == "TITLE: x"
