@@ -82,6 +82,8 @@ class ChannelResult:
     variants: list[VariantResult]
     winner: int | None
     verdict: str
+    thompson: dict[int, float]
+    """P(variant is best) on the primary metric: the traffic split Thompson sampling gives the rest of the audience."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +235,8 @@ def build_report(
                 vs = {m: _compare(c[m], c["sends"], c0[m], c0["sends"], adj_alpha) for m in METRICS}
             results.append(VariantResult(var, c["drafts"], c["sends"], rates, c["revenue"], vs))
         winner, verdict = _verdict(channel, results, metric, adj_alpha)
-        channels.append(ChannelResult(channel, results, winner, verdict))
+        best = stats.prob_best([(v.rates[metric].successes, v.sends) for v in results])
+        channels.append(ChannelResult(channel, results, winner, verdict, dict(zip(keys, best, strict=True))))
     n_variants = max((len(ch.variants) for ch in channels), default=1)
     return CampaignReport(campaign_id, name, metric, alpha / max(1, n_variants - 1), channels)
 
@@ -267,7 +270,11 @@ def format_report(report: CampaignReport) -> str:
                 f"{_fmt_rate(v.rates['click']):>26} {_fmt_rate(v.rates['convert']):>26} {tail}"
             )
     lines.append("")
-    lines.extend(f"verdict  {ch.verdict}" for ch in report.channels)
+    for ch in report.channels:
+        lines.append(f"verdict  {ch.verdict}")
+        if len(ch.thompson) > 1:
+            split = ", ".join(f"v{v} {p:.0%}" for v, p in ch.thompson.items())
+            lines.append(f"         Thompson sampling split for the rest of the audience: {split}")
     return "\n".join(lines)
 
 

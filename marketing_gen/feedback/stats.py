@@ -92,3 +92,16 @@ def sample_size_per_arm(p1: float, p0: float, alpha: float = 0.05, power: float 
     za, zb = z_for(1 - alpha), float(norm.ppf(power))
     num = za * math.sqrt(2 * pbar * (1 - pbar)) + zb * math.sqrt(p1 * (1 - p1) + p0 * (1 - p0))
     return math.ceil(num * num / (p1 - p0) ** 2)
+
+
+def prob_best(counts: list[tuple[int, int]], *, draws: int = 20_000, seed: int = 0) -> list[float]:
+    """P(each arm has the highest rate) under Beta(1 + k, 1 + n - k) posteriors (Monte Carlo, fixed seed).
+
+    Thompson sampling sends the rest of the audience to each variant with these probabilities.
+    """
+    if not counts:
+        return []
+    rng = np.random.default_rng(seed)
+    samples = np.stack([rng.beta(1 + k, 1 + max(n - k, 0), draws) for k, n in counts])
+    wins = np.bincount(samples.argmax(axis=0), minlength=len(counts))
+    return [float(w / draws) for w in wins]

@@ -64,6 +64,7 @@ def test_planted_better_variant_is_found(db_url: str, tmp_path: Path) -> None:
     assert email.winner == 1
     assert "variant 1 beats control" in email.verdict
     assert email.variants[1].vs_control["click"].prob_beat > 0.99
+    assert email.thompson[1] > 0.99 and sum(email.thompson.values()) == pytest.approx(1.0)
     text = format_report(report)
     assert "variant 1 beats control" in text and "2,200" in text
     png = render_report_png(report, tmp_path / "report.png")
@@ -76,6 +77,7 @@ def test_equal_variants_are_not_called_a_win(db_url: str) -> None:
     (email,) = build_report(cid, url=db_url).channels
     assert email.winner is None
     assert "beats control" not in email.verdict
+    assert 0.01 < email.thompson[1] < 0.99  # no certainty about equal arms
 
 
 def test_simulating_twice_records_nothing_new(db_url: str) -> None:

@@ -61,3 +61,10 @@ def test_power_matches_simulated_rejection_rate() -> None:
     p_values = [stats.two_proportion_ztest(int(a), n, int(b), n)[1] for a, b in zip(k1, k0, strict=True)]
     rejections = np.mean(np.array(p_values) < 0.05)
     assert stats.power_at(p1, n, p0, n) == pytest.approx(rejections, abs=0.04)
+
+
+def test_prob_best_agrees_with_the_exact_two_arm_probability_and_sums_to_one() -> None:
+    p0, p1 = stats.prob_best([(60, 2000), (80, 2000)], draws=200_000)
+    assert p1 == pytest.approx(stats.prob_beat_control(80, 2000, 60, 2000), abs=0.005)
+    three = stats.prob_best([(30, 1000), (30, 1000), (60, 1000)])
+    assert sum(three) == pytest.approx(1.0) and three[2] > 0.99
