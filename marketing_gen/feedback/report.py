@@ -191,7 +191,7 @@ def _verdict(channel: str, variants: list[VariantResult], metric: str, alpha: fl
         cmp_ = best.vs_control[metric]  # type: ignore[index]
         return best.variant, (
             f"{channel}: variant {best.variant} beats control on {label}: {best.rates[metric].rate:.2%} vs "
-            f"{c_rate:.2%} ({_pp(cmp_.diff)}, p={cmp_.p_value:.2g}, P(beat)={_prob(cmp_.prob_beat)}) — roll it out."
+            f"{c_rate:.2%} ({_pp(cmp_.diff)}, p={cmp_.p_value:.2g}, P(beat) {_prob(cmp_.prob_beat)}) — roll it out."
         )
     if winners:
         worst = min(winners, key=lambda v: v.rates[metric].rate)
@@ -205,7 +205,7 @@ def _verdict(channel: str, variants: list[VariantResult], metric: str, alpha: fl
     if cmp_.power < 0.8 and cmp_.n_needed:
         return None, (
             f"{channel}: no reliable difference yet on {label} (best: variant {top.variant}, {_pp(cmp_.diff)}, "
-            f"p={cmp_.p_value:.2g}, P(beat)={_prob(cmp_.prob_beat)}); this sample detects ≥ {cmp_.mde * 100:.2f} pp, "
+            f"p={cmp_.p_value:.2g}, P(beat) {_prob(cmp_.prob_beat)}); this sample detects ≥ {cmp_.mde * 100:.2f} pp, "
             f"power {cmp_.power:.0%} for the observed gap — keep testing (~{cmp_.n_needed:,} sends per variant)."
         )
     return None, (
@@ -273,7 +273,7 @@ def format_report(report: CampaignReport) -> str:
     for ch in report.channels:
         lines.append(f"verdict  {ch.verdict}")
         if len(ch.thompson) > 1:
-            split = ", ".join(f"v{v} {p:.0%}" for v, p in ch.thompson.items())
+            split = ", ".join(f"v{v} {_prob(p)}" for v, p in ch.thompson.items())
             lines.append(f"         Thompson sampling split for the rest of the audience: {split}")
     return "\n".join(lines)
 
