@@ -19,9 +19,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from marketing_gen.campaigns.planning import PlanResult, plan_drafts
 from marketing_gen.campaigns.state import (
@@ -319,7 +319,8 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
     if not refs:
         return []
     with session_scope(url) as s:
-        fields = dict(s.execute(select(Draft.id, Draft.fields).where(Draft.id.in_([r.id for r in refs]))).all())
+        ids = [r.id for r in refs]
+        fields: dict[int, Any] = {i: f for i, f in s.execute(select(Draft.id, Draft.fields).where(Draft.id.in_(ids)))}
     groups: dict[tuple[int, str], list[_DraftRef]] = defaultdict(list)
     for r in refs:
         groups[(r.campaign_id, r.channel)].append(r)
@@ -369,8 +370,11 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
         return []
     advanced: list[int] = []
     with session_scope(url) as s:
-        rendered = dict(s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_([r.id for r in refs]))).all())
-        insert_ignore(s, OutboxMessage.__table__, [
+        ids = [r.id for r in refs]
+        rendered: dict[int, Any] = {
+            i: art for i, art in s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(ids)))
+        }
+        insert_ignore(s, cast(Table, OutboxMessage.__table__), [
             {"draft_id": r.id, "campaign_id": r.campaign_id, "user_id": r.user_id, "channel": r.channel,
              "payload": rendered.get(r.id) or {}, "state": "queued", "created_at": utcnow()}
             for r in refs

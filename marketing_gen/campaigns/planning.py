@@ -15,8 +15,9 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.segments import Profile, Segment, parse_segment
@@ -29,6 +30,7 @@ INSERT_CHUNK = 1000
 CAPPED_STATUSES = ("pending", "generated", "ready", "queued")
 """Drafts of other campaigns that count towards the frequency cap (skipped / failed ones are never sent)."""
 
+DRAFTS = cast(Table, Draft.__table__)
 _ADDRESS_FOR_CHANNEL = {"email": "email", "sms": "phone"}
 
 
@@ -70,7 +72,8 @@ def _interests(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ..
         .where(Interaction.user_id.in_(user_ids), Item.category.is_not(None)).distinct()
     )
     for uid, cat in rows:
-        out[uid].add(cat)
+        if cat:
+            out[uid].add(cat)
     return {uid: tuple(sorted(cats)) for uid, cats in out.items()}
 
 
@@ -185,7 +188,7 @@ def plan_drafts(
                     "timings": {}, "created_at": now, "updated_at": now,
                 })
         for i in range(0, len(rows), INSERT_CHUNK):
-            result.inserted += insert_ignore(session, Draft.__table__, rows[i:i + INSERT_CHUNK], ["idempotency_key"])
+            result.inserted += insert_ignore(session, DRAFTS, rows[i:i + INSERT_CHUNK], ["idempotency_key"])
 
     for user in iter_segment_users(session, segment, now=now):
         result.matched += 1

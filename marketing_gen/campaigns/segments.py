@@ -149,14 +149,20 @@ class _Parser:
         while self.is_kw(self.peek(), "or"):
             self.next()
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda p, ps=tuple(parts): any(f(p) for f in ps))
+        if len(parts) == 1:
+            return parts[0]
+        alternatives = tuple(parts)
+        return lambda p: any(f(p) for f in alternatives)
 
     def and_expr(self) -> Predicate:
         parts = [self.not_expr()]
         while self.is_kw(self.peek(), "and"):
             self.next()
             parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else (lambda p, ps=tuple(parts): all(f(p) for f in ps))
+        if len(parts) == 1:
+            return parts[0]
+        required = tuple(parts)
+        return lambda p: all(f(p) for f in required)
 
     def not_expr(self) -> Predicate:
         tok = self.peek()
@@ -288,12 +294,14 @@ def _apply(op: str, actual: Any, expected: Any, is_locale: bool = False) -> bool
         if op in ("=", "!="):
             return equal == (op == "=")
         return False
+    a: Any
+    b: Any
     if isinstance(actual, (int, float)) and isinstance(expected, (int, float)):
         a, b = float(actual), float(expected)
     elif isinstance(actual, str):
-        a, b = actual.strip().lower(), str(expected).strip().lower()  # type: ignore[assignment]
+        a, b = actual.strip().lower(), str(expected).strip().lower()
         if is_locale:
-            a, b = _norm_locale(a), _norm_locale(b)  # type: ignore[arg-type]
+            a, b = _norm_locale(a), _norm_locale(b)
             if op in ("=", "!=") and "-" not in b:
                 return (a.split("-")[0] == b) == (op == "=")
         elif op not in ("=", "!="):
@@ -302,10 +310,10 @@ def _apply(op: str, actual: Any, expected: Any, is_locale: bool = False) -> bool
             except ValueError:
                 pass
     else:
-        a, b = str(actual).lower(), str(expected).lower()  # type: ignore[assignment]
+        a, b = str(actual).lower(), str(expected).lower()
     try:
         return {
-            "=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b,  # type: ignore[operator]
+            "=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b,
         }[op]
     except TypeError:
         return False

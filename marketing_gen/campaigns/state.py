@@ -11,9 +11,9 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.segments import parse_segment
@@ -146,9 +146,9 @@ def transition(session: Session, campaign: Campaign, to: CampaignState) -> bool:
         values["finished_at"] = utcnow()
     if to == CampaignState.PLANNED:
         values["finished_at"] = None
-    res = session.execute(
+    res = cast("CursorResult[Any]", session.execute(
         update(Campaign).where(Campaign.id == campaign.id, Campaign.state == current.value).values(**values)
-    )
+    ))
     session.refresh(campaign)
     return bool(res.rowcount)
 
