@@ -22,7 +22,8 @@ CHANNELS = ("email", "google_ads_rsa")
 @pytest.mark.parametrize("channel", CHANNELS)
 @pytest.mark.parametrize("variant", [0, 1])
 def test_rows_render_exactly_like_the_serving_prompt(tiny_engine, make_context, channel: str, variant: int) -> None:
-    context = make_context(variant, offer=Offer(text="10% off with code SAVE10", discount_pct=Decimal("10"), code="SAVE10"))
+    offer = Offer(text="10% off with code SAVE10", discount_pct=Decimal("10"), code="SAVE10")
+    context = make_context(variant, offer=offer)
     fields = teacher_fields(context, channel, variant)
     row = D.copy_row(context, channel, fields, source="teacher", variant=variant)
 
