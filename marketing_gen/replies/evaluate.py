@@ -33,6 +33,7 @@ from marketing_gen.contexts import BrandFacts
 from marketing_gen.replies.candidates import fallback_reply
 from marketing_gen.replies.similarity import Similarity, get_similarity
 from marketing_gen.replies.suggest import (
+    DEDUP_SIMILARITY,
     GenerateEngine,
     ReplySuggestions,
     finish_replies,
@@ -228,7 +229,6 @@ def run_suggestions(
     k: int,
     m: int,
     batch_size: int,
-    similarity: Similarity,
     progress: Callable[[str], None] | None = None,
 ) -> list[ReplySuggestions]:
     """Suggestions for every pair, ``batch_size`` messages per batched generate (seed = position)."""
@@ -238,7 +238,7 @@ def run_suggestions(
         plans = [plan_replies(p.text[:2000], brand=_brand_for(p, brand), k=k, m=m, seed=0) for p in chunk]
         completions = generate_for_plans(engine, plans)
         out.extend(
-            finish_replies(plan, comps, similarity=similarity, model_version=engine.version)
+            finish_replies(plan, comps, model_version=engine.version)  # dedup as served (lexical)
             for plan, comps in zip(plans, completions, strict=True)
         )
         if progress:
@@ -272,16 +272,15 @@ def evaluate_replies(
     qa_pairs, qa_counts = load_amazon_qa(qa_path)
     qa_held = heldout_split(qa_pairs, qa_count)[0] if qa_count else []
     started = time.perf_counter()
-    tw_results = run_suggestions(held, engine, brand=brand, k=k, m=m, batch_size=batch_size, similarity=sim,
-                                 progress=progress)
-    qa_results = run_suggestions(qa_held, engine, brand=brand, k=k, m=m, batch_size=batch_size, similarity=sim,
-                                 progress=progress)
+    tw_results = run_suggestions(held, engine, brand=brand, k=k, m=m, batch_size=batch_size, progress=progress)
+    qa_results = run_suggestions(qa_held, engine, brand=brand, k=k, m=m, batch_size=batch_size, progress=progress)
     elapsed = time.perf_counter() - started
     # Triage alone is cheap: its escalation rates on ALL pairs, by the weak label from the real reply.
     all_triage = Counter((p.label, triage(p.text).escalate) for p in pairs)
     return {
         "model_version": engine.version,
         "similarity": sim.name,
+        "dedup_similarity": DEDUP_SIMILARITY,
         "k": k,
         "m": m,
         "split": {

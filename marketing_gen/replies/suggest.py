@@ -39,6 +39,10 @@ MAX_M = 32
 DEFAULT_MAX_NEW_TOKENS = 40
 """Replies are short; fewer tokens keep one request near a second on a 2-core CPU."""
 
+DEDUP_SIMILARITY = "lexical"
+"""Default measure for near-duplicate removal. Lexical: ~1 ms per request, no model. MiniLM embeddings
+(``similarity=get_similarity("embedding")``) cost ~10 ms on an idle CPU but seconds on a saturated one."""
+
 DUPLICATE_THRESHOLD: dict[str, float] = {"embedding": 0.88, "lexical": 0.72}
 """Cosine above which two candidates count as near-duplicates, per measure kind."""
 
@@ -239,7 +243,7 @@ def finish_replies(
     stats = CandidateStats()
     if plan.params is None:
         return ReplySuggestions(verdict.escalate, verdict.reason, verdict.category, verdict.flagged_injection)
-    similarity = similarity or get_similarity()
+    similarity = similarity or get_similarity(DEDUP_SIMILARITY)
     kind = "embedding" if "embedding" in similarity.name else "lexical"
     threshold = DUPLICATE_THRESHOLD[kind]
 
