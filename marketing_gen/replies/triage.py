@@ -82,7 +82,8 @@ _LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
         _rx(
             r"\b(caught|catch|burst into|went up in) (on )?(fire|flames)\b",
             r"\b(exploded|electrocuted|electric shock)\b",
-            r"\b(burn(ed|t) (me|my|her|him)|injur(ed|y)|hospital(ised|ized)?)\b",
+            r"\b(burn(ed|t) (me|my|her|him)|injur(ed|y)|hospitali[sz]ed)\b",
+            r"\b(ended up|went|taken|rushed) (in|to) (the )?(hospital|er|a&e)\b",
             r"\b(food poisoning|allergic reaction|choking hazard)\b",
         ),
     ),
@@ -161,7 +162,7 @@ _INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules|prompts?|guidelines|"
             r"polic(y|ies)|programming|directives?|system message)\b",
             r"\bnew (instructions|rules|task)\s*:",
-            r"\b(you are now|from now on you (are|will)|pretend (to be|you are)|act as (an?|my)|roleplay as)\b",
+            r"\b(you are now|from now on,? you|pretend (to be|you are)|(you|now|please) act as|roleplay as)\b",
             r"\b(jailbreak|developer mode|dan mode|do anything now)\b",
         ),
     ),

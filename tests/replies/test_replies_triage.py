@@ -50,7 +50,12 @@ def test_spam_gets_no_suggestions_without_escalation() -> None:
 
 
 def test_everyday_words_do_not_escalate() -> None:
-    for text in ("I'll find another provider then", "Fraud protection blocked my card, why?", "my issue is fixed"):
+    for text in (
+        "I'll find another provider then",
+        "Fraud protection blocked my card, why?",
+        "my issue is fixed",
+        "Does this unit make the small 'nugget' ice like you would find at a hospital?",
+    ):
         assert not triage(text).escalate, text
 
 
@@ -75,7 +80,12 @@ def test_injection_is_flagged(text: str, kind: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["How do I print the receipt for my order?", "I ignored the first email, sorry", "Can you email me the invoice?"],
+    [
+        "How do I print the receipt for my order?",
+        "I ignored the first email, sorry",
+        "Can you email me the invoice?",
+        "CAN THIS SWITCH ACT AS A SIGNAL REPEATER?",
+    ],
 )
 def test_ordinary_requests_are_not_injections(text: str) -> None:
     assert not triage(text).flagged_injection
