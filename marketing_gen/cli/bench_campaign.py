@@ -112,10 +112,11 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
 @click.option("--channel", default="push", show_default=True, help="Channel of the benchmark campaign.")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Drafts per generate task.")
 @click.option("--max-regenerations", type=int, default=0, show_default=True, help="Extra attempts per failing copy.")
+@click.option("--max-new-tokens", type=int, default=None, help="Cap generated tokens (default: the channel's).")
 @click.option("--broker-url", default=None, help="Broker to measure (default: a fresh SQLite broker).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations: int, broker_url: str | None,
-                   as_json: bool) -> None:
+def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations: int, max_new_tokens: int | None,
+                   broker_url: str | None, as_json: bool) -> None:
     """End-to-end copies/s through broker + worker vs the engine alone; pipeline overhead; peak worker RSS."""
     from marketing_gen.campaigns.state import create_campaign
     from marketing_gen.cli.campaign_cmds import start_campaign, wait_for
@@ -136,7 +137,9 @@ def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations:
         _import_store(settings, work / "store", lambda m: None)
         model = ensure_demo_model(settings, say)
         run_recommend(url, k=5)
-        options = {"batch_size": batch_size, "max_regenerations": max_regenerations}
+        options: dict[str, Any] = {"batch_size": batch_size, "max_regenerations": max_regenerations}
+        if max_new_tokens:
+            options["sampling"] = {"max_new_tokens": max_new_tokens}
         warm = create_campaign(name="warm-up", channels=[channel], segment="external_id in (C00001, C00002, C00003)",
                                url=url, options=options)
         timed = create_campaign(name="bench", channels=[channel], url=url, options=options)
@@ -160,7 +163,8 @@ def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations:
         alone = _engine_alone(settings, timed, batch_size)
     batch_wall = sum(float(b.get("batch_wall_s", 0.0)) for b in batches)
     result = {
-        "model": model, "channel": channel, "users": users, "batch_size": batch_size,
+        "model": model, "channel": channel, "max_new_tokens": max_new_tokens or "channel default",
+        "users": users, "batch_size": batch_size,
         "broker": "sqlite" if not broker_url else broker_url.split(":", 1)[0],
         "drafts": status["total"], "copies": written, "batches": len(batches),
         "e2e_wall_s": round(e2e_wall, 2), "e2e_copies_per_s": round(written / e2e_wall, 3) if e2e_wall else None,

@@ -173,9 +173,11 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Drafts per generate task.")
 @click.option("--max-regenerations", type=int, default=1, show_default=True,
               help="Extra model attempts per failing copy before the template fallback.")
+@click.option("--max-new-tokens", type=int, default=None,
+              help="Cap generated tokens per copy (default: each channel's; lower it on a slow CPU).")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Give up waiting after this long.")
 def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_size: int, max_regenerations: int,
-         timeout: float) -> None:
+         max_new_tokens: int | None, timeout: float) -> None:
     """The main job end to end on a fresh SQLite database with a real Celery worker (see README)."""
     from marketing_gen.campaigns.export import export_campaign
     from marketing_gen.campaigns.state import create_campaign
@@ -212,10 +214,13 @@ def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_si
     click.echo(f"  {rec.counts} ({time.perf_counter() - t:.1f} s)")
 
     _step("campaign")
+    options: dict[str, Any] = {"batch_size": batch_size, "max_regenerations": max_regenerations}
+    if max_new_tokens:
+        options["sampling"] = {"max_new_tokens": max_new_tokens}
     cid = create_campaign(
         name="Northwind spring picks", channels=list(DEMO_CHANNELS), segment="",
         offer_text="Spring picks: 10% off with code SPRING10", discount_pct=10, offer_code="SPRING10", url=url,
-        options={"batch_size": batch_size, "max_regenerations": max_regenerations},
+        options=options,
     )
     click.echo(f"  campaign {cid}: channels {', '.join(DEMO_CHANNELS)}, everyone with consent")
 
