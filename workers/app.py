@@ -40,7 +40,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "workers.feedback_tasks.*": Queue.PREPARE,
 }
 
-INCLUDE = ["workers.tasks"]
+INCLUDE = ["workers.tasks", "workers.reply_tasks", "workers.feedback_tasks"]
 
 RABBITMQ_CONSUMER_TIMEOUT_S = 30 * 60
 """RabbitMQ's default consumer_timeout: an unacked message held longer kills the channel."""
