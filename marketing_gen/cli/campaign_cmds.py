@@ -118,7 +118,8 @@ def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: flo
             if timeout is not None and now - started > timeout:
                 raise TransientError(f"campaign {campaign_id} did not finish in {timeout:.0f} s: {counts}")
             if stall_timeout is not None and now - last_change > stall_timeout:
-                bar.write(f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work")
+                bar.write(f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work "
+                          "(is a worker running? `marketing-gen worker`)")
                 celery_app(settings).send_task(PLAN_TASK, args=[campaign_id])
                 last_change = now
             time.sleep(poll)
