@@ -57,10 +57,14 @@ PLAN_TASK = "workers.tasks.plan_campaign"
 
 
 def celery_app(settings: Settings | None = None) -> Celery:
-    """The process app, or a fresh one for explicit ``settings`` (the demo and bench run on their own files)."""
-    from workers.app import app, create_app
+    """The process app when it matches ``settings`` (default: the current settings), else one built for them."""
+    from marketing_gen.config import get_settings
+    from workers.app import app, create_app, queue_name
 
-    return app if settings is None else create_app(settings)
+    settings = settings or get_settings()
+    same = (app.conf.broker_url == settings.effective_broker_url
+            and app.conf.task_default_queue == queue_name("prepare", settings))
+    return app if same else create_app(settings)
 
 
 def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: Celery | None = None) -> None:

@@ -1,0 +1,61 @@
+"""``marketing-gen campaign …`` commands in-process (no worker: `run` only enqueues)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from marketing_gen.cli import main
+from marketing_gen.config import get_settings
+from marketing_gen.db import session_scope
+from marketing_gen.db.models import User
+from marketing_gen.registry import register_version
+
+
+def _invoke(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_create_status_pause_resume_cancel(settings_env: None, db_url: str, tmp_path: Path) -> None:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("checks the SQLite broker file beside the SQLite database")
+    with session_scope(db_url) as s:
+        s.add(User(external_id="u1", email="u1@example.com", consent_email=True))
+    cid = int(_invoke("campaign", "create", "--name", "Spring", "--channels", "email,push",
+                      "--segment", "country != France", "--discount-pct", "10", "--max-new-tokens", "24").strip())
+    status = json.loads(_invoke("campaign", "status", str(cid), "--json"))
+    assert status["id"] == cid and status["state"] == "created" and status["channels"] == ["email", "push"]
+    assert set(status["counts"]) == {"pending", "generated", "ready", "queued", "failed", "skipped"}
+    assert "fallback_rate" in status
+
+    no_model = CliRunner().invoke(main, ["campaign", "run", str(cid)])
+    assert no_model.exit_code != 0 and "model import-base" in no_model.output
+    register_version("m", str(tmp_path), activate=True, url=db_url)
+    assert "enqueued" in _invoke("campaign", "run", str(cid))
+    broker = get_settings().effective_broker_url.removeprefix("sqla+")
+    with create_engine(broker).connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM kombu_message WHERE visible = 1")) == 1
+
+    assert "paused" in _invoke("campaign", "pause", str(cid))
+    refused = CliRunner().invoke(main, ["campaign", "run", str(cid)])
+    assert refused.exit_code != 0 and "resume" in refused.output
+    assert "running" in _invoke("campaign", "resume", str(cid))
+    assert "cancelled" in _invoke("campaign", "cancel", str(cid))
+    assert f"{cid}" in _invoke("campaign", "list")
+    bad = CliRunner().invoke(main, ["campaign", "create", "--name", "x", "--channels", "email",
+                                    "--segment", "country ="])
+    assert bad.exit_code != 0 and "segment:" in bad.output
+
+
+def test_every_campaign_command_has_help() -> None:
+    for cmd in ("create", "run", "status", "pause", "resume", "cancel", "export", "list"):
+        assert "Usage:" in _invoke("campaign", cmd, "--help")
+    assert "-P, --pool" in _invoke("worker", "--help")
+    assert "--data" in _invoke("demo", "--help")
+    assert "--batch-size" in _invoke("bench", "campaign", "--help")
