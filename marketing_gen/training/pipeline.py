@@ -241,8 +241,8 @@ def ensure_finetuned_model(
              f"(top {params.train_layers or 'all'} layers, lr {params.effective_lr:g}) …")
         info = train_sft(active.name, data.rows, settings=settings, output_name=name, params=params,
                          dataset_hash=D.dataset_hash(data.rows), progress=progress)
-        echo(f"trained {info.name} in {info.metrics['train']['runtime_s']:.0f} s "
-             f"(loss {info.metrics['train']['first_loss']:.2f} → {info.metrics['train']['last_loss']:.2f})")
+        t = info.metrics["train"]
+        echo(f"trained {info.name} in {t['runtime_s']:.0f} s (loss {t['first_loss']} → {t['last_loss']})")
         held_out = data.contexts.held_out[:eval_n]
     else:
         held_out = training_contexts(settings, data_dir=data_dir).held_out[:eval_n]

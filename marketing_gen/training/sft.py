@@ -113,7 +113,7 @@ def _sft_config(params: SFTParams, output_dir: Path, *, cuda: bool, progress: bo
         warmup_steps=params.warmup,  # a float in [0, 1) is a ratio of max_steps in transformers 5
         weight_decay=params.weight_decay,
         max_length=params.max_length,
-        logging_steps=params.logging_steps,
+        logging_steps=max(1, min(params.logging_steps, params.max_steps)),  # short runs still log a loss
         save_strategy="steps",
         save_steps=params.save_steps,
         save_total_limit=2,

@@ -1,0 +1,67 @@
+"""ensure_finetuned_model: the first run trains, evaluates before/after and gates; later runs are cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import _fresh_db, shared_data
+
+from marketing_gen.config import get_settings
+from marketing_gen.registry import active_version, list_versions, register_version
+from marketing_gen.training.pipeline import BEFORE_AFTER_FILE, build_training_rows, ensure_finetuned_model
+from marketing_gen.training.sft import VERSION_FILE, SFTParams
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    for name in ("amazon_products_2020_sample_1000.csv", "uci_online_retail_first_week_sample.csv",
+                 "twcs_customer_support_twitter_sample_5000.csv", "bitext_customer_support_training.csv"):
+        path = shared_data(name)
+    return path.parent
+
+
+def test_build_training_rows_mixes_sources_and_channels(settings_env: None, data_dir: Path) -> None:
+    data = build_training_rows(get_settings(), rows=40, reply_share=0.2, data_dir=data_dir)
+    assert len(data.rows) == 40
+    channels = [r["channel"] for r in data.rows]
+    assert channels.count("social_reply") == 8
+    assert channels.count("email") == channels.count("google_ads_rsa") == 16
+    assert data.sources["teacher"] == 32 and data.sources["twitter"] + data.sources["bitext"] == 8
+    held_users = {c.external_id for c in data.contexts.held_out}
+    assert not held_users & {r["user"] for r in data.rows}
+
+
+def test_first_run_trains_and_gates_then_runs_are_cached(settings_env: None, long_tiny_model_dir: Path,
+                                                         data_dir: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = get_settings()
+    register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=settings.database_url)
+    said: list[str] = []
+    params = SFTParams(max_steps=1, batch_size=2, save_steps=100)
+
+    first = ensure_finetuned_model(settings, progress=False, echo=said.append, params=params, rows=4, eval_n=1,
+                                   data_dir=data_dir)
+
+    tuned = Path(settings.models_dir) / "tiny-base-demo-sft"
+    assert (tuned / VERSION_FILE).is_file() and (tuned / BEFORE_AFTER_FILE).is_file()
+    text = "\n".join(said)
+    assert "fine-tuning tiny-base" in text and "before / after" in text and "pass_rate" in text
+    assert first in ("tiny-base-demo-sft", "tiny-base")  # the gate decides; the tiny model writes noise
+    assert active_version(url=settings.database_url).name == first
+    names = {v.name for v in list_versions(url=settings.database_url)}
+    assert names == {"tiny-base", "tiny-base-demo-sft"}
+
+    # A fresh database (the demo makes one per run) with the same models dir: no training, same decision.
+    other_url = _fresh_db(f"sqlite:///{tmp_path / 'second.db'}")
+    monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", other_url)
+    get_settings.cache_clear()
+    settings2 = get_settings()
+    register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=other_url)
+    said.clear()
+    second = ensure_finetuned_model(settings2, progress=False, echo=said.append, params=params, rows=4, eval_n=1,
+                                    data_dir=data_dir)
+    assert second == first
+    assert not any("fine-tuning tiny-base" in s for s in said)
+    assert any("from the first run" in s for s in said)
+    assert active_version(url=other_url).name == first
