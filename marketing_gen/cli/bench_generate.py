@@ -1,7 +1,7 @@
 """`marketing-gen bench generate`: naive one-at-a-time loop vs the batched engine vs llama.cpp, same prompts and seed.
 
-Owns the benchmark and its fixed, fictional personalized email prompts (the chat format the channels use:
-a system message with the brand voice and tagged output lines, a user message with the user and 2 items).
+Owns the benchmark and its fixed, fictional users × items, turned into prompts by the real channel templates
+(``prompts.build_prompt``: a system message with the brand voice and tagged output lines, a user data block).
 Every path generates exactly ``--max-new-tokens`` tokens per copy (EOS suppressed), so copies/s compare
 equal work; the naive loop uses the engine's model object, dtype and sampling settings, so the ratio
 measures batching and scheduling, not precision.
@@ -22,51 +22,53 @@ import click
 
 from marketing_gen.cli.groups import bench
 
-BRAND = (
-    "You are the copywriter for Northwind Outfitters, an outdoor gear shop. Brand voice: warm, concise, "
-    "practical, no slang. Never invent prices, discounts or deadlines: use only the facts given. "
-    "Answer with exactly these lines and nothing else:\n"
-    "SUBJECT: <subject line, at most 60 characters>\n"
-    "PREHEADER: <preview text, 35 to 100 characters>\n"
-    "BODY: <2 to 4 short sentences about the items>\n"
-    "CTA: <button text, 2 to 4 words>"
-)
 USERS = [
-    ("Maya", "Lisbon", "trail running, hiking", "merino running socks"),
-    ("Jonas", "Hamburg", "cycling, commuting", "a rain shell jacket"),
-    ("Aiko", "Osaka", "camping, photography", "a two-person tent"),
-    ("Diego", "Valencia", "climbing, bouldering", "chalk and a brush set"),
-    ("Priya", "Leeds", "yoga, city walks", "a packable down vest"),
-    ("Tomás", "Porto", "surfing, swimming", "a quick-dry towel"),
-    ("Elin", "Uppsala", "cross-country skiing", "wool base layers"),
-    ("Noah", "Denver", "fishing, kayaking", "a dry bag"),
+    ("Maya", "en-GB", "PT", ("trail running", "hiking"), "merino running socks"),
+    ("Jonas", "en-GB", "DE", ("cycling", "commuting"), "a rain shell jacket"),
+    ("Aiko", "en-GB", "GB", ("camping", "photography"), "a two-person tent"),
+    ("Diego", "en-GB", "ES", ("climbing", "bouldering"), "chalk and a brush set"),
+    ("Priya", "en-GB", "GB", ("yoga", "city walks"), "a packable down vest"),
+    ("Tomás", "en-GB", "PT", ("surfing", "swimming"), "a quick-dry towel"),
+    ("Elin", "en-GB", "SE", ("cross-country skiing",), "wool base layers"),
+    ("Noah", "en-US", "US", ("fishing", "kayaking"), "a dry bag"),
 ]
 ITEMS = [
-    ("Trailblazer 2 trail running shoes", "€89.00", "grippy outsole, 280 g"),
-    ("Ridge 20L daypack", "€54.90", "padded straps, rain cover included"),
-    ("Summit insulated bottle 750 ml", "€24.50", "keeps drinks cold for 24 hours"),
-    ("Breeze softshell jacket", "€119.00", "windproof, stretch fabric"),
-    ("Nimbus ultralight sleeping bag", "€149.00", "comfort rating 5 °C, 900 g"),
-    ("Trek carbon poles (pair)", "€79.95", "adjustable 105-135 cm"),
-    ("Lumen 400 headlamp", "€34.00", "rechargeable, 400 lumens"),
-    ("Harbor merino beanie", "€19.90", "soft, itch-free wool"),
+    ("Trailblazer 2 trail running shoes", "89.00", "Shoes", ("grippy outsole", "280 g")),
+    ("Ridge 20L daypack", "54.90", "Bags", ("padded straps", "rain cover included")),
+    ("Summit insulated bottle 750 ml", "24.50", "Accessories", ("keeps drinks cold for 24 hours",)),
+    ("Breeze softshell jacket", "119.00", "Jackets", ("windproof", "stretch fabric")),
+    ("Nimbus ultralight sleeping bag", "149.00", "Camping", ("comfort rating 5 °C", "900 g")),
+    ("Trek carbon poles (pair)", "79.95", "Accessories", ("adjustable 105-135 cm",)),
+    ("Lumen 400 headlamp", "34.00", "Accessories", ("rechargeable", "400 lumens")),
+    ("Harbor merino beanie", "19.90", "Accessories", ("soft, itch-free wool",)),
 ]
 
 
-def build_prompts(n: int) -> list[list[dict[str, str]]]:
-    """``n`` personalized email prompts: fictional users × pairs of recommended items (deterministic)."""
+def build_prompts(n: int, channel: str = "email") -> list[list[dict[str, str]]]:
+    """``n`` personalized prompts through the real prompt templates: fictional users × pairs of recommended items."""
+    from decimal import Decimal
+
+    from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+    from marketing_gen.prompts import build_prompt
+
+    brand = BrandFacts(name="Northwind Outfitters", voice="warm, concise, practical", postal_address="1 Quay St")
     prompts = []
     for i in range(n):
-        name, city, interests, last = USERS[i % len(USERS)]
-        a = ITEMS[(i // len(USERS) + i) % len(ITEMS)]
-        b = ITEMS[(i // len(USERS) + 2 * i + 3) % len(ITEMS)]
+        name, locale, country, interests, last = USERS[i % len(USERS)]
+        a = (i // len(USERS) + i) % len(ITEMS)
+        b = (i // len(USERS) + 2 * i + 3) % len(ITEMS)
         if b == a:
-            b = ITEMS[(ITEMS.index(a) + 1) % len(ITEMS)]
-        user = (
-            f"Write a marketing email for {name} (city: {city}; interests: {interests}; last purchase: {last}).\n"
-            f"Recommended items:\n1. {a[0]}: {a[1]}, {a[2]}\n2. {b[0]}: {b[1]}, {b[2]}"
+            b = (a + 1) % len(ITEMS)
+        items = tuple(
+            ItemFacts(item_id=k, external_id=f"SKU-{k}", title=ITEMS[k][0], price=Decimal(ITEMS[k][1]), currency="EUR",
+                      category=ITEMS[k][2], features=ITEMS[k][3], rank=rank)  # fmt: skip
+            for rank, k in enumerate((a, b))
         )
-        prompts.append([{"role": "system", "content": BRAND}, {"role": "user", "content": user}])
+        context = UserContext(
+            user_id=i, external_id=f"U{i}", first_name=name, locale=locale, country=country, brand=brand,
+            items=items, interests=interests, last_purchase=last, consent=frozenset({"email"}),
+        )  # fmt: skip
+        prompts.append(build_prompt(context, channel, variant=i))
     return prompts
 
 

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MIN_SHARED_PREFIX = 16
+"""System messages at least this many tokens long get their KV cache computed once and shared by the batch."""
+PREFIX_CACHE_SIZE = 16
+"""Distinct system-prefix KV caches kept per engine (a few MB each for a 135M model)."""
+
 
 @dataclass(frozen=True)
 class _Row:
@@ -40,6 +45,8 @@ class _Row:
     sample: int
     ids: tuple[int, ...]
     seed: int
+    prefix: int = 0
+    """Leading tokens that are the prompt's system message: their KV cache is computed once and shared."""
 
 
 @dataclass
@@ -84,6 +91,8 @@ class Engine:
             eos_ids.add(tokenizer.eos_token_id)
         self.eos_ids: tuple[int, ...] = tuple(sorted(eos_ids))
         self.max_positions: int | None = getattr(model.config, "max_position_embeddings", None)
+        self._system_ids: dict[str, tuple[int, ...]] = {}
+        self._prefix_kv: dict[tuple[int, ...], list[tuple[Any, Any]]] = {}
 
     # -- loading -------------------------------------------------------------------------------------------
 
@@ -208,19 +217,38 @@ class Engine:
                     f"prompts[{i}] has {len(ids)} tokens; with max_new_tokens={params.max_new_tokens} that exceeds "
                     f"the model's {self.max_positions} positions: shorten the prompt or lower max_new_tokens"
                 )
+            prefix = self._system_prefix_len(prompt, ids)
             for j in range(params.n):
-                rows.append(_Row(index=i, sample=j, ids=ids, seed=_row_seed(base_seed, text, j)))
+                rows.append(_Row(index=i, sample=j, ids=ids, seed=_row_seed(base_seed, text, j), prefix=prefix))
         return rows
+
+    def _system_prefix_len(self, prompt: Prompt, ids: tuple[int, ...]) -> int:
+        """Token length of the rendered system message when it is a token prefix of the prompt (else 0)."""
+        if isinstance(prompt, str) or len(prompt) < 2 or prompt[0].get("role") != "system":
+            return 0
+        system_ids = self._system_ids.get(prompt[0]["content"])
+        if system_ids is None:
+            text = self.tokenizer.apply_chat_template([dict(prompt[0])], add_generation_prompt=False, tokenize=False)
+            system_ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+            if len(self._system_ids) > 256:
+                self._system_ids.clear()
+            self._system_ids[prompt[0]["content"]] = system_ids
+        n = len(system_ids)
+        if n >= MIN_SHARED_PREFIX and n < len(ids) and ids[:n] == system_ids:
+            return n
+        return 0
 
     @staticmethod
     def _micro_batches(rows: list[_Row], max_new_tokens: int, budget: int) -> list[list[_Row]]:
-        """Length bucketing: sort by prompt length, cut when (longest prompt + new tokens) × rows > budget."""
-        ordered = sorted(rows, key=lambda r: (len(r.ids), r.index, r.sample))
+        """Length bucketing: group rows by shared system prefix, sort by prompt length, cut when the group changes
+        or (longest prompt + new tokens) × rows > budget."""
+        ordered = sorted(rows, key=lambda r: (r.ids[: r.prefix], len(r.ids), r.index, r.sample))
         batches: list[list[_Row]] = []
         current: list[_Row] = []
         for row in ordered:
             width = len(row.ids) + max_new_tokens  # rows are sorted, so this row is the longest so far
-            if current and width * (len(current) + 1) > budget:
+            same_prefix = not current or current[0].ids[: current[0].prefix] == row.ids[: row.prefix]
+            if current and (not same_prefix or width * (len(current) + 1) > budget):
                 batches.append(current)
                 current = []
             current.append(row)
@@ -266,15 +294,22 @@ class Engine:
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
-        # 1. left-pad the prompts into one tensor with its attention mask
-        width = max(len(r.ids) for r in batch)
+        # 1. one tensor: [shared system prefix][left padding][rest of the prompt], with its attention mask
+        shared = batch[0].prefix
+        width = shared + max(len(r.ids) - shared for r in batch)
         input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
         attention = torch.zeros((len(batch), width), dtype=torch.long)
         for k, row in enumerate(batch):
-            input_ids[k, width - len(row.ids) :] = torch.tensor(row.ids)
-            attention[k, width - len(row.ids) :] = 1
+            rest = row.ids[shared:]
+            input_ids[k, :shared] = torch.tensor(row.ids[:shared], dtype=torch.long)
+            attention[k, :shared] = 1
+            input_ids[k, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
+            attention[k, width - len(rest) :] = 1
         input_ids = input_ids.to(self.device)
         attention = attention.to(self.device)
+        extra: dict[str, Any] = {}
+        if shared:
+            extra["cache"] = self._prefix_cache(batch[0].ids[:shared], len(batch))
 
         # 2. decoding: greedy, or our per-row seeded sampler as the last logits processor of a greedy search
         config = GenerationConfig(
@@ -303,11 +338,29 @@ class Engine:
                 generation_config=config,
                 logits_processor=processors,
                 stopping_criteria=criteria,
+                **extra,
             )
 
         # 4. cut each row at EOS / padding / stop string
         generated = out[:, width:].tolist()
         return [self._finish(ids, params) for ids in generated]
+
+    def _prefix_cache(self, prefix: tuple[int, ...], rows: int) -> Any:
+        """A KV cache holding ``prefix`` for ``rows`` rows; the prefix is encoded once per process (LRU)."""
+        import torch
+        from transformers import DynamicCache
+
+        kv = self._prefix_kv.pop(prefix, None)
+        if kv is None:
+            with torch.inference_mode():
+                out = self.model(input_ids=torch.tensor([prefix], device=self.device), use_cache=True)
+            cache = out.cache if hasattr(out, "cache") else out.past_key_values
+            kv = [(layer.keys, layer.values) for layer in cache.layers]
+            while len(self._prefix_kv) >= PREFIX_CACHE_SIZE:
+                self._prefix_kv.pop(next(iter(self._prefix_kv)))
+        self._prefix_kv[prefix] = kv  # most recently used last
+        data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in kv]
+        return DynamicCache(ddp_cache_data=data, config=self.model.config)
 
     def _finish(self, ids: list[int], params: SamplingParams) -> tuple[str, str, int]:
         end = next((k for k, t in enumerate(ids) if t in self.eos_ids), None)

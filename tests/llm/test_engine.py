@@ -73,7 +73,9 @@ def test_same_seed_same_texts_other_seed_differs(tiny_engine: Engine) -> None:
 )
 def test_bucketed_equals_unbucketed(tiny_engine: Engine, params: SamplingParams) -> None:
     one_batch = tiny_engine.generate(PROMPTS, params, token_budget=10**9)
-    assert tiny_engine.last_stats.micro_batches == 1
+    groups = {r.ids[: r.prefix] for r in tiny_engine._build_rows(PROMPTS, params)}
+    assert len(groups) == 2  # PROMPTS[1]'s system message is shared-prefix cached, in its own micro-batch
+    assert tiny_engine.last_stats.micro_batches == len(groups)
     row_by_row = tiny_engine.generate(PROMPTS, params, token_budget=1)
     assert tiny_engine.last_stats.micro_batches == len(PROMPTS) * params.n
     assert texts(one_batch) == texts(row_by_row)
@@ -164,15 +166,16 @@ class _OOMAbove:
         return self.generate(**kwargs)
 
 
-@pytest.mark.parametrize("k", [1, 3, 11, 12])
+@pytest.mark.parametrize("k", [1, 3, 9, 10])
 def test_oom_splits_batches_and_keeps_every_request(tiny_model_dir: Path, k: int) -> None:
     engine = Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32")
     params = SamplingParams(max_new_tokens=6, temperature=1.0, seed=3, n=2)
-    rows = len(PROMPTS) * params.n  # 12
-    expected = texts(engine.generate(PROMPTS, params, token_budget=10**9))
+    prompts = [p for p in PROMPTS if isinstance(p, str) or p[0]["role"] != "system"]  # one micro-batch
+    rows = len(prompts) * params.n  # 10
+    expected = texts(engine.generate(prompts, params, token_budget=10**9))
     fake = _OOMAbove(engine.model.generate, k)
     engine.model.generate = fake
-    got = engine.generate(PROMPTS, params, token_budget=10**9)
+    got = engine.generate(prompts, params, token_budget=10**9)
     assert texts(got) == expected
     assert fake.sizes[0] == rows  # tried the whole micro-batch first
     assert all(size <= k for size in engine.last_stats.batch_rows)
@@ -240,3 +243,26 @@ def test_nucleus_sampler_matches_full_sort_and_is_row_independent() -> None:
         for r in range(6):  # the same row alone picks the same token
             alone = _SeededSampler([seeds[r]], 0, params)(ids[r : r + 1], logits[r : r + 1]).argmax(-1)
             assert alone.item() == got[r].item()
+
+
+def test_shared_system_prefix_gives_the_same_texts(tiny_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    import marketing_gen.llm.engine as engine_module
+
+    system = {"role": "system", "content": "You write short, warm copy for a store that sells shoes and jackets."}
+    other = {"role": "system", "content": "You write fast, fresh headlines for a coffee brand."}
+    prompts = [
+        [system, {"role": "user", "content": "shoes"}],
+        [other, {"role": "user", "content": "coffee for you today"}],
+        [system, {"role": "user", "content": "a warm winter jacket with free shipping"}],
+        "no system message here",
+        [other, {"role": "user", "content": "hi"}],
+    ]
+    params = SamplingParams(max_new_tokens=8, temperature=0.9, top_p=0.9, seed=5, n=2)
+    rows = tiny_engine._build_rows(prompts, params)
+    assert {r.index for r in rows if r.prefix} == {0, 1, 2, 4}  # raw text has no prefix
+    shared = tiny_engine.generate(prompts, params, token_budget=10**9)
+    assert tiny_engine.last_stats.micro_batches == 3  # one per system message + one without
+    monkeypatch.setattr(engine_module, "MIN_SHARED_PREFIX", 10**9)
+    plain = tiny_engine.generate(prompts, params, token_budget=10**9)
+    assert tiny_engine.last_stats.micro_batches == 1
+    assert texts(shared) == texts(plain)
