@@ -109,6 +109,30 @@ def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserConte
     return out
 
 
+_SENTENCE_END = (".", "!", "?", "…", ")", '"', "'", "»", "”", "’", "。", "！", "？")
+
+
+def cut_off(raw: str, fields: dict[str, Any], spec: ChannelSpec) -> list[Violation]:
+    """Handle output that hit the token limit inside a field (the raw text ends mid-value, no closing mark).
+
+    A cut list entry (a half-written headline) is dropped from ``fields``; a cut text field is a
+    ``format.truncated`` finding, never delivered. Output that ran past its last field into chatter is fine.
+    """
+    tail = raw.rstrip()
+    for f in spec.fields:
+        value = fields.get(f.name)
+        last = (value[-1] if value else "") if isinstance(value, list) else str(value or "")
+        last = last.rstrip()
+        if not last or not tail.endswith(last) or last.endswith(_SENTENCE_END):
+            continue
+        if isinstance(value, list):
+            fields[f.name] = value[:-1]
+            return []
+        return [Violation("format.truncated", f.name,
+                          f"{f.name} was cut off by the token limit ({spec.max_new_tokens} tokens)")]
+    return []
+
+
 @dataclass
 class _Job:
     index: int
@@ -156,8 +180,10 @@ def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, en
             res.raw_texts.append(text)
             started = time.perf_counter()
             parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
+            reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
+            truncated = cut_off(text, parsed.fields, spec) if reason == "length" else []
             fields = postprocess(parsed.fields, spec, job.context)
-            found = check_with_facts(fields, job.facts, spec)
+            found = check_with_facts(fields, job.facts, spec) + truncated
             res.timings["check_s"] += time.perf_counter() - started
             res.violations.append([v.to_dict() for v in found])
             if hard(found):

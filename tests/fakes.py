@@ -33,6 +33,8 @@ class ScriptedEngine:
     default: str = ""
     responder: Callable[[Prompt, SamplingParams, int], str] | None = None
     version: str = "scripted-test-engine"
+    finish_reason: str = "stop"
+    """Reported for every text: ``stop``, or ``length`` to act as if each text hit max_new_tokens."""
     calls: list[EngineCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -54,7 +56,7 @@ class ScriptedEngine:
                     index=i,
                     prompt=prompt,
                     texts=texts,
-                    finish_reasons=["stop"] * len(texts),
+                    finish_reasons=[self.finish_reason] * len(texts),
                     tokens=[len(t.split()) for t in texts],
                 )
             )

@@ -190,3 +190,22 @@ def test_fallback_passes_on_real_online_retail_users(channel: str) -> None:
     results = write_copies(contexts, channel, ScriptedEngine(default=""), max_regenerations=0)
     for context, r in zip(contexts, results, strict=True):
         assert r.fallback and hard(check(r.fields, context, channel)) == [], r.fields
+
+
+def test_text_cut_by_the_token_limit_is_not_delivered() -> None:
+    cut = "TITLE: Soft light for you\nBODY: The White Hanging Heart T-Light Holder gives a warm"
+    engine = ScriptedEngine([cut, cut], finish_reason="length")
+    [r] = write_copies([ctx()], "push", engine, max_regenerations=1)
+    assert r.fallback
+    assert [v["code"] for v in r.violations[0]] == ["format.truncated"]
+    done = "TITLE: Soft light for you\nBODY: The White Hanging Heart T-Light Holder gives a warm glow."
+    [ok] = write_copies([ctx()], "push", ScriptedEngine([done], finish_reason="length"))
+    assert not ok.fallback  # ended with a full stop: complete, even though the budget ran out after it
+
+
+def test_half_written_list_entry_is_dropped() -> None:
+    text = ("HEADLINE: Soft Light For Evenings\nHEADLINE: Picked For You\nHEADLINE: Your Cosy Corner\n"
+            "DESCRIPTION: Warm light for quiet evenings.\nDESCRIPTION: Chosen for you.\nHEADLINE: A Warm Gl")
+    [r] = write_copies([ctx()], "google_ads_rsa", ScriptedEngine([text], finish_reason="length"))
+    assert not r.fallback and r.fields["headlines"] == ["Soft Light For Evenings", "Picked For You",
+                                                        "Your Cosy Corner"]
