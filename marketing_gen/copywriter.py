@@ -125,6 +125,8 @@ def cut_off(raw: str, fields: dict[str, Any], spec: ChannelSpec) -> list[Violati
         last = last.rstrip()
         if not last or not tail.endswith(last) or last.endswith(_SENTENCE_END):
             continue
+        if f.name in SINGLE_LINE and not isinstance(value, list) and "\n" in last.strip():
+            continue  # the cut is in chatter after the first line, which postprocess drops
         if isinstance(value, list):
             fields[f.name] = value[:-1]
             return []

@@ -209,3 +209,10 @@ def test_half_written_list_entry_is_dropped() -> None:
     [r] = write_copies([ctx()], "google_ads_rsa", ScriptedEngine([text], finish_reason="length"))
     assert not r.fallback and r.fields["headlines"] == ["Soft Light For Evenings", "Picked For You",
                                                         "Your Cosy Corner"]
+
+
+def test_cut_in_chatter_after_a_one_line_field_is_fine() -> None:
+    text = ("BODY: The White Hanging Heart T-Light Holder gives a warm glow.\nTITLE: Soft light for you\n"
+            "and more words that ran on until the")
+    [r] = write_copies([ctx()], "push", ScriptedEngine([text], finish_reason="length"))
+    assert not r.fallback and r.fields["title"] == "Soft light for you"
