@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,20 @@ def _invoke(*args: str) -> str:
     return result.output
 
 
-def test_create_status_pause_resume_cancel(settings_env: None, db_url: str, tmp_path: Path) -> None:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("checks the SQLite broker file beside the SQLite database")
+@pytest.fixture
+def embedded(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -> Iterator[str]:
+    """The embedded default: a SQLite database with the SQLite broker file beside it."""
+    monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("MARKETING_GEN_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.delenv("MARKETING_GEN_BROKER_URL", raising=False)
+    monkeypatch.delenv("MARKETING_GEN_BROKER_NAMESPACE", raising=False)
+    get_settings.cache_clear()
+    yield sqlite_url
+    get_settings.cache_clear()
+
+
+def test_create_status_pause_resume_cancel(embedded: str, tmp_path: Path) -> None:
+    db_url = embedded
     with session_scope(db_url) as s:
         s.add(User(external_id="u1", email="u1@example.com", consent_email=True))
     cid = int(_invoke("campaign", "create", "--name", "Spring", "--channels", "email,push",
