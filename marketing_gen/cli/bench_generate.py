@@ -60,8 +60,16 @@ def build_prompts(n: int, channel: str = "email") -> list[list[dict[str, str]]]:
         if b == a:
             b = (a + 1) % len(ITEMS)
         items = tuple(
-            ItemFacts(item_id=k, external_id=f"SKU-{k}", title=ITEMS[k][0], price=Decimal(ITEMS[k][1]), currency="EUR",
-                      category=ITEMS[k][2], features=ITEMS[k][3], rank=rank)  # fmt: skip
+            ItemFacts(
+                item_id=k,
+                external_id=f"SKU-{k}",
+                title=ITEMS[k][0],
+                price=Decimal(ITEMS[k][1]),
+                currency="EUR",
+                category=ITEMS[k][2],
+                features=ITEMS[k][3],
+                rank=rank,
+            )  # fmt: skip
             for rank, k in enumerate((a, b))
         )
         context = UserContext(

@@ -13,6 +13,7 @@ So the same seed and inputs give the same texts however the rows are bucketed, b
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_SHARED_PREFIX = 16
-"""System messages at least this many tokens long get their KV cache computed once and shared by the batch."""
+"""A system message (+ few-shot turns) at least this many tokens long gets its KV cache computed once and shared."""
 PREFIX_CACHE_SIZE = 16
 """Distinct system-prefix KV caches kept per engine (a few MB each for a 135M model)."""
 
@@ -46,7 +47,7 @@ class _Row:
     ids: tuple[int, ...]
     seed: int
     prefix: int = 0
-    """Leading tokens that are the prompt's system message: their KV cache is computed once and shared."""
+    """Leading tokens that are the prompt's system message and few-shot turns: their KV cache is computed once."""
 
 
 @dataclass
@@ -223,18 +224,21 @@ class Engine:
         return rows
 
     def _system_prefix_len(self, prompt: Prompt, ids: tuple[int, ...]) -> int:
-        """Token length of the rendered system message when it is a token prefix of the prompt (else 0)."""
+        """Token length of the rendered conversation before the last message (system message, few-shot turns)
+        when it is a token prefix of the prompt and starts with a system message; else 0."""
         if isinstance(prompt, str) or len(prompt) < 2 or prompt[0].get("role") != "system":
             return 0
-        system_ids = self._system_ids.get(prompt[0]["content"])
-        if system_ids is None:
-            text = self.tokenizer.apply_chat_template([dict(prompt[0])], add_generation_prompt=False, tokenize=False)
-            system_ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        key = json.dumps(list(prompt[:-1]), sort_keys=True)
+        prefix_ids = self._system_ids.get(key)
+        if prefix_ids is None:
+            head = [dict(m) for m in prompt[:-1]]
+            text = self.tokenizer.apply_chat_template(head, add_generation_prompt=False, tokenize=False)
+            prefix_ids = tuple(self.tokenizer(text, add_special_tokens=False)["input_ids"])
             if len(self._system_ids) > 256:
                 self._system_ids.clear()
-            self._system_ids[prompt[0]["content"]] = system_ids
-        n = len(system_ids)
-        if n >= MIN_SHARED_PREFIX and n < len(ids) and ids[:n] == system_ids:
+            self._system_ids[key] = prefix_ids
+        n = len(prefix_ids)
+        if n >= MIN_SHARED_PREFIX and n < len(ids) and ids[:n] == prefix_ids:
             return n
         return 0
 

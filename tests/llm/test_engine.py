@@ -149,7 +149,7 @@ def test_bad_prompts_are_client_errors(tiny_engine: Engine) -> None:
     with pytest.raises(InvalidRequest, match="list of prompts"):
         tiny_engine.generate("one prompt", SamplingParams(max_new_tokens=2))
     with pytest.raises(InvalidRequest, match="positions"):
-        tiny_engine.generate(["hello " * 400], SamplingParams(max_new_tokens=200))
+        tiny_engine.generate(["hello " * 2100], SamplingParams(max_new_tokens=200))
 
 
 class _OOMAbove:
@@ -250,18 +250,22 @@ def test_shared_system_prefix_gives_the_same_texts(tiny_engine: Engine, monkeypa
 
     system = {"role": "system", "content": "You write short, warm copy for a store that sells shoes and jackets."}
     other = {"role": "system", "content": "You write fast, fresh headlines for a coffee brand."}
+    example_user = {"role": "user", "content": "gloves"}
     prompts = [
         [system, {"role": "user", "content": "shoes"}],
         [other, {"role": "user", "content": "coffee for you today"}],
         [system, {"role": "user", "content": "a warm winter jacket with free shipping"}],
         "no system message here",
         [other, {"role": "user", "content": "hi"}],
+        [system, {"role": "user", "content": "hats"}, {"role": "assistant", "content": "SUBJECT: hats"}, example_user],
     ]
     params = SamplingParams(max_new_tokens=8, temperature=0.9, top_p=0.9, seed=5, n=2)
     rows = tiny_engine._build_rows(prompts, params)
-    assert {r.index for r in rows if r.prefix} == {0, 1, 2, 4}  # raw text has no prefix
+    assert {r.index for r in rows if r.prefix} == {0, 1, 2, 4, 5}  # raw text has no prefix
+    few_shot = next(r for r in rows if r.index == 5)
+    assert few_shot.prefix > next(r for r in rows if r.index == 0).prefix  # the example turn is shared too
     shared = tiny_engine.generate(prompts, params, token_budget=10**9)
-    assert tiny_engine.last_stats.micro_batches == 3  # one per system message + one without
+    assert tiny_engine.last_stats.micro_batches == 4  # one per distinct prefix + one without
     monkeypatch.setattr(engine_module, "MIN_SHARED_PREFIX", 10**9)
     plain = tiny_engine.generate(prompts, params, token_budget=10**9)
     assert tiny_engine.last_stats.micro_batches == 1
