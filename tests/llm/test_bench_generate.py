@@ -14,8 +14,8 @@ from marketing_gen.cli.bench_generate import build_prompts
 def test_build_prompts_are_personalized_chat_prompts() -> None:
     prompts = build_prompts(64)
     assert len(prompts) == 64 and len({json.dumps(p) for p in prompts}) == 64
-    assert all([m["role"] for m in p] == ["system", "user"] for p in prompts)
-    assert all("SUBJECT" in p[0]["content"] and "<data>" in p[1]["content"] for p in prompts)
+    assert all(p[0]["role"] == "system" and p[-1]["role"] == "user" for p in prompts)
+    assert all("SUBJECT" in p[0]["content"] and "<data>" in p[-1]["content"] for p in prompts)
 
 
 def test_bench_generate_table_and_json(settings_env: None, tiny_model_dir: Path, tmp_path: Path) -> None:
