@@ -74,7 +74,16 @@ def start_worker(settings: Settings, log_path: Path, *args: str) -> subprocess.P
     """Start ``marketing-gen worker ARGS`` as a subprocess logging to ``log_path``."""
     log = log_path.open("wb")
     return subprocess.Popen([sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", *args],
-                            env=worker_env(settings), stdout=log, stderr=subprocess.STDOUT)
+                            env=worker_env(settings), stdout=log, stderr=subprocess.STDOUT,
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+def _die_with_parent() -> None:
+    """Linux: the worker gets SIGTERM (warm shutdown) if this process dies first, so it is never orphaned."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def stop_worker(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
@@ -83,7 +92,7 @@ def stop_worker(proc: subprocess.Popen[bytes], timeout: float = 60) -> int:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C: do not wait any longer
             proc.kill()
             proc.wait(timeout=10)
     return int(proc.returncode)
