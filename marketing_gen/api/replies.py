@@ -57,7 +57,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     batcher = None
     if engine is not None:
         app.state.reply_engine = engine
-        batcher = ReplyBatcher(engine, max_wait_ms=getattr(app.state, "reply_max_wait_ms", 5.0))
+        batcher = ReplyBatcher(
+            engine,
+            max_wait_ms=getattr(app.state, "reply_max_wait_ms", 5.0),
+            busy_wait_ms=getattr(app.state, "reply_busy_wait_ms", 50.0),
+        )
         await batcher.start()
     app.state.reply_batcher = batcher
     try:

@@ -132,13 +132,17 @@ def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch
 @click.option("--k", type=click.IntRange(1, 5), default=3, show_default=True, help="Suggestions per request.")
 @click.option("--m", type=click.IntRange(1, 32), default=4, show_default=True, help="Candidates per request.")
 @click.option("--max-wait-ms", type=float, default=5.0, show_default=True, help="Micro-batcher collection window.")
+@click.option("--busy-wait-ms", type=float, default=50.0, show_default=True,
+              help="Collection window after a batch with several callers.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def bench_cmd(n_requests: int, concurrency: int, k: int, m: int, max_wait_ms: float, as_json: bool) -> None:
+def bench_cmd(
+    n_requests: int, concurrency: int, k: int, m: int, max_wait_ms: float, busy_wait_ms: float, as_json: bool
+) -> None:
     """Latency (serial) and throughput (concurrent clients) of POST /v1/replies/suggest on a real HTTP server."""
     from marketing_gen.replies.bench import format_bench, run_bench
 
     figures = run_bench(
-        n_requests=n_requests, concurrency=concurrency, k=k, m=m, max_wait_ms=max_wait_ms,
+        n_requests=n_requests, concurrency=concurrency, k=k, m=m, max_wait_ms=max_wait_ms, busy_wait_ms=busy_wait_ms,
         progress=lambda msg: click.echo(msg, err=True),
     )
     if as_json:

@@ -1,8 +1,9 @@
 """In-process micro-batcher for the HTTP API: concurrent reply requests share one ``engine.generate`` call.
 
-Owns the queue, the collection window (up to ``max_wait_ms`` after the first request, up to ``max_batch``
-requests) and routing results back to each caller's future. One worker task runs one batch at a time in a
-worker thread, so while the model is busy new requests pile up and go out together in the next batch.
+Owns the queue, the collection window (up to ``max_wait_ms`` after the first request; ``busy_wait_ms`` when
+the last batch had several callers; at most ``max_batch`` requests) and routing results back to each caller's
+future. One worker task runs one batch at a time in a worker thread, so while the model is busy new requests
+pile up and go out together in the next batch.
 Requests with different sampling parameters (seed, n, …) go out as separate calls of the same batch, so each
 request's texts depend only on its own seed and prompts. Does not own triage, prompts or checks (``suggest``).
 """
@@ -54,11 +55,14 @@ class ReplyBatcher:
         engine: GenerateEngine,
         *,
         max_wait_ms: float = 5.0,
+        busy_wait_ms: float = 50.0,
         max_batch: int = 16,
         similarity: Similarity | None = None,
     ) -> None:
         self.engine = engine
         self.max_wait = max_wait_ms / 1000.0
+        self.busy_wait = max(busy_wait_ms, max_wait_ms) / 1000.0
+        self._last_size = 1
         self.max_batch = max_batch
         self.similarity = similarity
         self.stats = BatcherStats()
@@ -100,7 +104,9 @@ class ReplyBatcher:
     async def _collect(self) -> list[_Pending]:
         assert self._queue is not None
         batch = [await self._queue.get()]
-        deadline = time.monotonic() + self.max_wait
+        # Under load (the last batch had several callers) wait a little longer for them to come back: tens of
+        # milliseconds against a generate of seconds. A lone caller only pays the short window.
+        deadline = time.monotonic() + (self.busy_wait if self._last_size > 1 else self.max_wait)
         while len(batch) < self.max_batch:
             # take what is already waiting (requests that queued while the model was busy) …
             while not self._queue.empty() and len(batch) < self.max_batch:
@@ -113,6 +119,7 @@ class ReplyBatcher:
                 batch.append(await asyncio.wait_for(self._queue.get(), timeout=remaining))
             except asyncio.TimeoutError:
                 break
+        self._last_size = len(batch)
         return batch
 
     async def _run(self) -> None:

@@ -49,6 +49,7 @@ def run_bench(
     k: int = 3,
     m: int = 4,
     max_wait_ms: float = 5.0,
+    busy_wait_ms: float = 50.0,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Serial latency and concurrent throughput of POST /v1/replies/suggest on a live HTTP server."""
@@ -63,6 +64,7 @@ def run_bench(
     settings = get_settings().model_copy(update={"api_token": token})
     app = create_app(settings)
     app.state.reply_max_wait_ms = max_wait_ms
+    app.state.reply_busy_wait_ms = busy_wait_ms
     app.state.reply_m = m
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -122,6 +124,7 @@ def run_bench(
         "m": m,
         "max_new_tokens": DEFAULT_MAX_NEW_TOKENS,
         "max_wait_ms": max_wait_ms,
+        "busy_wait_ms": busy_wait_ms,
         "server_start_s": round(load_s, 2),
         "serial_p50_s": round(statistics.median(serial), 3),
         "serial_p95_s": round(_percentile(serial, 0.95), 3),

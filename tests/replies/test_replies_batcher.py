@@ -87,3 +87,25 @@ def test_engine_failure_reaches_every_caller() -> None:
 
     outcomes = asyncio.run(go())
     assert all(isinstance(o, RuntimeError) for o in outcomes)
+
+
+def test_busy_window_gathers_stragglers_after_a_shared_batch() -> None:
+    engine = ScriptedEngine(responder=_echo_colour)
+    batcher = ReplyBatcher(engine, max_wait_ms=1, busy_wait_ms=400, similarity=LexicalSimilarity())
+
+    async def go() -> None:
+        await batcher.start()
+        try:
+            first = [plan_replies(f"Does the {c} kettle boil?", brand=BRAND, m=4) for c in COLOURS[:3]]
+            await asyncio.gather(*(batcher.suggest(p) for p in first))  # queued together: one batch of 3
+
+            async def late(i: int) -> object:
+                await asyncio.sleep(0.05 * i)  # arrive 0, 50, 100 ms apart: more than the 1 ms window
+                return await batcher.suggest(plan_replies(f"Is the {COLOURS[3 + i]} one nice?", brand=BRAND, m=4))
+
+            await asyncio.gather(*(late(i) for i in range(3)))
+        finally:
+            await batcher.stop()
+
+    asyncio.run(go())
+    assert batcher.stats.batch_sizes == [3, 3]
