@@ -10,7 +10,9 @@ import csv
 import email
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from fakes import ScriptedEngine
 from sqlalchemy import func, select
 
@@ -105,3 +107,28 @@ def test_paused_campaign_steps_do_nothing(settings_env: None, db_url: str) -> No
     assert set(_statuses(db_url, cid).values()) == {"pending"}
     set_state(cid, CampaignState.RUNNING, url=db_url)
     assert len(generate_drafts(work.generate[0], engine, settings=settings)) == 2
+
+
+def test_a_draft_that_cannot_render_fails_alone(
+    settings_env: None, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import marketing_gen.render as render_module
+
+    _seed(db_url, n=4)
+    settings = get_settings()
+    cid = create_campaign(name="R", channels=["email"], url=db_url, options={"max_regenerations": 0})
+    _, work = plan_campaign(cid, settings=settings)
+    generated = generate_drafts(work.generate[0], ScriptedEngine(), settings=settings)
+    real_render = render_module.render
+
+    def flaky(channel: str, fields: dict[str, Any], context: Any, **kw: Any) -> Any:
+        if kw["draft_id"] == generated[0]:
+            "ünïcode".encode("ascii")  # raises UnicodeEncodeError, as an unencodable address does
+        return real_render(channel, fields, context, **kw)
+
+    monkeypatch.setattr(render_module, "render", flaky)
+    ready = render_drafts(generated, settings=settings)
+    assert sorted(ready) == sorted(generated[1:])
+    with session_scope(db_url) as s:
+        failed = s.get(Draft, generated[0])
+        assert failed is not None and failed.status == "failed" and "render:" in (failed.skip_reason or "")

@@ -336,7 +336,9 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
             try:
                 artifact = render(channel, fields[r.id] or {}, ctx, draft_id=r.id, campaign_name=campaign.name,
                                   settings=settings)
-            except ClientError as exc:  # a template or field problem: this draft fails, the batch goes on
+            # A template, field or data problem (e.g. an address the email policy cannot encode — ValueError covers
+            # UnicodeError): this draft fails with the reason, the rest of the batch goes on.
+            except (ClientError, ValueError) as exc:
                 updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"render: {exc}"[:256]}))
                 continue
             updates.append((r.id, {"status": DraftStatus.READY.value, "rendered": stored_artifact(artifact)}))
