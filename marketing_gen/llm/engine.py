@@ -124,7 +124,7 @@ class Engine:
             configure_threads(settings.torch_threads)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load the model at {path}: {exc}") from exc
         model.to(dev)
