@@ -39,6 +39,7 @@ def test_order_n_and_counts(tiny_engine: Engine) -> None:
     # each result belongs to its own prompt: generating that prompt alone gives the same texts
     alone = tiny_engine.generate([PROMPTS[2]], params)
     assert alone[0].texts == out[2].texts
+    assert tiny_engine.generate([], params) == []
 
 
 def test_max_new_tokens_respected(tiny_engine: Engine) -> None:
