@@ -284,6 +284,8 @@ def reply_rows(
         seen[key] += 1
         intent = reply_intent(pair.reply)
         prompt = build_reply_prompt(pair.customer, intent, brand=brand)
+        if isinstance(prompt, str):  # the reply prompt is chat messages; a plain string would not train = serve
+            raise InvalidRequest("build_reply_prompt returned a plain string; training rows need chat messages")
         rows.append(build_row(prompt, pair.reply, channel="social_reply", source=pair.source, variant=0,
                               user=f"{pair.source}:{hashlib.sha1(pair.customer.encode()).hexdigest()[:10]}"))
         report.kept[pair.source] += 1
@@ -325,7 +327,8 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
             .where(FeedbackEvent.draft_id.in_(ids))
             .group_by(FeedbackEvent.draft_id, FeedbackEvent.event)
         ):
-            events.setdefault(draft_id, Counter())[event] += count
+            if draft_id is not None:
+                events.setdefault(draft_id, Counter())[event] += count
     contexts = _contexts_for(url, drafts)
     rows: list[Row] = []
     for d in drafts:

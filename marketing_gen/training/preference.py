@@ -78,7 +78,7 @@ def guardrail_pairs(
 
 def _config(method: str, out: Path, *, max_steps: int, batch_size: int, learning_rate: float, max_length: int,
             beta: float, cuda: bool, progress: bool, desirable_weight: float, undesirable_weight: float) -> Any:
-    common = dict(
+    common: dict[str, Any] = dict(
         output_dir=str(out),
         max_steps=max_steps,
         per_device_train_batch_size=batch_size,
@@ -124,7 +124,7 @@ def train_preference(
     activate: bool = False,
 ) -> ModelVersionInfo:
     """DPO (rows: prompt/chosen/rejected) or KTO (rows: prompt/completion/label) from a registered version."""
-    from datasets import Dataset
+    from datasets import Dataset  # type: ignore[import-untyped]
 
     from marketing_gen.llm.devices import configure_threads
     from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name, write_version_file

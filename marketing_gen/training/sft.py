@@ -198,7 +198,7 @@ def run_sft(
     progress: bool = True,
 ) -> TrainResult:
     """Train ``model_path`` on prompt-completion ``rows`` and save a plain HF model dir to ``out_dir``."""
-    from datasets import Dataset
+    from datasets import Dataset  # type: ignore[import-untyped]
     from trl import SFTTrainer
 
     if not rows:
@@ -235,7 +235,7 @@ def run_sft(
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     runtime = time.perf_counter() - started
-    trained = trainer.model
+    trained: Any = trainer.model
     if params.lora:
         trained = trained.merge_and_unload()
     trained.config.use_cache = True
