@@ -38,7 +38,7 @@ def test_first_run_trains_and_gates_then_runs_are_cached(settings_env: None, lon
     settings = get_settings()
     register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=settings.database_url)
     said: list[str] = []
-    params = SFTParams(max_steps=1, batch_size=2, save_steps=100)
+    params = SFTParams(max_steps=1, batch_size=2, save_steps=100, max_length=4096)  # tiny vocab: long rows
 
     first = ensure_finetuned_model(settings, progress=False, echo=said.append, params=params, rows=4, eval_n=1,
                                    data_dir=data_dir)
