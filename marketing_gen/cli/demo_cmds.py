@@ -32,15 +32,17 @@ CANONICAL = (("brand", "brand.json"), ("users", "users.csv"), ("items", "items.c
 def ensure_demo_model(settings: Settings, echo: Callable[[str], None]) -> str:
     """The model the demo's campaign uses; returns its version name (it is the active version afterwards).
 
-    Hook: today this imports the base model (SmolLM2-135M-Instruct, cached in ``settings.models_dir``);
-    swap in a function that ensures a fine-tuned model once one is available.
+    Imports the base model (SmolLM2-135M-Instruct, cached in ``settings.models_dir``), then fine-tunes it on
+    the first run (bootstrap dataset → TRL SFT → before/after table → promotion gate); later runs reuse the
+    cached fine-tuned version.
     """
     from marketing_gen.llm.base_model import import_base
     from marketing_gen.registry import set_active
+    from marketing_gen.training.pipeline import ensure_finetuned_model
 
     result = import_base(models_dir=settings.models_dir, database_url=settings.database_url, progress=echo)
     set_active(result.name, url=settings.database_url)
-    return result.name
+    return ensure_finetuned_model(settings, progress=False, echo=echo)
 
 
 def demo_settings(work: Path) -> Settings:
