@@ -32,17 +32,15 @@ CANONICAL = (("brand", "brand.json"), ("users", "users.csv"), ("items", "items.c
 def ensure_demo_model(settings: Settings, echo: Callable[[str], None]) -> str:
     """The model the demo's campaign uses; returns its version name (it is the active version afterwards).
 
-    Imports the base model (SmolLM2-135M-Instruct, cached in ``settings.models_dir``), then fine-tunes it on
-    the first run (bootstrap dataset → TRL SFT → before/after table → promotion gate); later runs reuse the
-    cached fine-tuned version.
+    Imports the base model (SmolLM2-135M-Instruct, cached in ``settings.models_dir``). The fine-tune step runs
+    after `recommend` (it trains on the store's own users and items), see ``demo``.
     """
     from marketing_gen.llm.base_model import import_base
     from marketing_gen.registry import set_active
-    from marketing_gen.training.pipeline import ensure_finetuned_model
 
     result = import_base(models_dir=settings.models_dir, database_url=settings.database_url, progress=echo)
     set_active(result.name, url=settings.database_url)
-    return ensure_finetuned_model(settings, progress=False, echo=echo)
+    return result.name
 
 
 def demo_settings(work: Path) -> Settings:
@@ -187,8 +185,10 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
 @click.option("--max-new-tokens", type=int, default=None,
               help="Cap generated tokens per copy (default: each channel's; lower it on a slow CPU).")
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Give up waiting after this long.")
+@click.option("--finetune/--no-finetune", default=True, show_default=True,
+              help="Fine-tune the base model on the first run (TRL SFT, cached afterwards) before the campaign.")
 def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_size: int, max_regenerations: int,
-         max_new_tokens: int | None, timeout: float) -> None:
+         max_new_tokens: int | None, timeout: float, finetune: bool) -> None:
     """The main job end to end on a fresh SQLite database with a real Celery worker (see README)."""
     from marketing_gen.campaigns.export import export_campaign
     from marketing_gen.campaigns.state import create_campaign
@@ -223,6 +223,13 @@ def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_si
     t = _step("recommend")
     rec = run_recommend(url, k=5)
     click.echo(f"  {rec.counts} ({time.perf_counter() - t:.1f} s)")
+
+    if finetune:
+        from marketing_gen.training.pipeline import ensure_finetuned_model
+
+        t = _step("fine-tune (first run only; cached in the models dir afterwards)")
+        version = ensure_finetuned_model(settings, progress=False, echo=lambda m: click.echo(f"  {m}"))
+        click.echo(f"  active model: {version} ({time.perf_counter() - t:.1f} s)")
 
     _step("campaign")
     options: dict[str, Any] = {"batch_size": batch_size, "max_regenerations": max_regenerations}
