@@ -195,3 +195,17 @@ def tiny_engine(tiny_model_dir: Path):  # -> marketing_gen.llm.engine.Engine (im
     from marketing_gen.llm.engine import Engine
 
     return Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32", version="tiny-test-model")
+
+
+@pytest.fixture(scope="session")
+def long_tiny_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with 4096 positions: real serving prompts run ~1k tokens with its 512-token vocabulary."""
+    import json
+    import shutil
+
+    path = tmp_path_factory.mktemp("long_tiny") / "model"
+    shutil.copytree(tiny_model_dir, path)
+    config = json.loads((path / "config.json").read_text())
+    config["max_position_embeddings"] = 4096
+    (path / "config.json").write_text(json.dumps(config))
+    return path

@@ -15,17 +15,10 @@ from marketing_gen.feedback.retrain import run_retrain
 from marketing_gen.registry import active_version, list_versions, register_version
 
 
-@pytest.fixture(scope="module")
-def long_tiny_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny random model with room for real prompts (~1k tokens with its 512-token vocabulary)."""
-    import shutil
-
-    path = tmp_path_factory.mktemp("long_tiny") / "tiny"
-    shutil.copytree(tiny_model_dir, path)
-    config = json.loads((path / "config.json").read_text())
-    config["max_position_embeddings"] = 4096
-    (path / "config.json").write_text(json.dumps(config))
-    return path
+@pytest.fixture(scope="session")
+def long_tiny_model(long_tiny_model_dir: Path) -> Path:
+    """The shared tiny model with 4096 positions (real prompts fit)."""
+    return long_tiny_model_dir
 
 
 def _clicks(n_users: int, every: int) -> dict[tuple[int, int], tuple[str, ...]]:

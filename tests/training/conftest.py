@@ -27,18 +27,6 @@ def build_context(n: int = 0, *, offer: Offer | None = None, first_name: str | N
                        consent=frozenset({"email", "ads"}), offer=offer or Offer())
 
 
-@pytest.fixture(scope="session")
-def long_tiny_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny model with 4096 positions: real serving prompts tokenize to ~1000 tokens with its 512-token vocab."""
-    import json
-    import shutil
-
-    path = tmp_path_factory.mktemp("long_tiny") / "model"
-    shutil.copytree(tiny_model_dir, path)
-    config = json.loads((path / "config.json").read_text())
-    config["max_position_embeddings"] = 4096
-    (path / "config.json").write_text(json.dumps(config))
-    return path
 
 
 @pytest.fixture

@@ -98,17 +98,9 @@ def _stack_env(db_url: str, broker: str, namespace: str, tmp: Path) -> dict[str,
 
 
 @pytest.fixture(scope="session")
-def worker_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny random model with room for real campaign prompts (~1k tokens with its 512-token vocabulary)."""
-    import json
-    import shutil
-
-    path = tmp_path_factory.mktemp("worker_model") / "tiny"
-    shutil.copytree(tiny_model_dir, path)
-    config = json.loads((path / "config.json").read_text())
-    config["max_position_embeddings"] = 4096
-    (path / "config.json").write_text(json.dumps(config))
-    return path
+def worker_model_dir(long_tiny_model_dir: Path) -> Path:
+    """The shared tiny model with 4096 positions (real campaign prompts fit)."""
+    return long_tiny_model_dir
 
 
 @pytest.fixture(params=["sqlite", "redis"])
