@@ -76,17 +76,17 @@ class CopyResult:
 
 
 def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
-    """The sampling schedule: attempt 0 greedy with a mild repetition penalty, later attempts sample warmer.
+    """The sampling schedule: attempt 0 greedy, later attempts sample warmer with a mild repetition penalty.
 
-    ``no_repeat_ngram_size`` is left off: transformers applies it to the prompt too, which forbids the
-    model from writing the field tags it was shown.
+    Penalties count generated tokens only (``llm.engine``), but the first try still has none: copy repeats
+    the field tags (four ``HEADLINE:`` lines) and the product's name by design.
     """
-    base = params or SamplingParams(max_new_tokens=spec.max_new_tokens, repetition_penalty=1.15)
+    base = params or SamplingParams(max_new_tokens=spec.max_new_tokens)
     if attempt == 0:
         return base.model_copy(update={"n": 1, "seed": seed})
     temperature = min(0.9, 0.6 + 0.1 * attempt)
     return base.model_copy(update={"n": 1, "seed": seed + attempt, "temperature": max(base.temperature, temperature),
-                                   "top_p": min(base.top_p, 0.95), "repetition_penalty": 1.15})
+                                   "top_p": min(base.top_p, 0.95), "repetition_penalty": 1.1})
 
 
 def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:

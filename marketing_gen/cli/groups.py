@@ -21,6 +21,30 @@ class ErrorConvertingGroup(click.Group):
             raise click.ClickException(str(exc)) from exc
         except MarketingGenError as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            if _missing_schema(exc):
+                raise click.ClickException(
+                    "the database has no marketing_gen tables yet: run `marketing-gen db upgrade` first "
+                    f"(database: {_database_hint()})"
+                ) from exc
+            raise
+
+
+def _missing_schema(exc: BaseException) -> bool:
+    """True for SQLAlchemy's 'no such table' (SQLite) / 'relation … does not exist' (PostgreSQL) errors."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    text = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
+def _database_hint() -> str:
+    from marketing_gen.config import get_settings
+
+    url = get_settings().database_url
+    return url.split("@")[-1] if "@" in url else url
 
 
 @click.group(cls=ErrorConvertingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -321,13 +321,13 @@ class Engine:
             min_new_tokens=params.max_new_tokens if ignore_eos else None,
             do_sample=False,
             num_beams=1,
-            repetition_penalty=params.repetition_penalty if params.repetition_penalty != 1.0 else None,
-            no_repeat_ngram_size=params.no_repeat_ngram_size or None,
             pad_token_id=self.pad_id,
             eos_token_id=list(self.eos_ids),
             use_cache=True,
         )
         processors = LogitsProcessorList()
+        if params.repetition_penalty != 1.0 or params.no_repeat_ngram_size:
+            processors.append(_GeneratedRepetition(width, params.repetition_penalty, params.no_repeat_ngram_size))
         if params.temperature > 0:
             processors.append(_SeededSampler([r.seed for r in batch], width, params))
         criteria = StoppingCriteriaList()
@@ -400,6 +400,40 @@ def _check_prompt(i: int, prompt: Any) -> None:
 def _row_seed(base_seed: int, text: str, sample: int) -> int:
     digest = hashlib.sha256(f"{base_seed}\x1f{sample}\x1f{text}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
+
+
+class _GeneratedRepetition:
+    """Repetition penalty and no-repeat n-grams over the *generated* tokens only (a LogitsProcessor).
+
+    transformers' own processors also count the prompt, which penalises exactly what copy must repeat: the
+    product names and prices in the data block and the field tags of the answer format. Here the prompt
+    (``prompt_width`` columns, padding included) is ignored.
+    """
+
+    def __init__(self, prompt_width: int, penalty: float, ngram: int) -> None:
+        self.prompt_width = prompt_width
+        self.penalty = penalty
+        self.ngram = ngram
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        generated = input_ids[:, self.prompt_width :]
+        if not generated.shape[1]:
+            return scores
+        if self.penalty != 1.0:
+            seen = torch.gather(scores, 1, generated)
+            seen = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
+            scores = scores.scatter(1, generated, seen)
+        n = self.ngram
+        if n and generated.shape[1] >= n:
+            rows = generated.tolist()
+            for k, row in enumerate(rows):
+                prefix = tuple(row[len(row) - n + 1 :]) if n > 1 else ()
+                banned = {row[i + n - 1] for i in range(len(row) - n + 1) if tuple(row[i : i + n - 1]) == prefix}
+                if banned:
+                    scores[k, list(banned)] = float("-inf")
+        return scores
 
 
 class _SeededSampler:

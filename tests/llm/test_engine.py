@@ -271,3 +271,32 @@ def test_shared_system_prefix_gives_the_same_texts(tiny_engine: Engine, monkeypa
     plain = tiny_engine.generate(prompts, params, token_budget=10**9)
     assert tiny_engine.last_stats.micro_batches == 1
     assert texts(shared) == texts(plain)
+
+
+def test_repetition_penalty_counts_generated_tokens_only() -> None:
+    import torch
+
+    from marketing_gen.llm.engine import _GeneratedRepetition
+
+    # prompt width 3: tokens 1, 2 are prompt only; token 4 was generated; token 5 never seen
+    ids = torch.tensor([[1, 2, 0, 4]])
+    scores = torch.tensor([[1.0, 2.0, 2.0, 3.0, 2.0, 2.0]])
+    out = _GeneratedRepetition(3, 2.0, 0)(ids, scores.clone())
+    assert out[0, 2].item() == 2.0 and out[0, 1].item() == 2.0  # prompt tokens untouched
+    assert out[0, 4].item() == 1.0  # generated token penalised
+    assert out[0, 5].item() == 2.0
+
+
+def test_no_repeat_ngram_ignores_the_prompt() -> None:
+    import torch
+
+    from marketing_gen.llm.engine import _GeneratedRepetition
+
+    # prompt [7, 8]; generated [7, 8, 7]: the bigram (7, 8) repeats in the generated part → 8 is banned next
+    ids = torch.tensor([[7, 8, 7, 8, 7]])
+    out = _GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
+    assert out[0, 8].item() == float("-inf")
+    # with the prompt alone holding the bigram, nothing is banned
+    ids = torch.tensor([[7, 8, 7]])
+    out = _GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
+    assert torch.isfinite(out).all()
