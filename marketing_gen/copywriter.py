@@ -153,6 +153,7 @@ def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, en
     settings = settings or get_settings()
     results: list[CopyResult] = []
     pending: list[_Job] = []
+    few_shot = getattr(engine, "few_shot", True)  # fine-tuned models are served without the example turn
     # 1. prompts (skip users the channel cannot write about)
     for i, ctx in enumerate(contexts):
         result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=engine.version)
@@ -160,7 +161,8 @@ def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, en
         if not ctx.items and spec.name != "social_reply":
             result.skipped, result.skip_reason = True, "no recommendations"
             continue
-        prompt = build_prompt(ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None)
+        prompt = build_prompt(ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None,
+                              few_shot=few_shot)
         result.prompt_hash = prompt_hash(prompt)
         facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
         pending.append(_Job(i, ctx, prompt, facts, result))

@@ -144,8 +144,13 @@ def data_block(data: Mapping[str, Any]) -> str:
 
 
 def build_prompt(context: UserContext, channel: str | ChannelSpec, *, variant: int = 0,
-                 settings: Settings | None = None, extra: Mapping[str, Any] | None = None) -> list[ChatMessage]:
-    """System (voice, rules, tagged format with an example) + user (the data block) messages."""
+                 settings: Settings | None = None, extra: Mapping[str, Any] | None = None,
+                 few_shot: bool = True) -> list[ChatMessage]:
+    """System (voice, rules, tagged format) + the example turn + user (the data block) messages.
+
+    ``few_shot=False`` leaves the example turn out: fine-tuned models learnt the format from their training
+    rows, which are rendered this way (train = serve), and the example would only cost ~150 tokens a prompt.
+    """
     spec = get_channel(channel)
     brand = context.brand
     overhead = len(brand.name.strip()) + 2 + len(OPT_OUT) + 2
@@ -165,6 +170,8 @@ def build_prompt(context: UserContext, channel: str | ChannelSpec, *, variant: i
     messages = split_messages(template.render(**variables))
     if not messages or messages[-1]["role"] != "user":
         raise jinja2.TemplateError(f"{spec.prompt_template} must end with a @@USER@@ message holding the data")
+    if not few_shot:
+        messages = [messages[0], messages[-1]] if messages[0]["role"] == "system" else [messages[-1]]
     return messages
 
 

@@ -7,7 +7,9 @@ version is good enough) nor loading weights (``llm/engine.py``). Results are pla
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -131,3 +133,23 @@ def set_active(name: str, *, url: str | None = None) -> ModelVersionInfo:
             raise NotFound(f"no model version {name!r}; see `marketing-gen model list`")
         _activate(session, row)
         return _info(row)
+
+
+VERSION_FILE = "marketing_gen_version.json"
+"""Written into every trained model dir: what the registry row holds, so another database can register it, and
+``few_shot: false`` when the model was trained on prompts without the example turn (served the same way)."""
+
+
+def write_version_file(out_dir: Path, **info: Any) -> Path:
+    """Save the registry metadata of a trained model next to its weights."""
+    path = out_dir / VERSION_FILE
+    path.write_text(json.dumps(info, indent=2, default=str))
+    return path
+
+
+def read_version_file(out_dir: Path) -> dict[str, Any] | None:
+    """The metadata saved by ``write_version_file`` (None when the dir has none or is incomplete)."""
+    path = out_dir / VERSION_FILE
+    if not path.is_file() or not (out_dir / "config.json").is_file():
+        return None
+    return dict(json.loads(path.read_text()))

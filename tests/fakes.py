@@ -33,6 +33,8 @@ class ScriptedEngine:
     default: str = ""
     responder: Callable[[Prompt, SamplingParams, int], str] | None = None
     version: str = "scripted-test-engine"
+    few_shot: bool = True
+    """Like ``Engine.few_shot``: False acts as a fine-tuned model (prompts without the example turn)."""
     finish_reason: str = "stop"
     """Reported for every text: ``stop``, or ``length`` to act as if each text hit max_new_tokens."""
     calls: list[EngineCall] = field(default_factory=list)

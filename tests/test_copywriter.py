@@ -216,3 +216,12 @@ def test_cut_in_chatter_after_a_one_line_field_is_fine() -> None:
             "and more words that ran on until the")
     [r] = write_copies([ctx()], "push", ScriptedEngine([text], finish_reason="length"))
     assert not r.fallback and r.fields["title"] == "Soft light for you"
+
+
+def test_fine_tuned_engines_get_prompts_without_the_example_turn() -> None:
+    base, tuned = ScriptedEngine([GOOD]), ScriptedEngine([GOOD], few_shot=False)
+    write_copies([ctx(1)], "email", base)
+    write_copies([ctx(1)], "email", tuned)
+    assert [m["role"] for m in base.calls[0].prompts[0]] == ["system", "user", "assistant", "user"]
+    assert [m["role"] for m in tuned.calls[0].prompts[0]] == ["system", "user"]
+    assert tuned.calls[0].prompts[0][-1] == base.calls[0].prompts[0][-1]  # same data block

@@ -81,6 +81,8 @@ class Engine:
         self.version = version
         self.path = Path(path)
         self.token_budget = token_budget
+        self.few_shot = _serves_few_shot(self.path)
+        """Prompts carry the template's example turn (base models); fine-tuned dirs say ``few_shot: false``."""
         self.last_stats = GenerateStats()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
@@ -395,6 +397,13 @@ def _check_prompt(i: int, prompt: Any) -> None:
         f"prompts[{i}] must be a string or a non-empty list of {{'role': …, 'content': …}} messages, "
         f"got {type(prompt).__name__}"
     )
+
+
+def _serves_few_shot(path: Path) -> bool:
+    from marketing_gen.registry import read_version_file
+
+    info = read_version_file(path) if path.is_dir() else None
+    return bool((info or {}).get("few_shot", True))
 
 
 def _row_seed(base_seed: int, text: str, sample: int) -> int:

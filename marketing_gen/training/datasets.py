@@ -64,11 +64,15 @@ def format_fields(fields: dict[str, Any], channel: str) -> str:
     return "\n".join(lines)
 
 
-def serving_prompt(context: UserContext, channel: str, variant: int = 0) -> list[dict[str, str]]:
-    """The chat messages the engine is given for this context and channel (``prompts.build_prompt``)."""
+def serving_prompt(context: UserContext, channel: str, variant: int = 0, *,
+                   few_shot: bool = False) -> list[dict[str, str]]:
+    """The chat messages the engine is given for this context and channel (``prompts.build_prompt``).
+
+    Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot``).
+    """
     from marketing_gen.prompts import build_prompt
 
-    return [dict(m) for m in build_prompt(context, channel, variant=variant)]
+    return [dict(m) for m in build_prompt(context, channel, variant=variant, few_shot=few_shot)]
 
 
 def build_row(
@@ -213,7 +217,8 @@ def bootstrap_rows(
                 max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, repetition_penalty=1.1, n=n, seed=seed
             )
         )
-        prompts = [serving_prompt(c, channel, variant) for c in contexts]
+        few_shot = getattr(engine, "few_shot", True)  # generate the way this model is served; rows are zero-shot
+        prompts = [serving_prompt(c, channel, variant, few_shot=few_shot) for c in contexts]
         completions = engine.generate(prompts, params)
         for context, completion in zip(contexts, completions, strict=True):
             best: tuple[float, dict[str, Any]] | None = None

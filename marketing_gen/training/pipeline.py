@@ -174,8 +174,7 @@ def register_trained_dir(path: Path, *, settings: Settings) -> str | None:
 
     Already registered: returns the name. The demo uses a fresh database per run; this keeps its fine-tune cached.
     """
-    from marketing_gen.registry import find_version, register_version
-    from marketing_gen.training.sft import read_version_file
+    from marketing_gen.registry import find_version, read_version_file, register_version
 
     info = read_version_file(path)
     if info is None:

@@ -48,8 +48,9 @@ def guardrail_pairs(
     for channel in channels:
         spec = get_channel(channel)
         params = SamplingParams(max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, n=n, seed=seed)
-        prompts = [serving_prompt(c, channel) for c in contexts]
-        for context, prompt, completion in zip(contexts, prompts, engine.generate(prompts, params), strict=True):
+        prompts = [serving_prompt(c, channel) for c in contexts]  # the rows' prompts (zero-shot, like serving)
+        asked = [serving_prompt(c, channel, few_shot=getattr(engine, "few_shot", True)) for c in contexts]
+        for context, prompt, completion in zip(contexts, prompts, engine.generate(asked, params), strict=True):
             passing: list[tuple[float, str]] = []
             failing: list[str] = []
             for text in completion.texts:
@@ -127,7 +128,8 @@ def train_preference(
     from datasets import Dataset  # type: ignore[import-untyped]
 
     from marketing_gen.llm.devices import configure_threads
-    from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name, write_version_file
+    from marketing_gen.registry import write_version_file
+    from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name
 
     if method not in METHODS:
         raise InvalidRequest(f"method={method!r} is not one of {', '.join(METHODS)}")
@@ -177,7 +179,7 @@ def train_preference(
     hyper = {"method": method, "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate,
              "beta": beta, "max_length": max_length, "rows": len(rows), "device": "cuda" if cuda else "cpu",
              "desirable_weight": desirable_weight, "undesirable_weight": undesirable_weight}
-    write_version_file(out_dir, base=base.name, kind=method, dataset_hash=dataset_hash, hyperparameters=hyper,
-                       metrics=metrics)
+    write_version_file(out_dir, base=base.name, kind=method, few_shot=False, dataset_hash=dataset_hash,
+                       hyperparameters=hyper, metrics=metrics)
     return register_version(name, str(out_dir), base=base.name, kind=method, dataset_hash=dataset_hash,
                             hyperparameters=hyper, metrics=metrics, activate=activate, url=settings.database_url)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest, ModelLoadError
-from marketing_gen.registry import ModelVersionInfo, get_version, register_version
+from marketing_gen.registry import (  # noqa: F401  (VERSION_FILE, read_version_file: re-exported)
+    VERSION_FILE,
+    ModelVersionInfo,
+    get_version,
+    read_version_file,
+    register_version,
+    write_version_file,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -311,7 +318,8 @@ def train_sft(
             "runtime_s": result.runtime_s,
         }
     }
-    write_version_file(out_dir, base=base.name, kind="sft", dataset_hash=dataset_hash, hyperparameters=hyper,
+    write_version_file(out_dir, base=base.name, kind="sft", few_shot=any(len(r["prompt"]) > 2 for r in rows),
+                       dataset_hash=dataset_hash, hyperparameters=hyper,
                        metrics=metrics)
     return register_version(
         name,
@@ -324,25 +332,6 @@ def train_sft(
         activate=activate,
         url=settings.database_url,
     )
-
-
-VERSION_FILE = "marketing_gen_version.json"
-"""Written into every trained model dir: what the registry row holds, so another database can register it."""
-
-
-def write_version_file(out_dir: Path, **info: Any) -> Path:
-    """Save the registry metadata of a trained model next to its weights."""
-    path = out_dir / VERSION_FILE
-    path.write_text(json.dumps(info, indent=2, default=str))
-    return path
-
-
-def read_version_file(out_dir: Path) -> dict[str, Any] | None:
-    """The metadata saved by ``write_version_file`` (None when the dir has none or is incomplete)."""
-    path = out_dir / VERSION_FILE
-    if not path.is_file() or not (out_dir / "config.json").is_file():
-        return None
-    return dict(json.loads(path.read_text()))
 
 
 def weights_fingerprint(model: torch.nn.Module) -> float:

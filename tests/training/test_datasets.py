@@ -29,8 +29,10 @@ def test_rows_render_exactly_like_the_serving_prompt(tiny_engine, make_context, 
 
     rendered = D.format_row(row, tiny_engine.tokenizer)
 
-    serving = tiny_engine.render(build_prompt(context, channel, variant=variant))
+    # fine-tuned models are served without the template's example turn (Engine.few_shot is False for them)
+    serving = tiny_engine.render(build_prompt(context, channel, variant=variant, few_shot=False))
     assert rendered.prompt_text == serving
+    assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     assert rendered.completion_text == D.format_fields(fields, channel) + tiny_engine.tokenizer.eos_token + "\n"
 
 

@@ -38,6 +38,11 @@ def test_full_sft_two_steps_logs_loss_changes_weights_and_registers(
     assert changed, "no weight changed after two steps at lr 1e-3"
     assert (Path(info.path) / "tokenizer_config.json").is_file()
     assert not (settings.models_dir / "checkpoints" / "tiny-sft").exists()
+    # trained on zero-shot rows → served zero-shot; the base model keeps its example turn
+    from marketing_gen.llm.engine import Engine
+
+    assert Engine.from_path(info.path, settings=settings).few_shot is False
+    assert Engine.from_path(tiny_model_dir, settings=settings).few_shot is True
 
 
 def test_train_layers_freezes_embeddings_and_lower_layers(
