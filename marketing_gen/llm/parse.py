@@ -19,7 +19,7 @@ FieldKind = Literal["str", "list"]
 
 _BULLET = re.compile(r"^\s*(?:[-*•·+>]+|\(?\d{1,2}[.)]|#{1,6})\s+")
 _KEY = re.compile(r"^(?P<key>[A-Za-z][A-Za-z _/-]{0,40}?)[ _#-]*(?P<num>\d{1,2})?$")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)")
+_KEY_EMPHASIS = re.compile(r"\*\*|\*|`|\b__|__\b")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "«": "»", "„": "“"}
 
 
@@ -69,7 +69,7 @@ class _Matcher:
         self.spec = spec
 
     def match(self, key: str, num: str | None) -> str | None:
-        k = _norm(_EMPHASIS.sub("", key))
+        k = _norm(key.strip().strip("*_`").strip())  # emphasis around the key; inner "_" is part of it
         if num is not None:
             for joined in (f"{k}{num}", f"{k}_{num}"):
                 if joined in self.names:
@@ -130,7 +130,7 @@ def _split_key(line: str) -> tuple[str, str | None, str] | None:
     cut = min((i for i in (line.find(":"), line.find("：")) if i >= 0), default=-1)
     if cut <= 0:
         return None
-    m = _KEY.match(_EMPHASIS.sub("", line[:cut]).strip())
+    m = _KEY.match(_KEY_EMPHASIS.sub("", line[:cut]).strip().strip("_").strip())  # keeps PRIMARY_TEXT's "_"
     if m is None:
         return None
     value = re.sub(r"^(\*\*|__)\s*", "", line[cut + 1 :].strip())

@@ -103,3 +103,12 @@ def test_clean_value() -> None:
     assert clean_value('  **"Hello"**  ') == "Hello"
     assert clean_value("“Quoted”") == "Quoted"
     assert clean_value("'unbalanced") == "'unbalanced"
+
+
+def test_tags_with_underscores_and_emphasis() -> None:
+    from marketing_gen.llm.parse import parse_fields
+
+    spec = {"primary_text": "str", "headline": "str"}
+    parsed = parse_fields("PRIMARY_TEXT: Warm light\n**Headline**: Soft glow", spec)
+    assert parsed.fields == {"primary_text": "Warm light", "headline": "Soft glow"}
+    assert parse_fields("__primary text__: Warm light", spec).fields["primary_text"] == "Warm light"
