@@ -229,3 +229,36 @@ def promote_cmd(version: str, force: bool, as_json: bool) -> None:
         raise click.ClickException(
             f"refused to promote {version}: " + "; ".join(decision.reasons) + " (use --force to override)"
         )
+
+
+@eval_.command(name="channels")
+@click.option("--model", "model_name", help="Model version (default: the active one).")
+@click.option("--channels", default="email,google_ads_rsa,meta_ad,sms,push,social_reply", show_default=True,
+              help="Channels, comma-separated.")
+@click.option("--users", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="The store's first N users with recommendations.")
+@click.option("--max-regenerations", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="Regenerations of failing copy before the deterministic fallback.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@data_dir_option
+def eval_channels_cmd(model_name: str | None, channels: str, users: int, max_regenerations: int, as_json: bool,
+                      data_dir: Path | None) -> None:
+    """Per channel on real store users: first-try pass rate of every hard check family, fallback rate, final
+    pass rate (delivered copy re-checked; must be 100%). Needs `import …` and `recommend` first."""
+    from dataclasses import asdict
+
+    from marketing_gen import channel_eval
+    from marketing_gen.llm.engine import Engine
+    from marketing_gen.registry import get_version
+
+    settings = _settings()
+    chans = _channels(channels)
+    info = get_version(model_name or _active_name(settings), url=settings.database_url)
+    engine = Engine.from_path(info.path, settings=settings, version=info.name)
+    reports = channel_eval.run(engine, settings, chans, users=users, max_regenerations=max_regenerations,
+                               data_dir=data_dir)
+    if as_json:
+        echo_json({"model": info.name, "max_regenerations": max_regenerations,
+                   "channels": [asdict(r) for r in reports]})
+        return
+    click.echo(channel_eval.table(reports, model=info.name, max_regenerations=max_regenerations))

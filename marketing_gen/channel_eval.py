@@ -1,0 +1,159 @@
+"""Channel check report: how a model's copy fares against every hard check, per channel, on real store users.
+
+``marketing-gen eval channels`` writes copy for the store's first N users with recommendations through the
+production path (``copywriter.write_copies``: first try → regenerations → deterministic fallback) and reports
+per channel:
+- first-try pass rate of all hard checks, and per check family (``missing``, ``format``, ``grounding``,
+  ``compliance``, ``quality``): the share of first tries with no hard finding of that family;
+- the most frequent hard finding codes on first tries;
+- final pass rate: every delivered piece is checked again here, independently of the copywriter (must be 100%);
+- fallback rate, and pass rate after the regenerations (before the fallback).
+For ``social_reply`` each user is paired with a real customer message from the Twitter support corpus.
+
+Owns measuring and the text table. Does not write copy (``copywriter``) nor define checks (``guardrails``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marketing_gen.config import Settings
+from marketing_gen.contexts import UserContext
+from marketing_gen.errors import ClientError
+
+FAMILIES = ("missing", "format", "grounding", "compliance", "quality")
+"""Hard check families, by the prefix of a violation code."""
+
+
+@dataclass
+class ChannelReport:
+    """One channel over n users."""
+
+    channel: str
+    n: int
+    first_try_pass: float
+    family_pass: dict[str, float]
+    """Share of first tries with no hard finding of the family."""
+    pass_before_fallback: float
+    final_pass: float
+    fallback_rate: float
+    skipped: int
+    seconds: float
+    top_codes: dict[str, int] = field(default_factory=dict)
+
+
+def summarize(channel: str, contexts: Sequence[UserContext], results: Sequence[Any], *, seconds: float = 0.0,
+              tracking_base_url: str | None = None) -> ChannelReport:
+    """Figures for one channel from ``write_copies`` results; delivered copy is re-checked here."""
+    from marketing_gen import guardrails
+
+    written = [(k, r) for k, r in enumerate(results) if not r.skipped]
+    n = len(written)
+    family_ok: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    first_ok = final_ok = fallback = before_fallback = 0
+    for k, result in written:
+        first = [v for v in (result.violations[0] if result.violations else []) if v["hard"]]
+        first_ok += result.attempts >= 1 and not first
+        codes.update(v["code"] for v in first)
+        for family in FAMILIES:
+            family_ok[family] += not any(v["code"].split(".")[0] == family for v in first)
+        fallback += result.fallback
+        before_fallback += not result.fallback
+        context = contexts[k]
+        fields = dict(result.fields)
+        hard = [v for v in guardrails.check(fields, context, channel, tracking_base_url=tracking_base_url) if v.hard]
+        final_ok += not hard
+    div = max(n, 1)
+    return ChannelReport(
+        channel=channel,
+        n=n,
+        first_try_pass=round(first_ok / div, 4),
+        family_pass={f: round(family_ok[f] / div, 4) for f in FAMILIES},
+        pass_before_fallback=round(before_fallback / div, 4),
+        final_pass=round(final_ok / div, 4),
+        fallback_rate=round(fallback / div, 4),
+        skipped=len(results) - n,
+        seconds=round(seconds, 1),
+        top_codes=dict(codes.most_common(5)),
+    )
+
+
+def store_users(settings: Settings, channel: str, users: int) -> list[UserContext]:
+    """The store's first ``users`` users with recommendations, as contexts (offers rotate as in training)."""
+    from sqlalchemy import select
+
+    from marketing_gen.db import session_scope
+    from marketing_gen.db.models import Recommendation
+    from marketing_gen.recommend import build_contexts
+    from marketing_gen.training.catalog_contexts import OFFERS
+
+    with session_scope(settings.database_url) as session:
+        ids = sorted(session.scalars(select(Recommendation.user_id).distinct()))[:users]
+    if not ids:
+        raise ClientError("no users with recommendations: import a store and run `marketing-gen recommend` first")
+    contexts: list[UserContext] = []
+    for k, offer in enumerate(OFFERS):
+        part = ids[k :: len(OFFERS)]
+        if part:
+            contexts.extend(build_contexts(part, channel, url=settings.database_url, offer=offer))
+    order = {uid: i for i, uid in enumerate(ids)}
+    return sorted(contexts, key=lambda c: order[c.user_id])
+
+
+def customer_messages(n: int, data_dir: Path) -> list[str]:
+    """``n`` real customer messages (Twitter support corpus), for the social_reply channel."""
+    from marketing_gen.training.corpora import load_twitter_pairs
+
+    path = data_dir / "twcs_customer_support_twitter_sample_5000.csv"
+    if not path.is_file():
+        raise ClientError(f"social_reply needs customer messages: {path} is missing (pass --data-dir)")
+    pairs, _ = load_twitter_pairs(path)
+    if not pairs:
+        raise ClientError(f"no customer messages in {path}")
+    return [pairs[k % len(pairs)].customer for k in range(n)]
+
+
+def run(engine: Any, settings: Settings, channels: Sequence[str], *, users: int = 200,
+        max_regenerations: int = 2, data_dir: Path | None = None, seed: int = 0) -> list[ChannelReport]:
+    """Write copy for ``users`` store users on each channel and summarize (see the module docstring)."""
+    from marketing_gen.copywriter import write_copies
+    from marketing_gen.training.catalog_contexts import default_data_dir
+
+    reports: list[ChannelReport] = []
+    for channel in channels:
+        contexts = store_users(settings, channel, users)
+        extra: list[Mapping[str, Any] | None] | None = None
+        if channel == "social_reply":
+            extra = [{"comment": m} for m in customer_messages(len(contexts), data_dir or default_data_dir())]
+        started = time.perf_counter()
+        results = write_copies(contexts, channel, engine, seed=seed, max_regenerations=max_regenerations,
+                               settings=settings, extra=extra)
+        reports.append(summarize(channel, contexts, results, seconds=time.perf_counter() - started,
+                                 tracking_base_url=settings.public_base_url))
+    return reports
+
+
+def table(reports: Sequence[ChannelReport], *, model: str, max_regenerations: int) -> str:
+    """The text table ``eval channels`` prints."""
+    head = (f"{'channel':<15}{'n':>5}{'first try':>11}" + "".join(f"{f:>12}" for f in FAMILIES)
+            + f"{'after regen':>13}{'fallback':>10}{'final':>8}{'s':>7}")
+    lines = [head]
+    for r in reports:
+        lines.append(
+            f"{r.channel:<15}{r.n:>5}{r.first_try_pass:>11.1%}"
+            + "".join(f"{r.family_pass[f]:>12.1%}" for f in FAMILIES)
+            + f"{r.pass_before_fallback:>13.1%}{r.fallback_rate:>10.1%}{r.final_pass:>8.1%}{r.seconds:>7.0f}"
+        )
+    lines.append(f"model {model}; first try greedy, then up to {max_regenerations} regenerations, then the "
+                 "fallback; family columns: first tries with no hard finding of that family")
+    for r in reports:
+        if r.top_codes:
+            found = ", ".join(f"{c} {k}" for c, k in r.top_codes.items())
+            lines.append(f"  {r.channel}: top first-try findings {found}")
+    return "\n".join(lines)

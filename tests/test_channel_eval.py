@@ -1,0 +1,57 @@
+"""`eval channels`: per-channel first-try pass per check family, fallback rate, final pass on store users."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fakes import ScriptedEngine
+
+from marketing_gen import channel_eval
+from marketing_gen.config import get_settings
+from marketing_gen.demo_store import write_demo_store
+from marketing_gen.importers import import_file
+from marketing_gen.recommend.store import run_recommend
+
+
+def _store(tmp_path: Path, url: str, users: int = 12) -> None:
+    paths = write_demo_store(tmp_path / "store", users=users)
+    for kind in ("brand", "users", "items", "interactions"):
+        import_file(kind, paths[kind], url=url)
+    run_recommend(url, export=False)
+
+
+def test_report_counts_first_try_failures_by_family_and_rechecks_delivered_copy(
+    tmp_path: Path, settings_env: None, db_url: str
+) -> None:
+    _store(tmp_path, db_url)
+    settings = get_settings()
+    calls = {"n": 0}
+    good_first: list[bool] = []  # first tries answered with clean copy in the prompt's language
+
+    def respond(prompt, params, call_index):  # noqa: ANN001, ANN202
+        # first try: every other user gets invented urgency and a made-up price; regenerations: a missing field
+        calls["n"] += 1
+        data = prompt[-1]["content"]
+        name = data.split('"name": "')[1].split('"')[0]
+        price = data.split('"price": "')[1].split('"')[0]
+        if params.temperature == 0:
+            good_first.append(calls["n"] % 2 == 1 and "Write in English." in prompt[0]["content"])
+        if params.temperature == 0 and calls["n"] % 2 == 0:
+            return "TITLE: Last chance! Only today\nBODY: Everything at £999.99 until midnight."
+        if params.temperature > 0:
+            return "TITLE: Hello"
+        return f"TITLE: Picked for you\nBODY: We think you will love the {name}, and it is only {price} for you."
+
+    engine = ScriptedEngine(responder=respond)
+    [report] = channel_eval.run(engine, settings, ["push"], users=10, max_regenerations=1)
+
+    assert report.n == 10 and report.skipped == 0
+    assert len(good_first) == 10 and 0 < sum(good_first) < 5  # the demo store has French and German users too
+    assert report.first_try_pass == sum(good_first) / 10
+    assert report.family_pass["grounding"] == 0.5 and report.family_pass["missing"] == 1.0
+    assert report.fallback_rate == 1 - report.first_try_pass  # regenerations always miss a field
+    assert report.pass_before_fallback == report.first_try_pass
+    assert report.final_pass == 1.0
+    assert set(report.top_codes) & {"grounding.price", "compliance.urgency"}
+    text = channel_eval.table([report], model="m", max_regenerations=1)
+    assert "push" in text and f"{report.first_try_pass:.1%}" in text and "100.0%" in text
