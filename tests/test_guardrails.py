@@ -146,6 +146,15 @@ def test_products_must_be_this_users_items() -> None:
     assert codes(check(fields, ctx(), "google_ads_rsa")) == ["grounding.product"]
 
 
+def test_the_users_last_purchase_may_be_named() -> None:
+    from dataclasses import replace
+
+    text = "Since you liked the Vintage Doormat Set, we think you will love the Cotton Tote."
+    assert codes(check({"text": text}, ctx(), "social_reply")) == ["grounding.product"]
+    bought = replace(ctx(), last_purchase="VINTAGE DOORMAT SET")
+    assert check({"text": text}, bought, "social_reply") == []
+
+
 def test_grounding_is_skipped_without_context() -> None:
     assert check({"text": "Only £99, 80% off!"}, None, "social_reply") == []
 

@@ -113,6 +113,10 @@ def build_facts(context: UserContext | None, brand: BrandFacts | None = None, *,
         known.update(w.lower() for w in words(text))
     if context.first_name:
         known.update(w.lower() for w in words(context.first_name))
+    # the user's last purchase is theirs to be reminded of ("since you liked …"): named, not a new product
+    bought = (context.last_purchase or "").strip()
+    if bought:
+        known.update(w.lower() for w in words(bought))
     return Facts(
         brand=brand,
         has_context=True,
@@ -129,7 +133,7 @@ def build_facts(context: UserContext | None, brand: BrandFacts | None = None, *,
         has_end_date=offer.ends_at is not None,
         allowed_hosts=frozenset(hosts),
         known_words=frozenset(known),
-        mask_re=_title_mask(titles),
+        mask_re=_title_mask(titles + ((bought,) if bought else ())),
     )
 
 
