@@ -93,6 +93,43 @@ def fit(text: str, limit: int) -> str:
     return text if len(text) <= limit and text.strip() else ""
 
 
+_DANGLING = frozenset(
+    "a an the and or of in on to for with by from at as that which is are be your our its their & - +".split()
+)
+_CUT = re.compile(r"\s+[-–|(,/]\s*|\s*[,(|/]\s*")
+
+
+def trim_words(text: str, max_len: int) -> str:
+    """The longest leading run of whole words that fits in ``max_len``, without a dangling "and"/"of"."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > max_len:
+        text = text[: max_len + 1].rsplit(" ", 1)[0] if " " in text[: max_len + 1] else ""
+    words = text.rstrip(",;:-–(/&+ ").split()
+    while words and words[-1].lower().strip(",;:") in _DANGLING:
+        words.pop()
+    return " ".join(words).rstrip(",;:-–(/&+ ")
+
+
+def short_title(title: str, max_len: int) -> str:
+    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on a word."""
+    head = _CUT.split(title, maxsplit=1)[0].strip()
+    if len(head) < 4:
+        head = title
+    return trim_words(head, max_len)
+
+
+SHORT_NAME_CHARS = 28
+"""Length of the ``short`` product name in the data block: fits an RSA headline (30) and a push title (40)."""
+
+
+def short_name(title: str) -> str:
+    """The name copy uses where space is tight: the display title cut at its first clause, ≤ 28 characters.
+
+    Given to the model in the data block (a 135M model cannot count characters, it can copy a string)."""
+    return short_title(display_title(title), SHORT_NAME_CHARS)
+
+
+
 def language_of(locale: str) -> str:
     """``de-DE`` → ``German``; unknown locales → ``English``."""
     code = (locale or "en").replace("_", "-").split("-")[0].lower()
@@ -113,7 +150,8 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
         "customer": {"first_name": (context.first_name or "").strip() or None,
                      "interests": [shorten(i, 40) for i in context.interests[:3]]},
         "products": [
-            {"name": shorten(display_title(i.title), 80), "price": format_price(i.price, i.currency) or None,
+            {"name": shorten(display_title(i.title), 80), "short": _short_if_shorter(i.title),
+             "price": format_price(i.price, i.currency) or None,
              "category": shorten(i.category, 40) if i.category else None,
              "features": [shorten(f, 60) for f in i.features[:2]]}
             for i in context.items[:MAX_ITEMS]
@@ -124,6 +162,11 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
         data["customer"]["last_purchase"] = shorten(display_title(context.last_purchase), 60)
     data.update(extra or {})
     return _compact(data)
+
+
+def _short_if_shorter(title: str) -> str | None:
+    short = short_name(title)
+    return short if short and short != display_title(title) else None
 
 
 def _compact(value: Any) -> Any:

@@ -18,30 +18,7 @@ from typing import Any
 
 from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
-
-_DANGLING = frozenset(
-    "a an the and or of in on to for with by from at as that which is are be your our its their & - +".split()
-)
-_CUT = re.compile(r"\s+[-–|(,/]\s*|\s*[,(|/]\s*")
-
-
-def trim_words(text: str, max_len: int) -> str:
-    """The longest leading run of whole words that fits in ``max_len``, without a dangling "and"/"of"."""
-    text = re.sub(r"\s+", " ", text).strip()
-    if len(text) > max_len:
-        text = text[: max_len + 1].rsplit(" ", 1)[0] if " " in text[: max_len + 1] else ""
-    words = text.rstrip(",;:-–(/&+ ").split()
-    while words and words[-1].lower().strip(",;:") in _DANGLING:
-        words.pop()
-    return " ".join(words).rstrip(",;:-–(/&+ ")
-
-
-def short_title(title: str, max_len: int) -> str:
-    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on a word."""
-    head = _CUT.split(title, maxsplit=1)[0].strip()
-    if len(head) < 4:
-        head = title
-    return trim_words(head, max_len)
+from marketing_gen.prompts import short_name, shorten, trim_words
 
 
 def feature_sentence(feature: str, max_len: int) -> str:
@@ -52,6 +29,12 @@ def feature_sentence(feature: str, max_len: int) -> str:
     if not text:
         return ""
     return text[0].upper() + text[1:] + "."
+
+
+def shown_features(item: ItemFacts) -> list[str]:
+    """The item's features as the prompt's data block shows them (first two, cut to 60 characters on a word),
+    without the ellipsis: teacher copy may only use words the model can see."""
+    return [trim_words(shorten(f, 60).rstrip("…"), 60) for f in item.features[:2]]
 
 
 def _rng(context: UserContext, channel: str, variant: int) -> random.Random:
@@ -83,21 +66,20 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
         return {}
     brand = context.brand.name
     name = context.first_name
-    short = short_title(item.title, 40)
-    shorter = short_title(item.title, 28)
-    features = [feature_sentence(f, 110) for f in item.features]
+    short = short_name(item.title)  # the data block's "short" name: copied, never re-cut by the model
+    features = [feature_sentence(f, 110) for f in shown_features(item)]
     features = [f for f in features if f]
     price = format_price(item.price, item.currency)
     interest = context.interests[0].lower() if context.interests else ""
     subject = _pick(
         rng,
         [
-            f"{name}, meet the {shorter}" if name else "",
+            f"{name}, meet the {short}" if name else "",
             f"Picked for you: {short}",
             f"{short} from {brand}",
             f"{name}, a new idea from {brand}" if name else f"A new idea from {brand}",
-            f"For your {interest} shelf: {shorter}" if interest else "",
-            f"{name}, this {shorter} is for you" if name else "",
+            f"For your {interest} shelf: {short}" if interest else "",
+            f"{name}, this {short} is for you" if name else "",
         ],
         50,
     )
@@ -115,7 +97,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     headline = _pick(
         rng,
         [
-            short_title(item.title, 60),
+            short,
             f"Say hello to the {short}",
             f"{name}, this one is for you" if name else "",
             f"Meet the {short}",
@@ -138,7 +120,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     if price:
         extras.append(rng.choice([f"It is {price}.", f"Yours for {price}.", f"It costs {price}."]))
     if len(context.items) > 1:
-        extras.append(f"You might also like the {short_title(context.items[1].title, 40)}.")
+        extras.append(f"You might also like the {short_name(context.items[1].title)}.")
     room = 3 - len(sentences)  # the prompt asks for two or three short sentences
     sentences.extend(extras[:room] if offer else rng.sample(extras, min(len(extras), room)))
     body = " ".join(s for s in sentences if s)
@@ -160,10 +142,10 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     price = format_price(item.price, item.currency)
     offer = context.offer
     candidates = [
-        short_title(item.title, 30),
+        short_name(item.title),
         brand if len(brand) <= 30 else "",
         f"Shop {item.category}" if item.category and len(item.category) <= 25 else "",
-        trim_words(item.features[0], 30) if item.features else "",
+        trim_words(shown_features(item)[0], 30) if item.features else "",
         f"Yours for {price}" if price else "",
         f"{format_pct(offer.discount_pct)} Off With Code {offer.code}" if offer.discount_pct and offer.code else "",
         "Free Delivery On Next Order" if "free delivery" in offer.text.lower() else "",
@@ -178,23 +160,24 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
             seen.add(h.lower())
             headlines.append(h)
     keep = headlines[:2] + rng.sample(headlines[2:], min(len(headlines) - 2, 2))  # the prompt asks for 4
-    short = short_title(item.title, 40)
-    descriptions = [d for d in (feature_sentence(f, 90) for f in item.features[:2]) if d]
-    descriptions.append(
-        _pick(rng, [f"Discover the {short} at {brand}.", f"The {short}, picked for you by {brand}."], 90)
-    )
+    short = short_name(item.title)
+    # Two descriptions of different kinds, in a fixed order, so greedy decoding never writes the same line twice:
+    # 1. about the product (a seller-copy feature, or its name and price); 2. about the offer or the brand.
+    about = [d for d in (feature_sentence(f, 90) for f in shown_features(item)) if d]
     if price:
-        descriptions.append(_pick(rng, [f"The {short}, yours for {price}.", f"{short} for {price} at {brand}."], 90))
-    offer_line = _offer_line(context, 90)
-    if offer_line:
-        descriptions.append(offer_line)
-    descriptions = [d for d in dict.fromkeys(descriptions) if d]
-    rng.shuffle(descriptions)
+        about.append(_pick(rng, [f"The {short}, yours for {price}.", f"{short} for {price} at {brand}."], 90))
+    about.append(_pick(rng, [f"Discover the {short} at {brand}.", f"Take a closer look at the {short}."], 90))
+    second = [_offer_line(context, 90)] if context.offer.text.strip() else []
+    second = [d for d in second if d] or [
+        _pick(rng, [f"Picked for you by {brand}.", f"Chosen for you by the {brand} team.",
+                    f"Find more ideas like this at {brand}."], 90)
+    ]
+    descriptions = [d for d in (rng.choice([a for a in about if a] or [""]), second[0]) if d]
     path1 = _slug((item.category or "shop").split()[0]) or "shop"
     path2 = _slug(short.split()[0]) if short else ""
     return {
         "headlines": keep,
-        "descriptions": descriptions[:2],  # the prompt asks for 2
+        "descriptions": descriptions,  # the prompt asks for 2
         "path1": path1,
         "path2": path2 if path2.lower() != path1.lower() else "",
     }
