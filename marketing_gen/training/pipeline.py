@@ -111,6 +111,7 @@ def build_training_rows(
 ) -> TrainingData:
     """Dataset for SFT: approved drafts, then best-of-n bootstrap (when an engine is given), then teacher copy,
     then real support replies; deduplicated and cut to ``rows``."""
+    from marketing_gen.prompts import language_of
     from marketing_gen.training import datasets as D
     from marketing_gen.training.corpora import load_bitext_pairs, load_twitter_pairs
 
@@ -123,6 +124,10 @@ def build_training_rows(
         out += D.draft_rows(settings.database_url, report=report)[:n_copy]
     need_contexts = max(1, (n_copy - len(out)) // max(1, len(channels)))
     contexts = split.train[: need_contexts * 2]
+    # Users in other languages are few in most stores; give them ~8% of the rows so the model learns to answer
+    # in the user's language (their teacher copy is the localized template copy).
+    foreign = [c for c in split.train if language_of(c.locale) != "English"][: max(2, need_contexts // 12)]
+    contexts = foreign + [c for c in contexts if c not in foreign]
     if engine is not None and best_of > 0 and len(out) < n_copy:
         out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report)
     if len(out) < n_copy:

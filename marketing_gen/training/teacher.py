@@ -18,7 +18,7 @@ from typing import Any
 
 from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
-from marketing_gen.prompts import short_name, shorten, trim_words
+from marketing_gen.prompts import language_of, short_name, shorten, trim_words
 
 
 def feature_sentence(feature: str, max_len: int) -> str:
@@ -185,6 +185,12 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
 
 def teacher_fields(context: UserContext, channel: str, variant: int = 0) -> dict[str, Any]:
     """Teacher copy for ``channel`` (email or google_ads_rsa); empty dict when the context has no items."""
+    if language_of(context.locale) != "English" and context.items:
+        # Other languages: the localized deterministic copy (templates/fallback), so the model learns to answer
+        # in the user's language rather than in English.
+        from marketing_gen.copywriter import render_fallback
+
+        return render_fallback(context, channel, level="full", variant=variant)
     rng = _rng(context, channel, variant)
     if channel == "email":
         return email_copy(context, rng, variant)
