@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,10 @@ def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: C
     (app or celery_app(settings)).send_task(PLAN_TASK, args=[campaign_id])
 
 
+LOG_EVERY_S = 30.0
+"""How often ``wait_for`` prints a progress line when stderr is not a terminal."""
+
+
 def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: float | None = None,
              stall_timeout: float | None = None, poll: float = 1.0, progress: bool = True) -> dict[str, Any]:
     """Poll counts with a progress bar until the campaign completes (or stops); returns the final status.
@@ -100,7 +105,11 @@ def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: flo
     url = settings.database_url if settings else None
     started = last_change = time.monotonic()
     last: tuple[Any, ...] | None = None
-    bar = tqdm(total=0, unit="draft", desc=f"campaign {campaign_id}", disable=not progress, dynamic_ncols=True)
+    # A terminal gets a live bar; a log file (non-tty) gets one plain line every LOG_EVERY_S seconds instead of
+    # hundreds of carriage-return frames.
+    interactive = progress and sys.stderr.isatty()
+    bar = tqdm(total=0, unit="draft", desc=f"campaign {campaign_id}", disable=not interactive, dynamic_ncols=True)
+    logged = 0.0
     try:
         while True:
             status = campaign_status(campaign_id, url=url)
@@ -112,7 +121,13 @@ def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: flo
             bar.n = status["done"]
             bar.set_postfix({k: v for k, v in counts.items() if v}, refresh=False)
             bar.refresh()
-            if status["state"] in ("completed", "cancelled", "paused"):
+            final = status["state"] in ("completed", "cancelled", "paused")
+            if progress and not interactive and (final or time.monotonic() - logged >= LOG_EVERY_S):
+                logged = time.monotonic()
+                busy = ", ".join(f"{k}={v}" for k, v in counts.items() if v)
+                click.echo(f"campaign {campaign_id}: {status['done']}/{status['total']} drafts "
+                           f"({busy}) after {logged - started:.0f} s", err=True)
+            if final:
                 return status
             if status["state"] == "running" and status["total"] and not (
                 counts["pending"] + counts["generated"] + counts["ready"]
