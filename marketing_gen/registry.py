@@ -135,6 +135,13 @@ def set_active(name: str, *, url: str | None = None) -> ModelVersionInfo:
         return _info(row)
 
 
+def store_metrics(name: str, metrics: dict[str, Any], *, url: str | None = None) -> None:
+    """Replace a version's stored metrics (evaluation results are the promotion gate's input)."""
+    get_version(name, url=url)  # NotFound with the usual message
+    with session_scope(url) as session:
+        session.execute(update(ModelVersion).where(ModelVersion.name == name).values(metrics=metrics))
+
+
 VERSION_FILE = "marketing_gen_version.json"
 """Written into every trained model dir: what the registry row holds, so another database can register it, and
 ``few_shot: false`` when the model was trained on prompts without the example turn (served the same way)."""

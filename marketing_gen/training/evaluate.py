@@ -187,8 +187,7 @@ def evaluate_version(
 
 def store_eval(name: str, result: ModelEval, *, settings: Settings) -> None:
     """Merge ``result`` into the version's ``metrics["eval"]`` (channels evaluated before on the same set stay)."""
-    from marketing_gen.registry import get_version
-    from marketing_gen.training.gate import store_metrics
+    from marketing_gen.registry import get_version, store_metrics
 
     metrics = dict(get_version(name, url=settings.database_url).metrics)
     new = result.metrics()

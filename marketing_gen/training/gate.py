@@ -37,18 +37,6 @@ class GateDecision:
         return asdict(self)
 
 
-def store_metrics(name: str, metrics: dict[str, Any], *, url: str | None = None) -> None:
-    """Replace a version's stored metrics (the registry has no update call; this is the gate's input)."""
-    from sqlalchemy import update
-
-    from marketing_gen.db import session_scope
-    from marketing_gen.db.models import ModelVersion
-
-    get_version(name, url=url)  # NotFound with the usual message
-    with session_scope(url) as session:
-        session.execute(update(ModelVersion).where(ModelVersion.name == name).values(metrics=metrics))
-
-
 def compare(candidate: ModelVersionInfo, active: ModelVersionInfo) -> tuple[list[str], dict[str, Any]]:
     """Reasons the candidate is worse than (or cannot be compared with) the active version, and the figures."""
     cand = candidate.metrics.get("eval") or {}
