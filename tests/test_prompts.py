@@ -117,3 +117,17 @@ def test_role_markers_split_messages(tmp_path: Path) -> None:
     messages = build_prompt(ctx(HOSTILE), "push", settings=Settings(user_templates_dir=tmp_path))
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[1]["content"] == "example" and messages[2]["content"] == "TITLE: x"
+
+
+def test_long_names_come_with_a_short_name_that_fits_a_headline() -> None:
+    data = _data(build_prompt(ctx("LUNCH BAG RED RETROSPOT WITH MATCHING CUTLERY SET, LARGE"), "google_ads_rsa"))
+    first, second = data["products"]
+    assert first["name"] == "Lunch Bag Red Retrospot With Matching Cutlery Set, Large"
+    assert first["short"] == "Lunch Bag Red Retrospot"  # ≤ 28 characters, whole words, no dangling "With"
+    assert "short" not in second  # "Jumbo Bag Red Retrospot" already fits
+
+
+def test_zero_shot_prompts_drop_only_the_example_turn() -> None:
+    full, zero = build_prompt(ctx(), "email"), build_prompt(ctx(), "email", few_shot=False)
+    assert [m["role"] for m in full] == ["system", "user", "assistant", "user"]
+    assert zero == [full[0], full[-1]]

@@ -33,7 +33,7 @@ def test_kto_rows_compare_within_the_send_and_respect_exposure(any_db_url: str) 
     with session_scope(any_db_url) as s:
         user_id = s.get(Draft, drafts[(1, 1)]).user_id
     (context,) = build_contexts([user_id], "email", url=any_db_url)
-    assert row["prompt"] == [dict(m) for m in build_prompt(context, "email", variant=1)]
+    assert row["prompt"] == [dict(m) for m in build_prompt(context, "email", variant=1, few_shot=False)]
     assert row["completion"] == [{"role": "assistant", "content": format_fields(email_fields(1, 1), "email")}]
     assert "SUBJECT: Your mug, user 1 v1" in row["completion"][0]["content"]
     assert set(trl_columns(data.kto)[0]) == {"prompt", "completion", "label"}
