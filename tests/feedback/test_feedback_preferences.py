@@ -68,7 +68,7 @@ def test_dpo_pairs_need_the_same_user_and_send(any_db_url: str) -> None:
         user_id = s.get(Draft, drafts[(0, 0)]).user_id
     (context,) = build_contexts([user_id], "email", url=any_db_url)
     # The rejected draft's prompt: the model wrote `rejected` for it and lost to `chosen` in the same send.
-    assert pair["prompt"] == [dict(m) for m in build_prompt(context, "email", variant=0)]
+    assert pair["prompt"] == [dict(m) for m in build_prompt(context, "email", variant=0, few_shot=False)]
     assert set(trl_columns(data.dpo)[0]) == {"prompt", "chosen", "rejected"}
 
 
