@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     generate_batch_size: int = Field(default=64, ge=1, le=4096)
     """Drafts per ``generate_batch`` Celery task (one batched engine call)."""
 
-    token_budget: int = Field(default=16384, ge=256)
+    token_budget: int = Field(default=32768, ge=256)
     """Max prompt+generated tokens per engine micro-batch (length bucketing)."""
 
     max_regenerations: int = Field(default=2, ge=0, le=10)

@@ -74,7 +74,7 @@ class Engine:
         *,
         version: str,
         path: str | Path,
-        token_budget: int = 16384,
+        token_budget: int = 32768,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -260,7 +260,23 @@ class Engine:
             current.append(row)
         if current:
             batches.append(current)
-        return batches
+        return Engine._rebalance_tails(batches, max_new_tokens, budget)
+
+    @staticmethod
+    def _rebalance_tails(batches: list[list[_Row]], max_new_tokens: int, budget: int) -> list[list[_Row]]:
+        """A tiny last chunk of a prefix group (e.g. 31 + 1) costs as many decode steps as a full one: even the
+        two chunks out (16 + 16) when the budget allows; each step of a smaller batch is cheaper."""
+        out = [list(b) for b in batches]
+        for k in range(1, len(out)):
+            prev, last = out[k - 1], out[k]
+            same_group = prev[0].ids[: prev[0].prefix] == last[0].ids[: last[0].prefix]
+            if not same_group or len(last) * 2 >= len(prev):
+                continue
+            move = (len(prev) - len(last)) // 2
+            moved = prev[len(prev) - move :] + last
+            if (len(moved[-1].ids) + max_new_tokens) * len(moved) <= budget:
+                out[k - 1], out[k] = prev[: len(prev) - move], moved
+        return out
 
     def _generate_split(
         self,

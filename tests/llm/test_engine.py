@@ -300,3 +300,13 @@ def test_no_repeat_ngram_ignores_the_prompt() -> None:
     ids = torch.tensor([[7, 8, 7]])
     out = _GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
     assert torch.isfinite(out).all()
+
+
+def test_a_tiny_tail_chunk_is_evened_out(tiny_engine: Engine) -> None:
+    params = SamplingParams(max_new_tokens=8, n=5, temperature=0.8)
+    rows = tiny_engine._build_rows([PROMPTS[0]], params)  # 5 rows, same prompt and prefix
+    width = len(rows[0].ids) + 8
+    batches = Engine._micro_batches(rows, 8, 4 * width)  # greedy: 4 + 1
+    assert [len(b) for b in batches] == [3, 2]
+    assert sorted((r.index, r.sample) for b in batches for r in b) == sorted((r.index, r.sample) for r in rows)
+    assert [len(b) for b in Engine._micro_batches(rows, 8, 3 * width)] == [3, 2]  # 3 + 2 is left as it is
