@@ -75,6 +75,12 @@ class CopyResult:
         return not self.skipped
 
 
+def serves_few_shot(engine: Any, channel: str) -> bool:
+    """``engine.few_shot_for(channel)`` when the engine has it (``llm.Engine`` does), else True."""
+    few_shot_for = getattr(engine, "few_shot_for", None)
+    return bool(few_shot_for(channel)) if callable(few_shot_for) else True
+
+
 def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
     """The sampling schedule: attempt 0 greedy, later attempts sample warmer with a mild repetition penalty.
 
@@ -153,7 +159,7 @@ def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, en
     settings = settings or get_settings()
     results: list[CopyResult] = []
     pending: list[_Job] = []
-    few_shot = getattr(engine, "few_shot", True)  # fine-tuned models are served without the example turn
+    few_shot = serves_few_shot(engine, spec.name)  # fine-tuned channels are served without the example turn
     # 1. prompts (skip users the channel cannot write about)
     for i, ctx in enumerate(contexts):
         result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=engine.version)

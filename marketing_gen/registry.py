@@ -144,7 +144,7 @@ def store_metrics(name: str, metrics: dict[str, Any], *, url: str | None = None)
 
 VERSION_FILE = "marketing_gen_version.json"
 """Written into every trained model dir: what the registry row holds, so another database can register it, and
-``few_shot: false`` when the model was trained on prompts without the example turn (served the same way)."""
+``zero_shot_channels``: the channels it was trained on with prompts without the example turn (served the same way)."""
 
 
 def write_version_file(out_dir: Path, **info: Any) -> Path:
@@ -160,3 +160,12 @@ def read_version_file(out_dir: Path) -> dict[str, Any] | None:
     if not path.is_file() or not (out_dir / "config.json").is_file():
         return None
     return dict(json.loads(path.read_text()))
+
+
+def zero_shot_channels(rows: Any, base_path: str | Path | None = None) -> list[str]:
+    """What a trained model's version file records: channels of its zero-shot rows (chat prompts without the
+    example turn), plus those its base model already had."""
+    channels = {r["channel"] for r in rows if len(r.get("prompt") or []) <= 2 and r.get("channel")}
+    base = read_version_file(Path(base_path)) if base_path else None
+    channels.update((base or {}).get("zero_shot_channels") or [])
+    return sorted(channels)

@@ -33,14 +33,18 @@ class ScriptedEngine:
     default: str = ""
     responder: Callable[[Prompt, SamplingParams, int], str] | None = None
     version: str = "scripted-test-engine"
-    few_shot: bool = True
-    """Like ``Engine.few_shot``: False acts as a fine-tuned model (prompts without the example turn)."""
+    zero_shot_channels: frozenset[str] | None = None
+    """Like ``Engine.zero_shot_channels``: channels served without the example turn (a fine-tuned model)."""
     finish_reason: str = "stop"
     """Reported for every text: ``stop``, or ``length`` to act as if each text hit max_new_tokens."""
     calls: list[EngineCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._queue: deque[str] = deque(self.texts)
+
+    def few_shot_for(self, channel: str) -> bool:
+        """Like ``Engine.few_shot_for``."""
+        return self.zero_shot_channels is None or channel not in self.zero_shot_channels
 
     def queue(self, *texts: str) -> None:
         """Append more scripted texts."""

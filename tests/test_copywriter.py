@@ -219,9 +219,11 @@ def test_cut_in_chatter_after_a_one_line_field_is_fine() -> None:
 
 
 def test_fine_tuned_engines_get_prompts_without_the_example_turn() -> None:
-    base, tuned = ScriptedEngine([GOOD]), ScriptedEngine([GOOD], few_shot=False)
+    base, tuned = ScriptedEngine([GOOD]), ScriptedEngine([GOOD], zero_shot_channels=frozenset({"email"}))
     write_copies([ctx(1)], "email", base)
     write_copies([ctx(1)], "email", tuned)
+    write_copies([ctx(1)], "push", tuned)  # a channel it was not trained on keeps the example turn
     assert [m["role"] for m in base.calls[0].prompts[0]] == ["system", "user", "assistant", "user"]
     assert [m["role"] for m in tuned.calls[0].prompts[0]] == ["system", "user"]
     assert tuned.calls[0].prompts[0][-1] == base.calls[0].prompts[0][-1]  # same data block
+    assert [m["role"] for m in tuned.calls[1].prompts[0]] == ["system", "user", "assistant", "user"]

@@ -81,8 +81,8 @@ class Engine:
         self.version = version
         self.path = Path(path)
         self.token_budget = token_budget
-        self.few_shot = _serves_few_shot(self.path)
-        """Prompts carry the template's example turn (base models); fine-tuned dirs say ``few_shot: false``."""
+        self.zero_shot_channels = _zero_shot_channels(self.path)
+        """Channels this model was fine-tuned on without the prompt's example turn (None: a base model)."""
         self.last_stats = GenerateStats()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
@@ -145,6 +145,11 @@ class Engine:
         if active is None:
             raise ClientError("No model: run `marketing-gen model import-base`")
         return cls.from_path(active.path, settings=settings, version=active.name)
+
+    def few_shot_for(self, channel: str) -> bool:
+        """Whether prompts for ``channel`` carry the template's example turn: yes for a base model and for
+        channels a fine-tuned model never trained on; no for the channels it learnt (train = serve)."""
+        return self.zero_shot_channels is None or channel not in self.zero_shot_channels
 
     @property
     def device(self) -> torch.device:
@@ -415,11 +420,16 @@ def _check_prompt(i: int, prompt: Any) -> None:
     )
 
 
-def _serves_few_shot(path: Path) -> bool:
+def _zero_shot_channels(path: Path) -> frozenset[str] | None:
+    from marketing_gen.channels.base import all_channels
     from marketing_gen.registry import read_version_file
 
-    info = read_version_file(path) if path.is_dir() else None
-    return bool((info or {}).get("few_shot", True))
+    info = (read_version_file(path) if path.is_dir() else None) or {}
+    if info.get("zero_shot_channels") is not None:
+        return frozenset(info["zero_shot_channels"])
+    if info.get("few_shot") is False:  # written before per-channel records: every channel
+        return frozenset(all_channels())
+    return None
 
 
 def _row_seed(base_seed: int, text: str, sample: int) -> int:

@@ -68,7 +68,7 @@ def serving_prompt(context: UserContext, channel: str, variant: int = 0, *,
                    few_shot: bool = False) -> list[dict[str, str]]:
     """The chat messages the engine is given for this context and channel (``prompts.build_prompt``).
 
-    Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot``).
+    Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot_for``).
     """
     from marketing_gen.prompts import build_prompt
 
@@ -203,6 +203,7 @@ def bootstrap_rows(
     params_for: Callable[[str, int, int], SamplingParams] | None = None,
 ) -> list[Row]:
     """Rejection sampling: ``n`` samples per context; keep the best-scoring one that passes every hard check."""
+    from marketing_gen.copywriter import serves_few_shot
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
 
@@ -217,7 +218,7 @@ def bootstrap_rows(
                 max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, repetition_penalty=1.1, n=n, seed=seed
             )
         )
-        few_shot = getattr(engine, "few_shot", True)  # generate the way this model is served; rows are zero-shot
+        few_shot = serves_few_shot(engine, channel)  # generate the way this model is served; rows are zero-shot
         prompts = [serving_prompt(c, channel, variant, few_shot=few_shot) for c in contexts]
         completions = engine.generate(prompts, params)
         for context, completion in zip(contexts, completions, strict=True):

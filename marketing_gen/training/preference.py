@@ -38,6 +38,7 @@ def guardrail_pairs(
 ) -> list[dict[str, Any]]:
     """DPO pairs (conversational) where ``rejected`` is the model's copy that fails a hard check."""
     from marketing_gen import guardrails
+    from marketing_gen.copywriter import serves_few_shot
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
     from marketing_gen.training.datasets import format_fields, serving_prompt
@@ -49,7 +50,7 @@ def guardrail_pairs(
         spec = get_channel(channel)
         params = SamplingParams(max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, n=n, seed=seed)
         prompts = [serving_prompt(c, channel) for c in contexts]  # the rows' prompts (zero-shot, like serving)
-        asked = [serving_prompt(c, channel, few_shot=getattr(engine, "few_shot", True)) for c in contexts]
+        asked = [serving_prompt(c, channel, few_shot=serves_few_shot(engine, channel)) for c in contexts]
         for context, prompt, completion in zip(contexts, prompts, engine.generate(asked, params), strict=True):
             passing: list[tuple[float, str]] = []
             failing: list[str] = []
@@ -128,7 +129,7 @@ def train_preference(
     from datasets import Dataset  # type: ignore[import-untyped]
 
     from marketing_gen.llm.devices import configure_threads
-    from marketing_gen.registry import write_version_file
+    from marketing_gen.registry import write_version_file, zero_shot_channels
     from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name
 
     if method not in METHODS:
@@ -179,7 +180,8 @@ def train_preference(
     hyper = {"method": method, "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate,
              "beta": beta, "max_length": max_length, "rows": len(rows), "device": "cuda" if cuda else "cpu",
              "desirable_weight": desirable_weight, "undesirable_weight": undesirable_weight}
-    write_version_file(out_dir, base=base.name, kind=method, few_shot=False, dataset_hash=dataset_hash,
+    write_version_file(out_dir, base=base.name, kind=method, zero_shot_channels=zero_shot_channels(rows, base.path),
+                       dataset_hash=dataset_hash,
                        hyperparameters=hyper, metrics=metrics)
     return register_version(name, str(out_dir), base=base.name, kind=method, dataset_hash=dataset_hash,
                             hyperparameters=hyper, metrics=metrics, activate=activate, url=settings.database_url)

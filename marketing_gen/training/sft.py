@@ -29,6 +29,7 @@ from marketing_gen.registry import (  # noqa: F401  (VERSION_FILE, read_version_
     read_version_file,
     register_version,
     write_version_file,
+    zero_shot_channels,
 )
 
 if TYPE_CHECKING:
@@ -320,7 +321,7 @@ def train_sft(
             "runtime_s": result.runtime_s,
         }
     }
-    write_version_file(out_dir, base=base.name, kind="sft", few_shot=any(len(r["prompt"]) > 2 for r in rows),
+    write_version_file(out_dir, base=base.name, kind="sft", zero_shot_channels=zero_shot_channels(rows, base.path),
                        dataset_hash=dataset_hash, hyperparameters=hyper,
                        metrics=metrics)
     return register_version(

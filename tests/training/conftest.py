@@ -54,5 +54,6 @@ def short_rows() -> list[dict]:
             "prompt": [{"role": "system", "content": "Write an email subject."},
                        {"role": "user", "content": f"Item: lantern {i}"}],
             "completion": [{"role": "assistant", "content": f"SUBJECT: A lantern for you {i}"}],
+            "channel": "email",
         })
     return rows

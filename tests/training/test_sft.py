@@ -41,8 +41,10 @@ def test_full_sft_two_steps_logs_loss_changes_weights_and_registers(
     # trained on zero-shot rows → served zero-shot; the base model keeps its example turn
     from marketing_gen.llm.engine import Engine
 
-    assert Engine.from_path(info.path, settings=settings).few_shot is False
-    assert Engine.from_path(tiny_model_dir, settings=settings).few_shot is True
+    tuned = Engine.from_path(info.path, settings=settings)
+    assert tuned.zero_shot_channels == {"email"}  # the rows' channel, trained without the example turn
+    assert tuned.few_shot_for("email") is False and tuned.few_shot_for("sms") is True
+    assert Engine.from_path(tiny_model_dir, settings=settings).few_shot_for("email") is True
 
 
 def test_train_layers_freezes_embeddings_and_lower_layers(
