@@ -172,7 +172,7 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
 
 
 @main.command()
-@click.option("--users", type=int, default=120, show_default=True, help="Demo store size (ignored with --data).")
+@click.option("--users", type=int, default=60, show_default=True, help="Demo store size (ignored with --data).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Your store instead: a directory with canonical users.csv, items.csv [interactions.csv, "
                    "recommendations.csv, brand.json].")
