@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,11 @@ def customer_messages(n: int, data_dir: Path) -> list[str]:
 
 
 def run(engine: Any, settings: Settings, channels: Sequence[str], *, users: int = 200,
-        max_regenerations: int = 2, data_dir: Path | None = None, seed: int = 0) -> list[ChannelReport]:
-    """Write copy for ``users`` store users on each channel and summarize (see the module docstring)."""
+        max_regenerations: int = 2, data_dir: Path | None = None, seed: int = 0,
+        echo: Callable[[str], None] | None = None) -> list[ChannelReport]:
+    """Write copy for ``users`` store users on each channel and summarize (see the module docstring).
+
+    ``echo`` gets a line as each channel starts and ends (the CLI prints them to stderr)."""
     from marketing_gen.copywriter import write_copies
     from marketing_gen.training.catalog_contexts import default_data_dir
 
@@ -131,11 +134,17 @@ def run(engine: Any, settings: Settings, channels: Sequence[str], *, users: int 
         extra: list[Mapping[str, Any] | None] | None = None
         if channel == "social_reply":
             extra = [{"comment": m} for m in customer_messages(len(contexts), data_dir or default_data_dir())]
+        if echo:
+            echo(f"{channel}: writing copy for {len(contexts)} users …")
         started = time.perf_counter()
         results = write_copies(contexts, channel, engine, seed=seed, max_regenerations=max_regenerations,
                                settings=settings, extra=extra)
         reports.append(summarize(channel, contexts, results, seconds=time.perf_counter() - started,
                                  tracking_base_url=settings.public_base_url))
+        if echo:
+            r = reports[-1]
+            echo(f"{channel}: done in {r.seconds:.0f} s; first try {r.first_try_pass:.0%}, fallback "
+                 f"{r.fallback_rate:.0%}, final {r.final_pass:.0%}")
     return reports
 
 

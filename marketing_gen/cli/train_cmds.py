@@ -256,7 +256,7 @@ def eval_channels_cmd(model_name: str | None, channels: str, users: int, max_reg
     info = get_version(model_name or _active_name(settings), url=settings.database_url)
     engine = Engine.from_path(info.path, settings=settings, version=info.name)
     reports = channel_eval.run(engine, settings, chans, users=users, max_regenerations=max_regenerations,
-                               data_dir=data_dir)
+                               data_dir=data_dir, echo=lambda line: click.echo(line, err=True))
     if as_json:
         echo_json({"model": info.name, "max_regenerations": max_regenerations,
                    "channels": [asdict(r) for r in reports]})
