@@ -74,6 +74,9 @@ def test_placeholders_tags_and_newlines() -> None:
     found = codes(check(fields, ctx(), "email"))
     assert "format.placeholder" in found and "format.newline.subject" in found
     assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": "Nice. CTA: Shop now"}, ctx(), "email"))
+    cut_tag = "Spring picks HEAD: Take a look at more ideas like this."
+    assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": cut_tag}, ctx(), "email"))
+    assert check({**CLEAN_EMAIL, "body": "Note: the Head of our team picked it."}, ctx(), "email") == []
 
 
 def test_sms_segments_optout_brand() -> None:
