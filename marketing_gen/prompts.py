@@ -129,7 +129,6 @@ def short_name(title: str) -> str:
     return short_title(display_title(title), SHORT_NAME_CHARS)
 
 
-
 def language_of(locale: str) -> str:
     """``de-DE`` → ``German``; unknown locales → ``English``."""
     code = (locale or "en").replace("_", "-").split("-")[0].lower()

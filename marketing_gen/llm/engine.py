@@ -421,15 +421,11 @@ def _check_prompt(i: int, prompt: Any) -> None:
 
 
 def _zero_shot_channels(path: Path) -> frozenset[str] | None:
-    from marketing_gen.channels.base import all_channels
     from marketing_gen.registry import read_version_file
 
     info = (read_version_file(path) if path.is_dir() else None) or {}
-    if info.get("zero_shot_channels") is not None:
-        return frozenset(info["zero_shot_channels"])
-    if info.get("few_shot") is False:  # written before per-channel records: every channel
-        return frozenset(all_channels())
-    return None
+    channels = info.get("zero_shot_channels")
+    return frozenset(channels) if channels is not None else None
 
 
 def _row_seed(base_seed: int, text: str, sample: int) -> int:

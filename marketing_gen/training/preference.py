@@ -181,7 +181,6 @@ def train_preference(
              "beta": beta, "max_length": max_length, "rows": len(rows), "device": "cuda" if cuda else "cpu",
              "desirable_weight": desirable_weight, "undesirable_weight": undesirable_weight}
     write_version_file(out_dir, base=base.name, kind=method, zero_shot_channels=zero_shot_channels(rows, base.path),
-                       dataset_hash=dataset_hash,
-                       hyperparameters=hyper, metrics=metrics)
+                       dataset_hash=dataset_hash, hyperparameters=hyper, metrics=metrics)
     return register_version(name, str(out_dir), base=base.name, kind=method, dataset_hash=dataset_hash,
                             hyperparameters=hyper, metrics=metrics, activate=activate, url=settings.database_url)

@@ -22,11 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest, ModelLoadError
-from marketing_gen.registry import (  # noqa: F401  (VERSION_FILE, read_version_file: re-exported)
-    VERSION_FILE,
+from marketing_gen.registry import (
     ModelVersionInfo,
     get_version,
-    read_version_file,
     register_version,
     write_version_file,
     zero_shot_channels,
@@ -322,8 +320,7 @@ def train_sft(
         }
     }
     write_version_file(out_dir, base=base.name, kind="sft", zero_shot_channels=zero_shot_channels(rows, base.path),
-                       dataset_hash=dataset_hash, hyperparameters=hyper,
-                       metrics=metrics)
+                       dataset_hash=dataset_hash, hyperparameters=hyper, metrics=metrics)
     return register_version(
         name,
         str(out_dir),

@@ -8,9 +8,9 @@ import pytest
 from conftest import _fresh_db, shared_data
 
 from marketing_gen.config import get_settings
-from marketing_gen.registry import active_version, list_versions, register_version
+from marketing_gen.registry import VERSION_FILE, active_version, list_versions, register_version
 from marketing_gen.training.pipeline import BEFORE_AFTER_FILE, build_training_rows, ensure_finetuned_model
-from marketing_gen.training.sft import VERSION_FILE, SFTParams
+from marketing_gen.training.sft import SFTParams
 
 
 @pytest.fixture
