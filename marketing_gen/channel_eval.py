@@ -47,8 +47,14 @@ class ChannelReport:
     top_codes: dict[str, int] = field(default_factory=dict)
 
 
-def summarize(channel: str, contexts: Sequence[UserContext], results: Sequence[Any], *, seconds: float = 0.0,
-              tracking_base_url: str | None = None) -> ChannelReport:
+def summarize(
+    channel: str,
+    contexts: Sequence[UserContext],
+    results: Sequence[Any],
+    *,
+    seconds: float = 0.0,
+    tracking_base_url: str | None = None,
+) -> ChannelReport:
     """Figures for one channel from ``write_copies`` results; delivered copy is re-checked here."""
     from marketing_gen import guardrails
 
@@ -119,9 +125,17 @@ def customer_messages(n: int, data_dir: Path) -> list[str]:
     return [pairs[k % len(pairs)].customer for k in range(n)]
 
 
-def run(engine: Any, settings: Settings, channels: Sequence[str], *, users: int = 200,
-        max_regenerations: int = 2, data_dir: Path | None = None, seed: int = 0,
-        echo: Callable[[str], None] | None = None) -> list[ChannelReport]:
+def run(
+    engine: Any,
+    settings: Settings,
+    channels: Sequence[str],
+    *,
+    users: int = 200,
+    max_regenerations: int = 2,
+    data_dir: Path | None = None,
+    seed: int = 0,
+    echo: Callable[[str], None] | None = None,
+) -> list[ChannelReport]:
     """Write copy for ``users`` store users on each channel and summarize (see the module docstring).
 
     ``echo`` gets a line as each channel starts and ends (the CLI prints them to stderr)."""
@@ -137,21 +151,34 @@ def run(engine: Any, settings: Settings, channels: Sequence[str], *, users: int 
         if echo:
             echo(f"{channel}: writing copy for {len(contexts)} users …")
         started = time.perf_counter()
-        results = write_copies(contexts, channel, engine, seed=seed, max_regenerations=max_regenerations,
-                               settings=settings, extra=extra)
-        reports.append(summarize(channel, contexts, results, seconds=time.perf_counter() - started,
-                                 tracking_base_url=settings.public_base_url))
+        results = write_copies(
+            contexts, channel, engine, seed=seed, max_regenerations=max_regenerations, settings=settings, extra=extra
+        )
+        reports.append(
+            summarize(
+                channel,
+                contexts,
+                results,
+                seconds=time.perf_counter() - started,
+                tracking_base_url=settings.public_base_url,
+            )
+        )
         if echo:
             r = reports[-1]
-            echo(f"{channel}: done in {r.seconds:.0f} s; first try {r.first_try_pass:.0%}, fallback "
-                 f"{r.fallback_rate:.0%}, final {r.final_pass:.0%}")
+            echo(
+                f"{channel}: done in {r.seconds:.0f} s; first try {r.first_try_pass:.0%}, fallback "
+                f"{r.fallback_rate:.0%}, final {r.final_pass:.0%}"
+            )
     return reports
 
 
 def table(reports: Sequence[ChannelReport], *, model: str, max_regenerations: int) -> str:
     """The text table ``eval channels`` prints."""
-    head = (f"{'channel':<15}{'n':>5}{'first try':>11}" + "".join(f"{f:>12}" for f in FAMILIES)
-            + f"{'after regen':>13}{'fallback':>10}{'final':>8}{'s':>7}")
+    head = (
+        f"{'channel':<15}{'n':>5}{'first try':>11}"
+        + "".join(f"{f:>12}" for f in FAMILIES)
+        + f"{'after regen':>13}{'fallback':>10}{'final':>8}{'s':>7}"
+    )
     lines = [head]
     for r in reports:
         lines.append(
@@ -159,8 +186,10 @@ def table(reports: Sequence[ChannelReport], *, model: str, max_regenerations: in
             + "".join(f"{r.family_pass[f]:>12.1%}" for f in FAMILIES)
             + f"{r.pass_before_fallback:>13.1%}{r.fallback_rate:>10.1%}{r.final_pass:>8.1%}{r.seconds:>7.0f}"
         )
-    lines.append(f"model {model}; first try greedy, then up to {max_regenerations} regenerations, then the "
-                 "fallback; family columns: first tries with no hard finding of that family")
+    lines.append(
+        f"model {model}; first try greedy, then up to {max_regenerations} regenerations, then the "
+        "fallback; family columns: first tries with no hard finding of that family"
+    )
     for r in reports:
         if r.top_codes:
             found = ", ".join(f"{c} {k}" for c, k in r.top_codes.items())

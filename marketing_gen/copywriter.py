@@ -91,8 +91,15 @@ def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: Sampling
     if attempt == 0:
         return base.model_copy(update={"n": 1, "seed": seed})
     temperature = min(0.9, 0.6 + 0.1 * attempt)
-    return base.model_copy(update={"n": 1, "seed": seed + attempt, "temperature": max(base.temperature, temperature),
-                                   "top_p": min(base.top_p, 0.95), "repetition_penalty": 1.1})
+    return base.model_copy(
+        update={
+            "n": 1,
+            "seed": seed + attempt,
+            "temperature": max(base.temperature, temperature),
+            "top_p": min(base.top_p, 0.95),
+            "repetition_penalty": 1.1,
+        }
+    )
 
 
 def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
@@ -136,8 +143,11 @@ def cut_off(raw: str, fields: dict[str, Any], spec: ChannelSpec) -> list[Violati
         if isinstance(value, list):
             fields[f.name] = value[:-1]
             return []
-        return [Violation("format.truncated", f.name,
-                          f"{f.name} was cut off by the token limit ({spec.max_new_tokens} tokens)")]
+        return [
+            Violation(
+                "format.truncated", f.name, f"{f.name} was cut off by the token limit ({spec.max_new_tokens} tokens)"
+            )
+        ]
     return []
 
 
@@ -150,10 +160,18 @@ class _Job:
     result: CopyResult
 
 
-def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, engine: GenerationEngine, *,
-                 variant: int = 0, seed: int = 0, max_regenerations: int = 2, params: SamplingParams | None = None,
-                 settings: Settings | None = None, extra: Sequence[Mapping[str, Any] | None] | None = None,
-                 ) -> list[CopyResult]:
+def write_copies(
+    contexts: Sequence[UserContext],
+    channel: str | ChannelSpec,
+    engine: GenerationEngine,
+    *,
+    variant: int = 0,
+    seed: int = 0,
+    max_regenerations: int = 2,
+    params: SamplingParams | None = None,
+    settings: Settings | None = None,
+    extra: Sequence[Mapping[str, Any] | None] | None = None,
+) -> list[CopyResult]:
     """Checked copy for each context, in input order (see the module docstring for the steps)."""
     spec = get_channel(channel)
     settings = settings or get_settings()
@@ -167,8 +185,9 @@ def write_copies(contexts: Sequence[UserContext], channel: str | ChannelSpec, en
         if not ctx.items and spec.name != "social_reply":
             result.skipped, result.skip_reason = True, "no recommendations"
             continue
-        prompt = build_prompt(ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None,
-                              few_shot=few_shot)
+        prompt = build_prompt(
+            ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None, few_shot=few_shot
+        )
         result.prompt_hash = prompt_hash(prompt)
         facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
         pending.append(_Job(i, ctx, prompt, facts, result))
@@ -225,8 +244,14 @@ def _apply_fallback(job: _Job, spec: ChannelSpec, settings: Settings, variant: i
     res.skipped, res.skip_reason = True, f"no copy passes the hard checks, fallback included ({codes})"
 
 
-def render_fallback(context: UserContext, channel: str | ChannelSpec, *, level: str = "full", variant: int = 0,
-                    settings: Settings | None = None) -> dict[str, Any]:
+def render_fallback(
+    context: UserContext,
+    channel: str | ChannelSpec,
+    *,
+    level: str = "full",
+    variant: int = 0,
+    settings: Settings | None = None,
+) -> dict[str, Any]:
     """The deterministic copy from ``templates/fallback/<channel>.j2`` (``full`` or ``minimal`` level)."""
     spec = get_channel(channel)
     env = template_environment(settings)

@@ -30,8 +30,20 @@ ROLE_MARKER = re.compile(r"^@@(SYSTEM|USER|ASSISTANT)@@$", re.MULTILINE)
 """A line ``@@USER@@`` / ``@@ASSISTANT@@`` / ``@@SYSTEM@@`` in a prompt template starts a new chat message (text
 before the first marker is the system message). Few-shot turns are an example user + assistant pair."""
 
-LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "it": "Italian",
-             "pt": "Portuguese", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "pl": "Polish"}
+LANGUAGES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "nl": "Dutch",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "sv": "Swedish",
+    "da": "Danish",
+    "no": "Norwegian",
+    "fi": "Finnish",
+    "pl": "Polish",
+}
 MAX_ITEMS = 3
 """Items a prompt shows (the model is small; more items make longer, vaguer copy)."""
 
@@ -146,13 +158,18 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
     if offer.ends_at:
         offer_parts.append(f"ends {offer.ends_at.isoformat()}")
     data: dict[str, Any] = {
-        "customer": {"first_name": (context.first_name or "").strip() or None,
-                     "interests": [shorten(i, 40) for i in context.interests[:3]]},
+        "customer": {
+            "first_name": (context.first_name or "").strip() or None,
+            "interests": [shorten(i, 40) for i in context.interests[:3]],
+        },
         "products": [
-            {"name": shorten(display_title(i.title), 80), "short": _short_if_shorter(i.title),
-             "price": format_price(i.price, i.currency) or None,
-             "category": shorten(i.category, 40) if i.category else None,
-             "features": [shorten(f, 60) for f in i.features[:2]]}
+            {
+                "name": shorten(display_title(i.title), 80),
+                "short": _short_if_shorter(i.title),
+                "price": format_price(i.price, i.currency) or None,
+                "category": shorten(i.category, 40) if i.category else None,
+                "features": [shorten(f, 60) for f in i.features[:2]],
+            }
             for i in context.items[:MAX_ITEMS]
         ],
         "offer": "; ".join(offer_parts) or "none",
@@ -185,9 +202,15 @@ def data_block(data: Mapping[str, Any]) -> str:
     return f"<data>{text}</data>"
 
 
-def build_prompt(context: UserContext, channel: str | ChannelSpec, *, variant: int = 0,
-                 settings: Settings | None = None, extra: Mapping[str, Any] | None = None,
-                 few_shot: bool = True) -> list[ChatMessage]:
+def build_prompt(
+    context: UserContext,
+    channel: str | ChannelSpec,
+    *,
+    variant: int = 0,
+    settings: Settings | None = None,
+    extra: Mapping[str, Any] | None = None,
+    few_shot: bool = True,
+) -> list[ChatMessage]:
     """System (voice, rules, tagged format) + the example turn + user (the data block) messages.
 
     ``few_shot=False`` leaves the example turn out: fine-tuned models learnt the format from their training

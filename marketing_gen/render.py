@@ -32,10 +32,13 @@ from marketing_gen.prompts import display_title, template_environment
 from marketing_gen.tokens import click_url, sign_token
 
 GOOGLE_ADS_COLUMNS: tuple[str, ...] = (
-    "Campaign", "Ad group",
+    "Campaign",
+    "Ad group",
     *(f"Headline {i}" for i in range(1, 16)),
     *(f"Description {i}" for i in range(1, 5)),
-    "Path 1", "Path 2", "Final URL",
+    "Path 1",
+    "Path 2",
+    "Final URL",
 )
 """Google Ads Editor CSV columns for responsive search ads, in order."""
 
@@ -62,28 +65,53 @@ class RenderedArtifact:
         return json.dumps(self.data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def render(channel: str, fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None,
-           campaign_name: str, settings: Settings, ad_group: str | None = None) -> RenderedArtifact:
+def render(
+    channel: str,
+    fields: Mapping[str, Any],
+    context: UserContext,
+    *,
+    draft_id: int | None,
+    campaign_name: str,
+    settings: Settings,
+    ad_group: str | None = None,
+) -> RenderedArtifact:
     """Render one checked copy for one user."""
     spec = get_channel(channel)
     if spec.render_target == "email_mime":
         return render_email(fields, context, draft_id=draft_id, campaign_name=campaign_name, settings=settings)
     if spec.render_target == "google_ads_csv":
-        row = google_ads_row(fields, context, campaign_name=campaign_name,
-                             ad_group=ad_group or f"{campaign_name} / {context.external_id}", settings=settings)
+        row = google_ads_row(
+            fields,
+            context,
+            campaign_name=campaign_name,
+            ad_group=ad_group or f"{campaign_name} / {context.external_id}",
+            settings=settings,
+        )
         return RenderedArtifact(spec.name, spec.render_target, {"row": row})
     if spec.render_target == "sms":
         text = str(fields.get("text", ""))
         info = sms.sms_info(text)
-        data = {"to": context.phone, "text": text, "encoding": info.encoding, "segments": info.segments,
-                "units": info.units, "chars": info.chars}
+        data = {
+            "to": context.phone,
+            "text": text,
+            "encoding": info.encoding,
+            "segments": info.segments,
+            "units": info.units,
+            "chars": info.chars,
+        }
         return RenderedArtifact(spec.name, spec.render_target, data)
     if spec.render_target == "push":
         return render_push(fields, context, draft_id=draft_id, settings=settings, limit=spec.max_payload_bytes)
     if spec.render_target == "meta_ad":
         data = {k: fields.get(k, "") for k in spec.field_names}
-        data.update({"link": _landing_url(context, settings), "image_url": _first(i.image_url for i in context.items),
-                     "call_to_action": "SHOP_NOW", "campaign": campaign_name})
+        data.update(
+            {
+                "link": _landing_url(context, settings),
+                "image_url": _first(i.image_url for i in context.items),
+                "call_to_action": "SHOP_NOW",
+                "campaign": campaign_name,
+            }
+        )
         return RenderedArtifact(spec.name, spec.render_target, data)
     return RenderedArtifact(spec.name, spec.render_target, {"text": str(fields.get("text", ""))})
 
@@ -98,28 +126,34 @@ def _landing_url(context: UserContext, settings: Settings) -> str:
 
 def unsubscribe_link(context: UserContext, settings: Settings, *, channel: str, draft_id: int | None) -> str:
     """The user's one-click unsubscribe URL (the brand's URL template, a signed token)."""
-    token = sign_token({"purpose": "unsubscribe", "user_id": context.user_id, "channel": channel,
-                        "draft_id": draft_id}, settings)
+    token = sign_token(
+        {"purpose": "unsubscribe", "user_id": context.user_id, "channel": channel, "draft_id": draft_id}, settings
+    )
     template = context.brand.unsubscribe_url_template or "{base_url}/u/{token}"
     return template.format(base_url=settings.public_base_url.rstrip("/"), token=token)
 
 
-def render_email(fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, campaign_name: str,
-                 settings: Settings) -> RenderedArtifact:
+def render_email(
+    fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, campaign_name: str, settings: Settings
+) -> RenderedArtifact:
     """A multipart/alternative email with CAN-SPAM footer and one-click unsubscribe headers."""
     brand = context.brand
     if not brand.postal_address.strip():
-        raise InvalidRequest(f"brand {brand.name!r} has no postal_address: CAN-SPAM requires a physical postal "
-                             "address in every marketing email; set it on the brand before rendering email")
+        raise InvalidRequest(
+            f"brand {brand.name!r} has no postal_address: CAN-SPAM requires a physical postal "
+            "address in every marketing email; set it on the brand before rendering email"
+        )
     unsubscribe = unsubscribe_link(context, settings, channel="email", draft_id=draft_id)
     items = []
     for item in context.items[:EMAIL_ITEMS]:
-        items.append({
-            "title": display_title(item.title),
-            "price": format_price(item.price, item.currency),
-            "link": click_url(settings, draft_id=draft_id, url=item.url) if item.url else None,
-            "image_url": item.image_url,
-        })
+        items.append(
+            {
+                "title": display_title(item.title),
+                "price": format_price(item.price, item.currency),
+                "link": click_url(settings, draft_id=draft_id, url=item.url) if item.url else None,
+                "image_url": item.image_url,
+            }
+        )
     landing = _first(i.url for i in context.items) or brand.website_url
     body = str(fields.get("body", ""))
     variables = {
@@ -151,17 +185,25 @@ def render_email(fields: Mapping[str, Any], context: UserContext, *, draft_id: i
     msg.set_content(text, cte="quoted-printable")
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
     data = {
-        "from": str(msg["From"]), "to": str(msg["To"]) if context.email else None, "subject": variables["subject"],
-        "preheader": variables["preheader"], "text": text, "html": html,
-        "headers": {"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                    "Message-ID": str(msg["Message-ID"])},
+        "from": str(msg["From"]),
+        "to": str(msg["To"]) if context.email else None,
+        "subject": variables["subject"],
+        "preheader": variables["preheader"],
+        "text": text,
+        "html": html,
+        "headers": {
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": str(msg["Message-ID"]),
+        },
         "unsubscribe_url": unsubscribe,
     }
     return RenderedArtifact("email", "email_mime", data, message=msg)
 
 
-def google_ads_row(fields: Mapping[str, Any], context: UserContext, *, campaign_name: str, ad_group: str,
-                   settings: Settings) -> dict[str, str]:
+def google_ads_row(
+    fields: Mapping[str, Any], context: UserContext, *, campaign_name: str, ad_group: str, settings: Settings
+) -> dict[str, str]:
     """One Google Ads Editor CSV row (empty cells for unused headlines/descriptions)."""
     row = {c: "" for c in GOOGLE_ADS_COLUMNS}
     row["Campaign"], row["Ad group"] = campaign_name, ad_group
@@ -184,8 +226,9 @@ def google_ads_csv(rows: Iterable[Mapping[str, str]]) -> str:
     return out.getvalue()
 
 
-def render_push(fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, settings: Settings,
-                limit: int = 4096) -> RenderedArtifact:
+def render_push(
+    fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, settings: Settings, limit: int = 4096
+) -> RenderedArtifact:
     """APNs and FCM payloads with a tracked deep link; InvalidRequest when one exceeds the byte limit."""
     title, body = str(fields.get("title", "")), str(fields.get("body", ""))
     target = _first(i.url for i in context.items) or context.brand.website_url

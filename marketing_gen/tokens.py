@@ -31,8 +31,9 @@ def _mac(body: str, secret: str) -> str:
     return _b64encode(hmac.new(secret.encode("utf-8"), body.encode("ascii"), hashlib.sha256).digest())
 
 
-def sign_token(payload: dict[str, Any], settings: Settings, *, ttl_days: float | None = None,
-               now: float | None = None) -> str:
+def sign_token(
+    payload: dict[str, Any], settings: Settings, *, ttl_days: float | None = None, now: float | None = None
+) -> str:
     """A URL-safe token for ``payload`` that expires after ``ttl_days`` (default ``settings.token_ttl_days``)."""
     if "exp" in payload:
         raise InvalidRequest("token payload must not set 'exp'; pass ttl_days instead")
@@ -43,8 +44,9 @@ def sign_token(payload: dict[str, Any], settings: Settings, *, ttl_days: float |
     return f"{body}.{_mac(body, settings.secret_key)}"
 
 
-def verify_token(token: str, settings: Settings, *, purpose: str | None = None,
-                 now: float | None = None) -> dict[str, Any]:
+def verify_token(
+    token: str, settings: Settings, *, purpose: str | None = None, now: float | None = None
+) -> dict[str, Any]:
     """The payload of a valid token (without ``exp``); InvalidRequest when tampered, expired or of another purpose."""
     body, sep, mac = token.partition(".")
     if not sep or not body or not mac or not token.isascii():
@@ -67,8 +69,9 @@ def verify_token(token: str, settings: Settings, *, purpose: str | None = None,
 
 def unsubscribe_url(settings: Settings, *, user_id: int, channel: str, draft_id: int | None = None) -> str:
     """``{public_base_url}/u/{token}`` for one user and channel."""
-    token = sign_token({"purpose": "unsubscribe", "user_id": user_id, "channel": channel, "draft_id": draft_id},
-                       settings)
+    token = sign_token(
+        {"purpose": "unsubscribe", "user_id": user_id, "channel": channel, "draft_id": draft_id}, settings
+    )
     return f"{settings.public_base_url.rstrip('/')}/u/{token}"
 
 

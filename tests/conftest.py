@@ -22,9 +22,7 @@ PG_URL = os.environ.get("MARKETING_GEN_TEST_DATABASE_URL")
 BROKER_URL = os.environ.get("MARKETING_GEN_TEST_BROKER_URL")
 
 if IN_CI and not (PG_URL and BROKER_URL):
-    raise RuntimeError(
-        "CI=true needs MARKETING_GEN_TEST_DATABASE_URL and MARKETING_GEN_TEST_BROKER_URL (see .ci/run)"
-    )
+    raise RuntimeError("CI=true needs MARKETING_GEN_TEST_DATABASE_URL and MARKETING_GEN_TEST_BROKER_URL (see .ci/run)")
 
 
 def shared_data(name: str) -> Path:

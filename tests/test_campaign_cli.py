@@ -39,8 +39,22 @@ def test_create_status_pause_resume_cancel(embedded: str, tmp_path: Path) -> Non
     db_url = embedded
     with session_scope(db_url) as s:
         s.add(User(external_id="u1", email="u1@example.com", consent_email=True))
-    cid = int(_invoke("campaign", "create", "--name", "Spring", "--channels", "email,push",
-                      "--segment", "country != France", "--discount-pct", "10", "--max-new-tokens", "24").strip())
+    cid = int(
+        _invoke(
+            "campaign",
+            "create",
+            "--name",
+            "Spring",
+            "--channels",
+            "email,push",
+            "--segment",
+            "country != France",
+            "--discount-pct",
+            "10",
+            "--max-new-tokens",
+            "24",
+        ).strip()
+    )
     status = json.loads(_invoke("campaign", "status", str(cid), "--json"))
     assert status["id"] == cid and status["state"] == "created" and status["channels"] == ["email", "push"]
     assert set(status["counts"]) == {"pending", "generated", "ready", "queued", "failed", "skipped"}
@@ -60,8 +74,9 @@ def test_create_status_pause_resume_cancel(embedded: str, tmp_path: Path) -> Non
     assert "running" in _invoke("campaign", "resume", str(cid))
     assert "cancelled" in _invoke("campaign", "cancel", str(cid))
     assert f"{cid}" in _invoke("campaign", "list")
-    bad = CliRunner().invoke(main, ["campaign", "create", "--name", "x", "--channels", "email",
-                                    "--segment", "country ="])
+    bad = CliRunner().invoke(
+        main, ["campaign", "create", "--name", "x", "--channels", "email", "--segment", "country ="]
+    )
     assert bad.exit_code != 0 and "segment:" in bad.output
 
 

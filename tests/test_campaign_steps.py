@@ -33,10 +33,27 @@ from marketing_gen.db.models import Brand, Draft, Item, OutboxMessage, Recommend
 def _seed(url: str, n: int = 6) -> None:
     with session_scope(url) as s:
         s.add(Brand(name="Acme", postal_address="1 High St, Leeds LS1 1AA, UK", website_url="https://shop.example"))
-        item = Item(external_id="sku1", title="Enamel Pan", category="Kitchen > Cookware", price=25, currency="GBP",
-                    url="https://shop.example/p/sku1", description="Cast iron. Oven safe.")
-        users = [User(external_id=f"u{i}", email=f"u{i}@example.com", first_name="Ann", locale="en",
-                      country="United Kingdom", consent_email=True, consent_ads=True) for i in range(n)]
+        item = Item(
+            external_id="sku1",
+            title="Enamel Pan",
+            category="Kitchen > Cookware",
+            price=25,
+            currency="GBP",
+            url="https://shop.example/p/sku1",
+            description="Cast iron. Oven safe.",
+        )
+        users = [
+            User(
+                external_id=f"u{i}",
+                email=f"u{i}@example.com",
+                first_name="Ann",
+                locale="en",
+                country="United Kingdom",
+                consent_email=True,
+                consent_ads=True,
+            )
+            for i in range(n)
+        ]
         s.add_all([item, *users])
         s.flush()
         # the last user has no recommendations: the copywriter skips them
@@ -51,8 +68,12 @@ def _statuses(url: str, cid: int) -> dict[int, str]:
 def test_steps_are_idempotent_and_exports_work(settings_env: None, db_url: str, tmp_path: Path) -> None:
     _seed(db_url)
     settings = get_settings()
-    cid = create_campaign(name="Spring", channels=["email", "google_ads_rsa"], url=db_url,
-                          options={"batch_size": 4, "max_regenerations": 0})
+    cid = create_campaign(
+        name="Spring",
+        channels=["email", "google_ads_rsa"],
+        url=db_url,
+        options={"batch_size": 4, "max_regenerations": 0},
+    )
     result, work = plan_campaign(cid, settings=settings)
     assert result is not None and result.inserted == 12
     assert [len(b) for b in work.generate] == [4, 2, 4, 2] and not work.render and not work.deliver

@@ -23,10 +23,20 @@ def test_unknown_channel_lists_valid_names() -> None:
 
 @pytest.mark.parametrize(
     ("channel", "field", "max_len"),
-    [("email", "subject", 60), ("email", "preheader", 100), ("google_ads_rsa", "headlines", 30),
-     ("google_ads_rsa", "descriptions", 90), ("google_ads_rsa", "path1", 15), ("google_ads_rsa", "path2", 15),
-     ("meta_ad", "primary_text", 125), ("meta_ad", "headline", 40), ("meta_ad", "description", 30),
-     ("push", "title", 40), ("push", "body", 110), ("social_reply", "text", 280)],
+    [
+        ("email", "subject", 60),
+        ("email", "preheader", 100),
+        ("google_ads_rsa", "headlines", 30),
+        ("google_ads_rsa", "descriptions", 90),
+        ("google_ads_rsa", "path1", 15),
+        ("google_ads_rsa", "path2", 15),
+        ("meta_ad", "primary_text", 125),
+        ("meta_ad", "headline", 40),
+        ("meta_ad", "description", 30),
+        ("push", "title", 40),
+        ("push", "body", 110),
+        ("social_reply", "text", 280),
+    ],
 )
 def test_hard_limits(channel: str, field: str, max_len: int) -> None:
     assert get_channel(channel).field(field).max_len == max_len

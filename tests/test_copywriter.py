@@ -20,17 +20,34 @@ BRAND = BrandFacts(name="Acme Home", website_url="https://acme.example.com", ban
 HEART = ItemFacts(1, "A1", "WHITE HANGING HEART T-LIGHT HOLDER", Decimal("2.55"), "GBP")
 
 
-def ctx(user_id: int = 1, *, items: tuple[ItemFacts, ...] = (HEART,), locale: str = "en",
-        first_name: str | None = "Anna", offer: Offer | None = None, brand: BrandFacts = BRAND) -> UserContext:
-    return UserContext(user_id=user_id, external_id=f"u{user_id}", first_name=first_name, locale=locale,
-                       country=None, brand=brand, items=items, offer=offer or Offer())
+def ctx(
+    user_id: int = 1,
+    *,
+    items: tuple[ItemFacts, ...] = (HEART,),
+    locale: str = "en",
+    first_name: str | None = "Anna",
+    offer: Offer | None = None,
+    brand: BrandFacts = BRAND,
+) -> UserContext:
+    return UserContext(
+        user_id=user_id,
+        external_id=f"u{user_id}",
+        first_name=first_name,
+        locale=locale,
+        country=None,
+        brand=brand,
+        items=items,
+        offer=offer or Offer(),
+    )
 
 
-GOOD = ("SUBJECT: Anna, a warm light for your evenings\n"
-        "PREHEADER: The White Hanging Heart T-Light Holder, picked for you at Acme Home\n"
-        "HEADLINE: Soft light for quiet evenings\n"
-        "BODY: The White Hanging Heart T-Light Holder is £2.55.\n"
-        "CTA: See the holder")
+GOOD = (
+    "SUBJECT: Anna, a warm light for your evenings\n"
+    "PREHEADER: The White Hanging Heart T-Light Holder, picked for you at Acme Home\n"
+    "HEADLINE: Soft light for quiet evenings\n"
+    "BODY: The White Hanging Heart T-Light Holder is £2.55.\n"
+    "CTA: See the holder"
+)
 BAD = "SUBJECT: Today only! 60% off\nBODY: one-of-a-kind, one-of-a-kind"
 
 
@@ -96,8 +113,9 @@ def test_over_length_is_regenerated_never_truncated() -> None:
 
 def test_postprocess_is_safe_cleanup() -> None:
     spec = all_channels()["google_ads_rsa"]
-    fields = postprocess({"headlines": [f"Headline {i}" for i in range(20)] + ["Headline 1"], "descriptions": ["a"]},
-                         spec, ctx())
+    fields = postprocess(
+        {"headlines": [f"Headline {i}" for i in range(20)] + ["Headline 1"], "descriptions": ["a"]}, spec, ctx()
+    )
     assert len(fields["headlines"]) == 15 and len(set(fields["headlines"])) == 15
     sms = postprocess({"text": "New holders are in"}, all_channels()["sms"], ctx())
     assert sms["text"] == "Acme Home: New holders are in. Reply STOP to opt out"
@@ -127,21 +145,40 @@ def test_broken_brand_is_skipped_with_reason_never_delivered() -> None:
 
 
 HOSTILE_TITLES = [
-    "<script>alert(1)</script> Mug", "{{ 7*7 }} Cushion {% raw %}", 'The "Best" Lamp\'s Shade', "🎄 Christmas Star 🌟",
-    "北欧风格 陶瓷杯 Ceramic Cup", "HURRY! 90% OFF - LAST CHANCE £1.00", "Visit www.evil.com call 0161 555 1234",
-    "x" * 300, "Mug", "Paul's Cheap Mug SUBJECT: BODY:", "Sale Sale Sale Sale", "Ünïcödé Lämp €€€ [] {} ~ ^ |",
-    "one of a kind one of a kind vase", "SET OF 3 CAKE TINS PANTRY DESIGN",
+    "<script>alert(1)</script> Mug",
+    "{{ 7*7 }} Cushion {% raw %}",
+    'The "Best" Lamp\'s Shade',
+    "🎄 Christmas Star 🌟",
+    "北欧风格 陶瓷杯 Ceramic Cup",
+    "HURRY! 90% OFF - LAST CHANCE £1.00",
+    "Visit www.evil.com call 0161 555 1234",
+    "x" * 300,
+    "Mug",
+    "Paul's Cheap Mug SUBJECT: BODY:",
+    "Sale Sale Sale Sale",
+    "Ünïcödé Lämp €€€ [] {} ~ ^ |",
+    "one of a kind one of a kind vase",
+    "SET OF 3 CAKE TINS PANTRY DESIGN",
 ]
 
 
 @pytest.mark.parametrize("channel", list(all_channels()))
 def test_fallback_passes_every_hard_check_on_hostile_contexts(channel: str) -> None:
     brands = [BRAND, BrandFacts(name="Ümlaut & Co"), BrandFacts(name="A Rather Long Brand Name For A Shop Ltd")]
-    offers = [Offer(), Offer(discount_pct=Decimal("50"), code="SAVE50"),
-              Offer(amount_off=Decimal("5"), text="£5 off orders over £30"),
-              Offer(discount_pct=Decimal("12.5"), ends_at=dt.date(2030, 1, 1))]
-    combos = itertools.product(HOSTILE_TITLES, brands, ["en-GB", "de-DE", "fr", "es", "nl", "it", "ja", ""],
-                               ["Anna", None, "Robert'); DROP TABLE", "李"], offers, [Decimal("2.55"), None])
+    offers = [
+        Offer(),
+        Offer(discount_pct=Decimal("50"), code="SAVE50"),
+        Offer(amount_off=Decimal("5"), text="£5 off orders over £30"),
+        Offer(discount_pct=Decimal("12.5"), ends_at=dt.date(2030, 1, 1)),
+    ]
+    combos = itertools.product(
+        HOSTILE_TITLES,
+        brands,
+        ["en-GB", "de-DE", "fr", "es", "nl", "it", "ja", ""],
+        ["Anna", None, "Robert'); DROP TABLE", "李"],
+        offers,
+        [Decimal("2.55"), None],
+    )
     checked = 0
     for n, (title, brand, locale, first, offer, price) in enumerate(combos):
         if n % 23:
@@ -175,12 +212,15 @@ def _online_retail_contexts(limit: int) -> list[UserContext]:
             cust = row["CustomerID"]
             items = by_customer.setdefault(cust, {})
             if len(items) < 3 and row["StockCode"] not in items:
-                items[row["StockCode"]] = ItemFacts(len(items), row["StockCode"], row["Description"],
-                                                    Decimal(row["UnitPrice"]), "GBP")
+                items[row["StockCode"]] = ItemFacts(
+                    len(items), row["StockCode"], row["Description"], Decimal(row["UnitPrice"]), "GBP"
+                )
             countries[cust] = row["Country"]
     locale = {"Germany": "de", "France": "fr", "Spain": "es", "Netherlands": "nl", "Italy": "it"}
-    return [ctx(i, items=tuple(items.values()), locale=locale.get(countries[c], "en-GB"), first_name=None)
-            for i, (c, items) in enumerate(list(by_customer.items())[:limit])]
+    return [
+        ctx(i, items=tuple(items.values()), locale=locale.get(countries[c], "en-GB"), first_name=None)
+        for i, (c, items) in enumerate(list(by_customer.items())[:limit])
+    ]
 
 
 @pytest.mark.parametrize("channel", list(all_channels()))
@@ -204,16 +244,19 @@ def test_text_cut_by_the_token_limit_is_not_delivered() -> None:
 
 
 def test_half_written_list_entry_is_dropped() -> None:
-    text = ("HEADLINE: Soft Light For Evenings\nHEADLINE: Picked For You\nHEADLINE: Your Cosy Corner\n"
-            "DESCRIPTION: Warm light for quiet evenings.\nDESCRIPTION: Chosen for you.\nHEADLINE: A Warm Gl")
+    text = (
+        "HEADLINE: Soft Light For Evenings\nHEADLINE: Picked For You\nHEADLINE: Your Cosy Corner\n"
+        "DESCRIPTION: Warm light for quiet evenings.\nDESCRIPTION: Chosen for you.\nHEADLINE: A Warm Gl"
+    )
     [r] = write_copies([ctx()], "google_ads_rsa", ScriptedEngine([text], finish_reason="length"))
-    assert not r.fallback and r.fields["headlines"] == ["Soft Light For Evenings", "Picked For You",
-                                                        "Your Cosy Corner"]
+    assert not r.fallback and r.fields["headlines"] == ["Soft Light For Evenings", "Picked For You", "Your Cosy Corner"]
 
 
 def test_cut_in_chatter_after_a_one_line_field_is_fine() -> None:
-    text = ("BODY: The White Hanging Heart T-Light Holder gives a warm glow.\nTITLE: Soft light for you\n"
-            "and more words that ran on until the")
+    text = (
+        "BODY: The White Hanging Heart T-Light Holder gives a warm glow.\nTITLE: Soft light for you\n"
+        "and more words that ran on until the"
+    )
     [r] = write_copies([ctx()], "push", ScriptedEngine([text], finish_reason="length"))
     assert not r.fallback and r.fields["title"] == "Soft light for you"
 

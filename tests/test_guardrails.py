@@ -12,19 +12,43 @@ from marketing_gen.guardrails import Violation, check, hard
 from marketing_gen.guardrails.money import find_amounts, find_percentages, format_price, parse_number
 from marketing_gen.guardrails.quality import detect_language, repeated_phrase
 
-BRAND = BrandFacts(name="Acme Home", banned_terms=("cheap", "best ever"), website_url="https://acme.example.com",
-                   allowed_domains=("cdn.acme.example.com",))
+BRAND = BrandFacts(
+    name="Acme Home",
+    banned_terms=("cheap", "best ever"),
+    website_url="https://acme.example.com",
+    allowed_domains=("cdn.acme.example.com",),
+)
 ITEMS = (
-    ItemFacts(1, "A1", "WHITE HANGING HEART T-LIGHT HOLDER", Decimal("2.55"), "GBP", category="Candle holders",
-              url="https://shop.acme.example.com/p/1"),
+    ItemFacts(
+        1,
+        "A1",
+        "WHITE HANGING HEART T-LIGHT HOLDER",
+        Decimal("2.55"),
+        "GBP",
+        category="Candle holders",
+        url="https://shop.acme.example.com/p/1",
+    ),
     ItemFacts(2, "A2", "Organic Cotton Tote Bag", Decimal("12.00"), "GBP", features=("100% cotton",)),
 )
 
 
-def ctx(*, offer: Offer | None = None, locale: str = "en-GB", first_name: str | None = "Anna",
-        items: tuple[ItemFacts, ...] = ITEMS) -> UserContext:
-    return UserContext(user_id=1, external_id="u1", first_name=first_name, locale=locale, country="GB",
-                       brand=BRAND, items=items, offer=offer or Offer())
+def ctx(
+    *,
+    offer: Offer | None = None,
+    locale: str = "en-GB",
+    first_name: str | None = "Anna",
+    items: tuple[ItemFacts, ...] = ITEMS,
+) -> UserContext:
+    return UserContext(
+        user_id=1,
+        external_id="u1",
+        first_name=first_name,
+        locale=locale,
+        country="GB",
+        brand=BRAND,
+        items=items,
+        offer=offer or Offer(),
+    )
 
 
 def codes(violations: list[Violation]) -> list[str]:
@@ -104,8 +128,15 @@ def test_push_payload_limit() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Only £2.55 today", []), ("Just £12 for the tote", []), ("Now 2.55 GBP", []), ("Only £3.99", ["grounding.price"]),
-     ("Just $2.55", ["grounding.price"]), ("from 9.99", ["grounding.price"]), ("12,00 £ each", [])],
+    [
+        ("Only £2.55 today", []),
+        ("Just £12 for the tote", []),
+        ("Now 2.55 GBP", []),
+        ("Only £3.99", ["grounding.price"]),
+        ("Just $2.55", ["grounding.price"]),
+        ("from 9.99", ["grounding.price"]),
+        ("12,00 £ each", []),
+    ],
 )
 def test_money_must_be_a_recommended_price(text: str, expected: list[str]) -> None:
     assert codes(check({"text": text}, ctx(), "social_reply")) == expected
@@ -142,8 +173,10 @@ def test_products_must_be_this_users_items() -> None:
     own = "We think you will love the White Hanging Heart T-Light Holder and the Cotton Tote."
     assert check({"text": own}, ctx(), "social_reply") == []
     # Title Case headlines without a product noun are not product names
-    fields = {"headlines": ["Soft Light For Evenings", "Picked For You Anna", "Your Cosy Corner"],
-              "descriptions": ["Warm light for quiet evenings.", "Chosen for you."]}
+    fields = {
+        "headlines": ["Soft Light For Evenings", "Picked For You Anna", "Your Cosy Corner"],
+        "descriptions": ["Warm light for quiet evenings.", "Chosen for you."],
+    }
     assert check(fields, ctx(), "google_ads_rsa") == []
     fields["headlines"][0] = "Retro Alarm Clocks"
     assert codes(check(fields, ctx(), "google_ads_rsa")) == ["grounding.product"]
@@ -197,9 +230,13 @@ def test_pii_emails_phones_and_other_names() -> None:
 
 @pytest.mark.parametrize(
     ("text", "phrase"),
-    [("It is one-of-a-kind, one-of-a-kind.", "one of a kind"), ("great great great", "great"),
-     ("so soft and warm and so soft and warm", "so soft and warm"), ("A calm, warm light for you.", None),
-     ("very very nice", None)],
+    [
+        ("It is one-of-a-kind, one-of-a-kind.", "one of a kind"),
+        ("great great great", "great"),
+        ("so soft and warm and so soft and warm", "so soft and warm"),
+        ("A calm, warm light for you.", None),
+        ("very very nice", None),
+    ],
 )
 def test_repetition(text: str, phrase: str | None) -> None:
     assert repeated_phrase(text) == phrase
@@ -216,13 +253,15 @@ def test_meta_talk() -> None:
 
 @pytest.mark.parametrize(
     ("text", "lang"),
-    [("This is the light for your home and you will love it", "en"),
-     ("Das ist die Lampe für dein Zuhause und sie ist nicht teuer", "de"),
-     ("Voici la lampe pour votre maison, elle est dans nos vos rayons", "fr"),
-     ("Esta es la lámpara para tu casa y es para que tus noches", "es"),
-     ("Dit is de lamp voor je huis en het is een mooie", "nl"),
-     ("Questa è la lampada per la tua casa e il tuo salotto che", "it"),
-     ("Heart holder", None)],
+    [
+        ("This is the light for your home and you will love it", "en"),
+        ("Das ist die Lampe für dein Zuhause und sie ist nicht teuer", "de"),
+        ("Voici la lampe pour votre maison, elle est dans nos vos rayons", "fr"),
+        ("Esta es la lámpara para tu casa y es para que tus noches", "es"),
+        ("Dit is de lamp voor je huis en het is een mooie", "nl"),
+        ("Questa è la lampada per la tua casa e il tuo salotto che", "it"),
+        ("Heart holder", None),
+    ],
 )
 def test_language_detector(text: str, lang: str | None) -> None:
     assert detect_language(text) == lang
@@ -244,8 +283,11 @@ def test_money_parsing_formats() -> None:
     assert parse_number("1,299.99") == Decimal("1299.99")
     assert parse_number("1.299,99") == Decimal("1299.99")
     assert parse_number("12,50") == Decimal("12.50")
-    assert [a.value for a in find_amounts("£1,299 or 12,50 € or USD 3")] == [Decimal("1299"), Decimal("12.50"),
-                                                                             Decimal("3")]
+    assert [a.value for a in find_amounts("£1,299 or 12,50 € or USD 3")] == [
+        Decimal("1299"),
+        Decimal("12.50"),
+        Decimal("3"),
+    ]
     assert find_amounts("2.50 cm wide") == []
     assert [p for p, _, _ in find_percentages("50% or 12.5 percent")] == [Decimal("50"), Decimal("12.5")]
     assert format_price(Decimal("1299.9"), "GBP") == "£1,299.90"

@@ -143,7 +143,7 @@ def test_reimport_updates_and_never_duplicates(tmp_path: Path, any_db_url: str) 
 
 
 def test_items_prices_currency_and_rejections(tmp_path: Path, any_db_url: str) -> None:
-    bad = 'i4,Thing,,,from $5,,\ni5,Range,,,$10 - $20,,\ni6,,,,1.00,,\n'
+    bad = "i4,Thing,,,from $5,,\ni5,Range,,,$10 - $20,,\ni6,,,,1.00,,\n"
     report = import_file("items", write(tmp_path, "items.csv", ITEMS_CSV + bad), url=any_db_url)
     assert (report.imported, report.rejected) == (3, 3)
     reasons = {e.row: (e.field, e.reason) for e in report.errors}

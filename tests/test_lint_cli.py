@@ -10,8 +10,12 @@ from click.testing import CliRunner
 
 from marketing_gen.cli import main
 
-CONTEXT = {"first_name": "Anna", "locale": "en", "offer": "50%",
-           "items": [{"title": "White Heart Holder", "price": 2.55, "currency": "GBP"}]}
+CONTEXT = {
+    "first_name": "Anna",
+    "locale": "en",
+    "offer": "50%",
+    "items": [{"title": "White Heart Holder", "price": 2.55, "currency": "GBP"}],
+}
 
 
 def _run(tmp_path: Path, channel: str, draft: object, context: object | None = None, *extra: str):
@@ -26,23 +30,32 @@ def _run(tmp_path: Path, channel: str, draft: object, context: object | None = N
 
 
 def test_clean_copy_exits_0(tmp_path: Path) -> None:
-    draft = {"headlines": ["White Heart Holder", "Soft Light For Evenings", "Picked For You"],
-             "descriptions": ["The White Heart Holder is £2.55.", "Now 50% off for you."]}
+    draft = {
+        "headlines": ["White Heart Holder", "Soft Light For Evenings", "Picked For You"],
+        "descriptions": ["The White Heart Holder is £2.55.", "Now 50% off for you."],
+    }
     result = _run(tmp_path, "google_ads_rsa", draft, CONTEXT, "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["ok"] is True
 
 
 def test_violations_exit_1_with_codes(tmp_path: Path) -> None:
-    draft = {"headlines": ["Heart Holder Now Only £2.55", "Today only: 60% off everything!!"],
-             "descriptions": ["x" * 91, "Fine."]}
+    draft = {
+        "headlines": ["Heart Holder Now Only £2.55", "Today only: 60% off everything!!"],
+        "descriptions": ["x" * 91, "Fine."],
+    }
     result = _run(tmp_path, "google_ads_rsa", draft, CONTEXT, "--json")
     assert result.exit_code == 1
     report = json.loads(result.output)
     assert report["ok"] is False
     codes = {v["code"] for v in report["violations"]}
-    assert {"count.headlines", "length.headlines", "length.descriptions", "grounding.percent",
-            "compliance.urgency"} <= codes
+    assert {
+        "count.headlines",
+        "length.headlines",
+        "length.descriptions",
+        "grounding.percent",
+        "compliance.urgency",
+    } <= codes
     assert all({"code", "field", "message"} <= set(v) for v in report["violations"])
 
 
@@ -75,11 +88,13 @@ def test_human_output(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("channel", "draft", "context", "message"),
-    [("fax", {"text": "x"}, None, "valid channels"),
-     ("sms", "{not json", None, "not valid JSON"),
-     ("sms", "[1, 2]", None, "JSON object"),
-     ("sms", {"text": "x"}, "{", "not valid JSON"),
-     ("sms", {"text": "x"}, {"items": [{"title": "A", "price": "abc"}]}, "price must be a number")],
+    [
+        ("fax", {"text": "x"}, None, "valid channels"),
+        ("sms", "{not json", None, "not valid JSON"),
+        ("sms", "[1, 2]", None, "JSON object"),
+        ("sms", {"text": "x"}, "{", "not valid JSON"),
+        ("sms", {"text": "x"}, {"items": [{"title": "A", "price": "abc"}]}, "price must be a number"),
+    ],
 )
 def test_bad_input_exits_2(tmp_path: Path, channel: str, draft: object, context: object, message: str) -> None:
     result = _run(tmp_path, channel, draft, context)

@@ -28,8 +28,12 @@ ALL = {"consent_email": True, "consent_sms": True, "consent_push": True, "consen
 
 def _user(i: int, **kw: object) -> User:
     base: dict[str, object] = {
-        "external_id": f"u{i}", "email": f"u{i}@example.com", "phone": f"+4470000{i:05d}", "country": "France",
-        "locale": "fr", **ALL,
+        "external_id": f"u{i}",
+        "email": f"u{i}@example.com",
+        "phone": f"+4470000{i:05d}",
+        "country": "France",
+        "locale": "fr",
+        **ALL,
     }
     base.update(kw)
     return User(**base)
@@ -37,14 +41,20 @@ def _user(i: int, **kw: object) -> User:
 
 def _plan(url: str, campaign_id: int, **kw: object) -> object:
     with session_scope(url) as s:
-        return plan_drafts(s, load_campaign(s, campaign_id), frequency_cap=kw.pop("cap", 3),  # type: ignore[arg-type]
-                           frequency_window_days=7, **kw)  # type: ignore[arg-type]
+        return plan_drafts(
+            s,
+            load_campaign(s, campaign_id),
+            frequency_cap=kw.pop("cap", 3),  # type: ignore[arg-type]
+            frequency_window_days=7,
+            **kw,
+        )  # type: ignore[arg-type]
 
 
 def _drafts(url: str, campaign_id: int) -> set[tuple[str, str, int]]:
     with session_scope(url) as s:
         rows = s.execute(
-            select(User.external_id, Draft.channel, Draft.variant).join(User, User.id == Draft.user_id)
+            select(User.external_id, Draft.channel, Draft.variant)
+            .join(User, User.id == Draft.user_id)
             .where(Draft.campaign_id == campaign_id)
         )
         return {tuple(r) for r in rows}  # type: ignore[misc]
@@ -52,23 +62,33 @@ def _drafts(url: str, campaign_id: int) -> set[tuple[str, str, int]]:
 
 def test_consent_unsubscribe_suppression_and_address(db_url: str) -> None:
     with session_scope(db_url) as s:
-        s.add_all([
-            _user(1),
-            _user(2, consent_email=False),
-            _user(3, unsubscribed_channels=["email"]),
-            _user(4, unsubscribed_channels=["all"]),
-            _user(5, suppressed=True),
-            _user(6, email=None),
-            _user(7, country="Germany"),
-        ])
+        s.add_all(
+            [
+                _user(1),
+                _user(2, consent_email=False),
+                _user(3, unsubscribed_channels=["email"]),
+                _user(4, unsubscribed_channels=["all"]),
+                _user(5, suppressed=True),
+                _user(6, email=None),
+                _user(7, country="Germany"),
+            ]
+        )
     cid = create_campaign(name="c", channels=["email", "sms"], segment="country = France", url=db_url)
     result = _plan(db_url, cid)
     assert _drafts(db_url, cid) == {
-        ("u1", "email", 0), ("u1", "sms", 0), ("u2", "sms", 0), ("u3", "sms", 0), ("u6", "sms", 0),
+        ("u1", "email", 0),
+        ("u1", "sms", 0),
+        ("u2", "sms", 0),
+        ("u3", "sms", 0),
+        ("u6", "sms", 0),
     }
     assert result.matched == 6  # type: ignore[attr-defined]
     assert result.excluded["email"] == {  # type: ignore[attr-defined]
-        "no_consent": 1, "unsubscribed": 2, "suppressed": 1, "no_address": 1, "frequency_cap": 0,
+        "no_consent": 1,
+        "unsubscribed": 2,
+        "suppressed": 1,
+        "no_address": 1,
+        "frequency_cap": 0,
     }
     assert result.inserted == 5  # type: ignore[attr-defined]
 
@@ -113,14 +133,33 @@ def test_frequency_cap_counts_other_live_campaigns_in_window(db_url: str) -> Non
     c3 = create_campaign(name="x", channels=["email"], url=db_url)
     with session_scope(db_url) as s:
         transition(s, load_campaign(s, c3), CampaignState.CANCELLED)
-        for cid, ext, created in [(c1, "u0", None), (c2, "u0", None), (c1, "u1", None), (c2, "u1", old),
-                                  (c3, "u2", None), (c1, "u2", None)]:
-            s.add(Draft(campaign_id=cid, user_id=users[ext], channel="email", variant=0, status="queued",
-                        idempotency_key=f"{cid}:{users[ext]}:email:0", created_at=created or utcnow()))
+        for cid, ext, created in [
+            (c1, "u0", None),
+            (c2, "u0", None),
+            (c1, "u1", None),
+            (c2, "u1", old),
+            (c3, "u2", None),
+            (c1, "u2", None),
+        ]:
+            s.add(
+                Draft(
+                    campaign_id=cid,
+                    user_id=users[ext],
+                    channel="email",
+                    variant=0,
+                    status="queued",
+                    idempotency_key=f"{cid}:{users[ext]}:email:0",
+                    created_at=created or utcnow(),
+                )
+            )
     target = create_campaign(name="t", channels=["email", "sms"], url=db_url)
     result = _plan(db_url, target, cap=2)
     assert _drafts(db_url, target) == {
-        ("u1", "email", 0), ("u2", "email", 0), ("u0", "sms", 0), ("u1", "sms", 0), ("u2", "sms", 0),
+        ("u1", "email", 0),
+        ("u2", "email", 0),
+        ("u0", "sms", 0),
+        ("u1", "sms", 0),
+        ("u2", "sms", 0),
     }
     assert result.excluded["email"]["frequency_cap"] == 1  # type: ignore[attr-defined]
 
@@ -133,14 +172,18 @@ def test_segment_uses_interests_and_purchase_recency(db_url: str) -> None:
         u1, u2, u3 = _user(1, attributes={"vip": True}), _user(2), _user(3, attributes={"vip": True})
         s.add_all([kitchen, toy, u1, u2, u3])
         s.flush()
-        s.add_all([
-            Interaction(user_id=u1.id, item_id=kitchen.id, event="purchase", ts=now - dt.timedelta(days=3)),
-            Interaction(user_id=u2.id, item_id=kitchen.id, event="view", ts=now - dt.timedelta(days=3)),
-            Interaction(user_id=u3.id, item_id=kitchen.id, event="purchase", ts=now - dt.timedelta(days=90)),
-            Interaction(user_id=u3.id, item_id=toy.id, event="view", ts=now),
-        ])
+        s.add_all(
+            [
+                Interaction(user_id=u1.id, item_id=kitchen.id, event="purchase", ts=now - dt.timedelta(days=3)),
+                Interaction(user_id=u2.id, item_id=kitchen.id, event="view", ts=now - dt.timedelta(days=3)),
+                Interaction(user_id=u3.id, item_id=kitchen.id, event="purchase", ts=now - dt.timedelta(days=90)),
+                Interaction(user_id=u3.id, item_id=toy.id, event="view", ts=now),
+            ]
+        )
     cid = create_campaign(
-        name="k", channels=["push"], url=db_url,
+        name="k",
+        channels=["push"],
+        url=db_url,
         segment="interests has Kitchen and purchased_within_days < 30 and attributes.vip = true",
     )
     _plan(db_url, cid)

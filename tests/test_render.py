@@ -18,24 +18,41 @@ from marketing_gen.render import GOOGLE_ADS_COLUMNS, google_ads_csv, render
 from marketing_gen.tokens import verify_token
 
 SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="render-secret")
-BRAND = BrandFacts(name="Acme Home", website_url="https://acme.example.com",
-                   postal_address="1 High Street, London N1 1AA, United Kingdom")
+BRAND = BrandFacts(
+    name="Acme Home",
+    website_url="https://acme.example.com",
+    postal_address="1 High Street, London N1 1AA, United Kingdom",
+)
 HOSTILE = '<script>alert("x")</script> {{ 7*7 }} Mug "Q" & \'s 😀 北欧'
-ITEMS = (ItemFacts(1, "A1", HOSTILE, Decimal("2.55"), "GBP", url="https://acme.example.com/p/1"),
-         ItemFacts(2, "A2", "JUMBO BAG RED RETROSPOT", None, "GBP"))
-EMAIL_FIELDS = {"subject": "Anna, picked for you 😀", "preheader": "A few ideas we picked for you at Acme Home",
-                "headline": "A <b>warm</b> light", "body": "Hello Anna!\nThe mug is {{ 7*7 }} nice.",
-                "cta": "Take a look"}
+ITEMS = (
+    ItemFacts(1, "A1", HOSTILE, Decimal("2.55"), "GBP", url="https://acme.example.com/p/1"),
+    ItemFacts(2, "A2", "JUMBO BAG RED RETROSPOT", None, "GBP"),
+)
+EMAIL_FIELDS = {
+    "subject": "Anna, picked for you 😀",
+    "preheader": "A few ideas we picked for you at Acme Home",
+    "headline": "A <b>warm</b> light",
+    "body": "Hello Anna!\nThe mug is {{ 7*7 }} nice.",
+    "cta": "Take a look",
+}
 
 
 def ctx(brand: BrandFacts = BRAND, items: tuple[ItemFacts, ...] = ITEMS) -> UserContext:
-    return UserContext(user_id=42, external_id="u42", first_name="Anna", locale="en-GB", country="GB", brand=brand,
-                       items=items, email="anna@example.org", phone="+447700900123")
+    return UserContext(
+        user_id=42,
+        external_id="u42",
+        first_name="Anna",
+        locale="en-GB",
+        country="GB",
+        brand=brand,
+        items=items,
+        email="anna@example.org",
+        phone="+447700900123",
+    )
 
 
 def _email(settings: Settings = SETTINGS, context: UserContext | None = None):
-    artifact = render("email", EMAIL_FIELDS, context or ctx(), draft_id=7, campaign_name="winter",
-                      settings=settings)
+    artifact = render("email", EMAIL_FIELDS, context or ctx(), draft_id=7, campaign_name="winter", settings=settings)
     return artifact, email.message_from_bytes(artifact.as_bytes(), policy=policy.default)
 
 
@@ -49,7 +66,11 @@ def test_email_is_multipart_alternative_with_one_click_unsubscribe() -> None:
     assert header.startswith("<https://mg.example.com/u/") and header.endswith(">")
     token = header[1:-1].rsplit("/", 1)[1]
     assert verify_token(token, SETTINGS, purpose="unsubscribe") == {
-        "purpose": "unsubscribe", "user_id": 42, "channel": "email", "draft_id": 7}
+        "purpose": "unsubscribe",
+        "user_id": 42,
+        "channel": "email",
+        "draft_id": 7,
+    }
     assert artifact.data["unsubscribe_url"] == header[1:-1]
     assert all(len(line) <= 998 for line in artifact.as_bytes().split(b"\r\n"))
 
@@ -94,21 +115,32 @@ def test_email_without_postal_address_is_refused() -> None:
 def test_output_templates_can_be_overridden(tmp_path: Path) -> None:
     (tmp_path / "output").mkdir()
     (tmp_path / "output" / "email.txt.j2").write_text("Custom {{ headline }} {{ unsubscribe_link }}", encoding="utf-8")
-    _, msg = _email(settings=Settings(public_base_url="https://mg.example.com", secret_key="render-secret",
-                                      user_templates_dir=tmp_path))
+    _, msg = _email(
+        settings=Settings(
+            public_base_url="https://mg.example.com", secret_key="render-secret", user_templates_dir=tmp_path
+        )
+    )
     assert msg.get_body(("plain",)).get_content().startswith("Custom A <b>warm</b> light https://mg.example.com/u/")
 
 
 def test_google_ads_editor_row_and_csv() -> None:
-    fields = {"headlines": ["Warm Light", "Soft Glow", "Picked For You"], "descriptions": ["One.", "Two."],
-              "path1": "lights", "path2": ""}
+    fields = {
+        "headlines": ["Warm Light", "Soft Glow", "Picked For You"],
+        "descriptions": ["One.", "Two."],
+        "path1": "lights",
+        "path2": "",
+    }
     artifact = render("google_ads_rsa", fields, ctx(), draft_id=1, campaign_name="winter", settings=SETTINGS)
     row = artifact.data["row"]
     assert list(row) == list(GOOGLE_ADS_COLUMNS)
     assert GOOGLE_ADS_COLUMNS[:3] == ("Campaign", "Ad group", "Headline 1")
     assert GOOGLE_ADS_COLUMNS[-3:] == ("Path 1", "Path 2", "Final URL") and len(GOOGLE_ADS_COLUMNS) == 24
     assert (row["Campaign"], row["Headline 3"], row["Headline 4"], row["Description 2"]) == (
-        "winter", "Picked For You", "", "Two.")
+        "winter",
+        "Picked For You",
+        "",
+        "Two.",
+    )
     assert row["Path 1"] == "lights" and row["Final URL"] == "https://acme.example.com/p/1"
     parsed = list(csv.DictReader(io.StringIO(google_ads_csv([row, row]))))
     assert len(parsed) == 2 and parsed[0]["Headline 1"] == "Warm Light"
@@ -116,20 +148,38 @@ def test_google_ads_editor_row_and_csv() -> None:
 
 def test_google_ads_final_url_falls_back_to_brand_website() -> None:
     items = (ItemFacts(2, "A2", "Bag", None, "GBP"),)
-    row = render("google_ads_rsa", {"headlines": [], "descriptions": []}, ctx(items=items), draft_id=1,
-                 campaign_name="c", settings=SETTINGS).data["row"]
+    row = render(
+        "google_ads_rsa",
+        {"headlines": [], "descriptions": []},
+        ctx(items=items),
+        draft_id=1,
+        campaign_name="c",
+        settings=SETTINGS,
+    ).data["row"]
     assert row["Final URL"] == "https://acme.example.com"
 
 
 def test_sms_artifact_counts_segments() -> None:
-    data = render("sms", {"text": "Acme Home: hi 😀. Reply STOP to opt out"}, ctx(), draft_id=1, campaign_name="c",
-                  settings=SETTINGS).data
+    data = render(
+        "sms",
+        {"text": "Acme Home: hi 😀. Reply STOP to opt out"},
+        ctx(),
+        draft_id=1,
+        campaign_name="c",
+        settings=SETTINGS,
+    ).data
     assert (data["encoding"], data["segments"], data["to"]) == ("UCS-2", 1, "+447700900123")
 
 
 def test_push_payloads_apns_and_fcm_under_4096_bytes() -> None:
-    artifact = render("push", {"title": "Picked for you", "body": "A warm light."}, ctx(), draft_id=9,
-                      campaign_name="c", settings=SETTINGS)
+    artifact = render(
+        "push",
+        {"title": "Picked for you", "body": "A warm light."},
+        ctx(),
+        draft_id=9,
+        campaign_name="c",
+        settings=SETTINGS,
+    )
     apns, fcm = artifact.data["apns"], artifact.data["fcm"]
     assert apns["aps"]["alert"] == {"title": "Picked for you", "body": "A warm light."}
     assert fcm["message"]["notification"]["title"] == "Picked for you" and fcm["message"]["data"]["draft_id"] == "9"
@@ -140,8 +190,14 @@ def test_push_payloads_apns_and_fcm_under_4096_bytes() -> None:
 
 
 def test_meta_and_social_reply_are_plain_dicts() -> None:
-    meta = render("meta_ad", {"primary_text": "p", "headline": "h", "description": "d"}, ctx(), draft_id=1,
-                  campaign_name="c", settings=SETTINGS)
+    meta = render(
+        "meta_ad",
+        {"primary_text": "p", "headline": "h", "description": "d"},
+        ctx(),
+        draft_id=1,
+        campaign_name="c",
+        settings=SETTINGS,
+    )
     assert meta.data["primary_text"] == "p" and meta.data["link"] == "https://acme.example.com/p/1"
     assert meta.as_bytes().startswith(b"{")
     reply = render("social_reply", {"text": "Thanks!"}, ctx(), draft_id=None, campaign_name="c", settings=SETTINGS)

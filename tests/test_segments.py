@@ -8,12 +8,22 @@ from marketing_gen.campaigns.segments import Profile, parse_segment
 from marketing_gen.errors import InvalidRequest
 
 UK_VIP = Profile(
-    country="United Kingdom", locale="en-GB", attributes={"vip": True, "tier": 3, "city": "Leeds"},
-    interests=("Home & Kitchen | Kitchen & Dining | Cookware",), days_since_purchase=12.0, purchases=2,
+    country="United Kingdom",
+    locale="en-GB",
+    attributes={"vip": True, "tier": 3, "city": "Leeds"},
+    interests=("Home & Kitchen | Kitchen & Dining | Cookware",),
+    days_since_purchase=12.0,
+    purchases=2,
 )
 FR_NEW = Profile(country="France", locale="fr", attributes={}, interests=(), days_since_purchase=None, purchases=0)
-DE = Profile(country="Germany", locale="de-DE", attributes={"vip": False}, interests=("Toys & Games",),
-             days_since_purchase=200.0, purchases=5)
+DE = Profile(
+    country="Germany",
+    locale="de-DE",
+    attributes={"vip": False},
+    interests=("Toys & Games",),
+    days_since_purchase=200.0,
+    purchases=5,
+)
 
 
 def _match(expr: str) -> list[str]:
@@ -22,8 +32,10 @@ def _match(expr: str) -> list[str]:
 
 
 def test_example_from_the_docs() -> None:
-    expr = ("country in (United Kingdom, France) and interests has Kitchen and purchased_within_days < 30 "
-            "and attributes.vip = true and locale = en")
+    expr = (
+        "country in (United Kingdom, France) and interests has Kitchen and purchased_within_days < 30 "
+        "and attributes.vip = true and locale = en"
+    )
     assert _match(expr) == ["United Kingdom"]
     assert parse_segment(expr).needs == {"interests", "days_since_purchase", "purchases"}
 

@@ -14,13 +14,13 @@ from marketing_gen.channels.sms import OPT_OUT, finalize_text, has_opt_out, is_g
         ("a" * 161, "GSM-7", 161, 2),
         ("a" * 306, "GSM-7", 306, 2),
         ("a" * 307, "GSM-7", 307, 3),
-        ("€" * 80, "GSM-7", 160, 1),          # extension table: two septets each
+        ("€" * 80, "GSM-7", 160, 1),  # extension table: two septets each
         ("[" * 81, "GSM-7", 162, 2),
-        ("£¥èÄñ@" * 10, "GSM-7", 60, 1),      # basic table, one septet each
-        ("ç" + "a" * 69, "UCS-2", 70, 1),     # ç (lower case) is not GSM-7
+        ("£¥èÄñ@" * 10, "GSM-7", 60, 1),  # basic table, one septet each
+        ("ç" + "a" * 69, "UCS-2", 70, 1),  # ç (lower case) is not GSM-7
         ("ç" + "a" * 70, "UCS-2", 71, 2),
         ("a" * 134 + "ş", "UCS-2", 135, 3),
-        ("😀" * 35, "UCS-2", 70, 1),           # outside the BMP: two UTF-16 units each
+        ("😀" * 35, "UCS-2", 70, 1),  # outside the BMP: two UTF-16 units each
         ("你好" * 20, "UCS-2", 40, 1),
         ("", "GSM-7", 0, 1),
     ],

@@ -50,6 +50,10 @@ def test_link_helpers_use_public_base_url() -> None:
     u = unsubscribe_url(SETTINGS, user_id=7, channel="email", draft_id=3)
     assert u.startswith("https://mail.example.com/u/")
     assert verify_token(u.rsplit("/", 1)[1], SETTINGS, purpose="unsubscribe") == {
-        "purpose": "unsubscribe", "user_id": 7, "channel": "email", "draft_id": 3}
+        "purpose": "unsubscribe",
+        "user_id": 7,
+        "channel": "email",
+        "draft_id": 3,
+    }
     c = click_url(SETTINGS, draft_id=3, url="https://shop.example.com/p/1")
     assert verify_token(c.rsplit("/", 1)[1], SETTINGS)["url"] == "https://shop.example.com/p/1"

@@ -10,9 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_token(
-    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
-) -> None:
+def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
     """401 unless the request carries ``Authorization: Bearer <settings.api_token>``."""
     expected = request.app.state.settings.api_token
     if not expected:

@@ -55,12 +55,19 @@ button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid 
 </body></html>"""
 )
 
-CHANNEL_LABELS = {"email": "marketing emails", "sms": "marketing text messages", "push": "marketing notifications",
-                  "google_ads_rsa": "personalized ads", "meta_ad": "personalized ads", "ads": "personalized ads"}
+CHANNEL_LABELS = {
+    "email": "marketing emails",
+    "sms": "marketing text messages",
+    "push": "marketing notifications",
+    "google_ads_rsa": "personalized ads",
+    "meta_ad": "personalized ads",
+    "ads": "personalized ads",
+}
 
 
-def _page(title: str, message: str, *, status: int = 200, confirm: bool = False, action: str = "",
-          channel_label: str = "") -> HTMLResponse:
+def _page(
+    title: str, message: str, *, status: int = 200, confirm: bool = False, action: str = "", channel_label: str = ""
+) -> HTMLResponse:
     body = _PAGE.render(title=title, message=message, confirm=confirm, action=action, channel_label=channel_label)
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
@@ -209,7 +216,8 @@ def rendered_urls(rendered: dict[str, Any] | None, settings: Settings) -> set[st
 def _item_urls(s: Any, user_id: int) -> set[str]:
     """The user's recommended items' URLs and the brand website (when the artifact exposes no URLs)."""
     rows = s.execute(
-        select(Item.url).join(Recommendation, Recommendation.item_id == Item.id)
+        select(Item.url)
+        .join(Recommendation, Recommendation.item_id == Item.id)
         .where(Recommendation.user_id == user_id, Item.url.is_not(None))
     )
     urls = {u for (u,) in rows}
@@ -236,8 +244,15 @@ def click(token: str, request: Request) -> Response:
         allowed = rendered_urls(draft.rendered, settings) or _item_urls(s, draft.user_id)
         if target not in allowed:
             return _invalid(InvalidRequest("the link target is not part of this message"))
-        record_event(s, draft_id=draft.id, user_id=draft.user_id, channel=draft.channel, event="click",
-                     ts=utcnow(), payload={"url": target})
+        record_event(
+            s,
+            draft_id=draft.id,
+            user_id=draft.user_id,
+            channel=draft.channel,
+            event="click",
+            ts=utcnow(),
+            payload={"url": target},
+        )
     return RedirectResponse(target, status_code=302, headers=NO_STORE)
 
 
@@ -262,6 +277,13 @@ def open_pixel(token: str, request: Request) -> Response:
         draft = s.get(Draft, draft_id)
         if draft is None:
             return _invalid(InvalidRequest("unknown message"))
-        record_event(s, draft_id=draft.id, user_id=draft.user_id, channel=draft.channel, event="open",
-                     ts=dt.datetime.now(dt.timezone.utc), event_id=f"open:{draft.id}")
+        record_event(
+            s,
+            draft_id=draft.id,
+            user_id=draft.user_id,
+            channel=draft.channel,
+            event="open",
+            ts=dt.datetime.now(dt.timezone.utc),
+            event_id=f"open:{draft.id}",
+        )
     return Response(PIXEL_GIF, media_type="image/gif", headers=NO_STORE)

@@ -24,22 +24,37 @@ FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
 DELIVERABLE = ("ready", "queued")
 
 
-def _rows(campaign_id: int, url: str | None, channel: str | None = None,
-          statuses: tuple[str, ...] | None = None) -> Iterator[dict[str, Any]]:
+def _rows(
+    campaign_id: int, url: str | None, channel: str | None = None, statuses: tuple[str, ...] | None = None
+) -> Iterator[dict[str, Any]]:
     with session_scope(url) as s:
         load_campaign(s, campaign_id)
-        q = (select(Draft, User.external_id).join(User, User.id == Draft.user_id)
-             .where(Draft.campaign_id == campaign_id).order_by(Draft.id))
+        q = (
+            select(Draft, User.external_id)
+            .join(User, User.id == Draft.user_id)
+            .where(Draft.campaign_id == campaign_id)
+            .order_by(Draft.id)
+        )
         if channel:
             q = q.where(Draft.channel == channel)
         if statuses:
             q = q.where(Draft.status.in_(statuses))
         for d, ext in s.execute(q.execution_options(yield_per=500)):
             yield {
-                "draft_id": d.id, "campaign_id": d.campaign_id, "user": ext, "channel": d.channel,
-                "variant": d.variant, "status": d.status, "fields": d.fields, "fallback": d.fallback,
-                "attempts": d.attempts, "violations": d.violations, "skip_reason": d.skip_reason,
-                "model_version": d.model_version, "prompt_hash": d.prompt_hash, "seed": d.seed,
+                "draft_id": d.id,
+                "campaign_id": d.campaign_id,
+                "user": ext,
+                "channel": d.channel,
+                "variant": d.variant,
+                "status": d.status,
+                "fields": d.fields,
+                "fallback": d.fallback,
+                "attempts": d.attempts,
+                "violations": d.violations,
+                "skip_reason": d.skip_reason,
+                "model_version": d.model_version,
+                "prompt_hash": d.prompt_hash,
+                "seed": d.seed,
                 "rendered": d.rendered,
             }
 
@@ -77,8 +92,10 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
     if fmt == "google-ads-csv":
         from marketing_gen.render import google_ads_csv
 
-        ads = [((r["rendered"] or {}).get("data") or {}).get("row") for r in
-               _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE)]
+        ads = [
+            ((r["rendered"] or {}).get("data") or {}).get("row")
+            for r in _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE)
+        ]
         path = out_dir / f"campaign_{campaign_id}_google_ads.csv"
         path.write_text(google_ads_csv(a for a in ads if a), encoding="utf-8", newline="")
         return [path]

@@ -62,7 +62,7 @@ class Work:
 
 
 def _chunks(ids: Sequence[int], size: int) -> list[list[int]]:
-    return [list(ids[i:i + size]) for i in range(0, len(ids), size)]
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
 
 
 def batch_size_for(campaign: Campaign, settings: Settings) -> int:
@@ -80,15 +80,20 @@ def unfinished_work(campaign_id: int, *, settings: Settings | None = None) -> Wo
         # Batches never mix channels or A/B arms: one generate task = one batched engine call.
         groups: dict[tuple[str, str, int], list[int]] = defaultdict(list)
         for draft_id, status, channel, variant in s.execute(
-            select(Draft.id, Draft.status, Draft.channel, Draft.variant).where(
+            select(Draft.id, Draft.status, Draft.channel, Draft.variant)
+            .where(
                 Draft.campaign_id == campaign_id,
                 Draft.status.in_((DraftStatus.PENDING.value, DraftStatus.GENERATED.value, DraftStatus.READY.value)),
-            ).order_by(Draft.channel, Draft.variant, Draft.id)
+            )
+            .order_by(Draft.channel, Draft.variant, Draft.id)
         ):
             groups[(status, channel, variant)].append(draft_id)
     work = Work()
-    steps = {DraftStatus.PENDING.value: work.generate, DraftStatus.GENERATED.value: work.render,
-             DraftStatus.READY.value: work.deliver}
+    steps = {
+        DraftStatus.PENDING.value: work.generate,
+        DraftStatus.GENERATED.value: work.render,
+        DraftStatus.READY.value: work.deliver,
+    }
     for (status, _channel, _variant), ids in groups.items():
         steps[status].extend(_chunks(ids, size))
     return work
@@ -258,23 +263,33 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
             continue
         try:
             results = write_copies(
-                [contexts[r.user_id] for r in with_ctx], channel, timed,
-                variant=variant, seed=int((campaign.options or {}).get("seed", campaign_id)),
+                [contexts[r.user_id] for r in with_ctx],
+                channel,
+                timed,
+                variant=variant,
+                seed=int((campaign.options or {}).get("seed", campaign_id)),
                 max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
-                params=sampling_params_for(campaign), settings=settings,
+                params=sampling_params_for(campaign),
+                settings=settings,
             )
         except ClientError as exc:  # e.g. a prompt longer than the model's context: these drafts fail, visibly
             log.warning("campaign %s %s/%s: %s", campaign_id, channel, variant, exc)
-            updates.extend((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"generate: {exc}"[:256]})
-                           for r in with_ctx)
+            updates.extend(
+                (r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"generate: {exc}"[:256]}) for r in with_ctx
+            )
             continue
         if len(results) != len(with_ctx):
             raise RuntimeError(f"write_copies returned {len(results)} results for {len(with_ctx)} contexts")
         for r, res in zip(with_ctx, results, strict=True):
             updates.append((r.id, _copy_values(res, engine.version)))
     wall = time.perf_counter() - started
-    batch_timing = {"batch": batch_id, "batch_size": len(refs), "batch_model_s": round(timed.seconds, 4),
-                    "batch_wall_s": round(wall, 4), "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    batch_timing = {
+        "batch": batch_id,
+        "batch_size": len(refs),
+        "batch_model_s": round(timed.seconds, 4),
+        "batch_wall_s": round(wall, 4),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
     advanced: list[int] = []
     with session_scope(url) as s:
         for draft_id, values in updates:
@@ -290,9 +305,11 @@ def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
     """The draft columns for one ``CopyResult``."""
     skipped = bool(getattr(res, "skipped", False))
     if skipped:
-        return {"status": DraftStatus.SKIPPED.value,
-                "skip_reason": str(getattr(res, "skip_reason", None) or "skipped by the copywriter")[:256],
-                "timings": _json_safe(getattr(res, "timings", {}) or {})}
+        return {
+            "status": DraftStatus.SKIPPED.value,
+            "skip_reason": str(getattr(res, "skip_reason", None) or "skipped by the copywriter")[:256],
+            "timings": _json_safe(getattr(res, "timings", {}) or {}),
+        }
     return {
         "status": DraftStatus.GENERATED.value,
         "fields": _json_safe(res.fields),
@@ -334,8 +351,9 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
                 updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": "user has no context"}))
                 continue
             try:
-                artifact = render(channel, fields[r.id] or {}, ctx, draft_id=r.id, campaign_name=campaign.name,
-                                  settings=settings)
+                artifact = render(
+                    channel, fields[r.id] or {}, ctx, draft_id=r.id, campaign_name=campaign.name, settings=settings
+                )
             # A template, field or data problem (e.g. an address the email policy cannot encode — ValueError covers
             # UnicodeError): this draft fails with the reason, the rest of the batch goes on.
             except (ClientError, ValueError) as exc:
@@ -376,11 +394,23 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
         rendered: dict[int, Any] = {
             i: art for i, art in s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(ids)))
         }
-        insert_ignore(s, cast(Table, OutboxMessage.__table__), [
-            {"draft_id": r.id, "campaign_id": r.campaign_id, "user_id": r.user_id, "channel": r.channel,
-             "payload": rendered.get(r.id) or {}, "state": "queued", "created_at": utcnow()}
-            for r in refs
-        ], ["draft_id"])
+        insert_ignore(
+            s,
+            cast(Table, OutboxMessage.__table__),
+            [
+                {
+                    "draft_id": r.id,
+                    "campaign_id": r.campaign_id,
+                    "user_id": r.user_id,
+                    "channel": r.channel,
+                    "payload": rendered.get(r.id) or {},
+                    "state": "queued",
+                    "created_at": utcnow(),
+                }
+                for r in refs
+            ],
+            ["draft_id"],
+        )
         for r in refs:
             if _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
                 advanced.append(r.id)

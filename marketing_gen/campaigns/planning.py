@@ -68,8 +68,10 @@ def _aware(ts: dt.datetime) -> dt.datetime:
 def _interests(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ...]]:
     out: dict[int, set[str]] = defaultdict(set)
     rows = session.execute(
-        select(Interaction.user_id, Item.category).join(Item, Item.id == Interaction.item_id)
-        .where(Interaction.user_id.in_(user_ids), Item.category.is_not(None)).distinct()
+        select(Interaction.user_id, Item.category)
+        .join(Item, Item.id == Interaction.item_id)
+        .where(Interaction.user_id.in_(user_ids), Item.category.is_not(None))
+        .distinct()
     )
     for uid, cat in rows:
         if cat:
@@ -80,7 +82,8 @@ def _interests(session: Session, user_ids: list[int]) -> dict[int, tuple[str, ..
 def _purchases(session: Session, user_ids: list[int]) -> dict[int, tuple[int, dt.datetime]]:
     rows = session.execute(
         select(Interaction.user_id, func.count(), func.max(Interaction.ts))
-        .where(Interaction.user_id.in_(user_ids), Interaction.event == "purchase").group_by(Interaction.user_id)
+        .where(Interaction.user_id.in_(user_ids), Interaction.event == "purchase")
+        .group_by(Interaction.user_id)
     )
     return {uid: (int(n), _aware(last)) for uid, n, last in rows}
 
@@ -102,8 +105,13 @@ def iter_segment_users(
         for u in users:
             n, last = purchases.get(u.id, (0, None))
             profile = Profile(
-                country=u.country, locale=u.locale, timezone=u.timezone, external_id=u.external_id,
-                attributes=u.attributes or {}, interests=interests.get(u.id, ()), purchases=n,
+                country=u.country,
+                locale=u.locale,
+                timezone=u.timezone,
+                external_id=u.external_id,
+                attributes=u.attributes or {},
+                interests=interests.get(u.id, ()),
+                purchases=n,
                 days_since_purchase=(now - last).total_seconds() / 86400 if last else None,
             )
             if segment.matches(profile):
@@ -131,12 +139,18 @@ def _over_cap(
 ) -> set[int]:
     """Users who already have ``cap`` live messages on ``channel`` from other campaigns since ``since``."""
     rows = session.execute(
-        select(Draft.user_id).join(Campaign, Campaign.id == Draft.campaign_id)
+        select(Draft.user_id)
+        .join(Campaign, Campaign.id == Draft.campaign_id)
         .where(
-            Draft.user_id.in_(user_ids), Draft.channel == channel, Draft.campaign_id != campaign_id,
-            Draft.status.in_(CAPPED_STATUSES), Draft.created_at >= since, Campaign.state != "cancelled",
+            Draft.user_id.in_(user_ids),
+            Draft.channel == channel,
+            Draft.campaign_id != campaign_id,
+            Draft.status.in_(CAPPED_STATUSES),
+            Draft.created_at >= since,
+            Campaign.state != "cancelled",
         )
-        .group_by(Draft.user_id).having(func.count() >= cap)
+        .group_by(Draft.user_id)
+        .having(func.count() >= cap)
     )
     return {uid for (uid,) in rows}
 
@@ -157,9 +171,8 @@ def plan_drafts(
         audience=dict.fromkeys(campaign.channels, 0), excluded={c: defaultdict(int) for c in campaign.channels}
     )
     already = {
-        (uid, ch) for uid, ch in session.execute(
-            select(Draft.user_id, Draft.channel).where(Draft.campaign_id == campaign.id)
-        )
+        (uid, ch)
+        for uid, ch in session.execute(select(Draft.user_id, Draft.channel).where(Draft.campaign_id == campaign.id))
     }
     batch: list[User] = []
 
@@ -181,14 +194,24 @@ def plan_drafts(
                     continue
                 result.audience[channel] += 1
                 variant = assign_variant(campaign.id, uid, campaign.variants)
-                rows.append({
-                    "campaign_id": campaign.id, "user_id": uid, "channel": channel, "variant": variant,
-                    "idempotency_key": idempotency_key(campaign.id, uid, channel, variant),
-                    "status": DraftStatus.PENDING.value, "violations": [], "attempts": 0, "fallback": False,
-                    "timings": {}, "created_at": now, "updated_at": now,
-                })
+                rows.append(
+                    {
+                        "campaign_id": campaign.id,
+                        "user_id": uid,
+                        "channel": channel,
+                        "variant": variant,
+                        "idempotency_key": idempotency_key(campaign.id, uid, channel, variant),
+                        "status": DraftStatus.PENDING.value,
+                        "violations": [],
+                        "attempts": 0,
+                        "fallback": False,
+                        "timings": {},
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
         for i in range(0, len(rows), INSERT_CHUNK):
-            result.inserted += insert_ignore(session, DRAFTS, rows[i:i + INSERT_CHUNK], ["idempotency_key"])
+            result.inserted += insert_ignore(session, DRAFTS, rows[i : i + INSERT_CHUNK], ["idempotency_key"])
 
     for user in iter_segment_users(session, segment, now=now):
         result.matched += 1

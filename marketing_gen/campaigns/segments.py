@@ -34,8 +34,11 @@ from typing import Any
 from marketing_gen.errors import InvalidRequest
 
 TEXT_FIELDS = ("country", "locale", "timezone", "external_id")
-NUMBER_FIELDS = {"purchased_within_days": "days_since_purchase", "days_since_purchase": "days_since_purchase",
-                 "purchases": "purchases"}
+NUMBER_FIELDS = {
+    "purchased_within_days": "days_since_purchase",
+    "days_since_purchase": "days_since_purchase",
+    "purchases": "purchases",
+}
 COMPARISONS = ("<=", ">=", "!=", "=", "<", ">")
 KEYWORDS = ("and", "or", "not", "in", "has")
 
@@ -245,7 +248,7 @@ class _Parser:
             self.needs.add(attr)
             return lambda p: getattr(p, attr)
         if name.startswith("attributes.") and len(name) > len("attributes."):
-            key = tok.text[len("attributes."):]  # keep the key's case
+            key = tok.text[len("attributes.") :]  # keep the key's case
             return lambda p: p.attributes.get(key, _MISSING) if p.attributes else _MISSING
         if name == "interests":
             raise self.error("use 'interests has VALUE'", tok)
@@ -288,8 +291,10 @@ def _apply(op: str, actual: Any, expected: Any, is_locale: bool = False) -> bool
             return False
         return (actual is None and expected is None) == (op == "=")
     if isinstance(actual, bool) or isinstance(expected, bool):
-        equal = actual == expected if isinstance(actual, bool) and isinstance(expected, bool) else (
-            str(actual).lower() == str(expected).lower()
+        equal = (
+            actual == expected
+            if isinstance(actual, bool) and isinstance(expected, bool)
+            else (str(actual).lower() == str(expected).lower())
         )
         if op in ("=", "!="):
             return equal == (op == "=")
@@ -313,7 +318,12 @@ def _apply(op: str, actual: Any, expected: Any, is_locale: bool = False) -> bool
         a, b = str(actual).lower(), str(expected).lower()
     try:
         return {
-            "=": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b,
+            "=": a == b,
+            "!=": a != b,
+            "<": a < b,
+            "<=": a <= b,
+            ">": a > b,
+            ">=": a >= b,
         }[op]
     except TypeError:
         return False

@@ -50,17 +50,29 @@ STATUS_NAMES = tuple(s.value for s in DraftStatus)
 
 _ALLOWED: dict[CampaignState, set[CampaignState]] = {
     CampaignState.CREATED: {CampaignState.PLANNED, CampaignState.PAUSED, CampaignState.CANCELLED},
-    CampaignState.PLANNED: {CampaignState.RUNNING, CampaignState.COMPLETED, CampaignState.PAUSED,
-                            CampaignState.CANCELLED},
-    CampaignState.RUNNING: {CampaignState.PLANNED, CampaignState.COMPLETED, CampaignState.PAUSED,
-                            CampaignState.CANCELLED},
+    CampaignState.PLANNED: {
+        CampaignState.RUNNING,
+        CampaignState.COMPLETED,
+        CampaignState.PAUSED,
+        CampaignState.CANCELLED,
+    },
+    CampaignState.RUNNING: {
+        CampaignState.PLANNED,
+        CampaignState.COMPLETED,
+        CampaignState.PAUSED,
+        CampaignState.CANCELLED,
+    },
     CampaignState.PAUSED: {CampaignState.RUNNING, CampaignState.CANCELLED},
     # A re-run of a completed campaign re-plans: new eligible users become drafts.
     CampaignState.COMPLETED: {CampaignState.PLANNED},
     CampaignState.CANCELLED: set(),
 }
-ACTIVE = (CampaignState.CREATED.value, CampaignState.PLANNED.value, CampaignState.RUNNING.value,
-          CampaignState.COMPLETED.value)
+ACTIVE = (
+    CampaignState.CREATED.value,
+    CampaignState.PLANNED.value,
+    CampaignState.RUNNING.value,
+    CampaignState.COMPLETED.value,
+)
 """States in which ``campaign run`` (re-)plans and enqueues work."""
 
 MARKETING_CHANNELS = tuple(CONSENT_FOR_CHANNEL)
@@ -116,8 +128,14 @@ def create_campaign(
     with session_scope(url) as s:
         brand_id = s.scalar(select(Brand.id).order_by(Brand.id).limit(1))
         row = Campaign(
-            name=name, brand_id=brand_id, channels=list(dict.fromkeys(chans)), segment=segment or "",
-            offer=offer, variants=variants, state=CampaignState.CREATED.value, options=dict(options or {}),
+            name=name,
+            brand_id=brand_id,
+            channels=list(dict.fromkeys(chans)),
+            segment=segment or "",
+            offer=offer,
+            variants=variants,
+            state=CampaignState.CREATED.value,
+            options=dict(options or {}),
         )
         s.add(row)
         s.flush()
@@ -146,9 +164,12 @@ def transition(session: Session, campaign: Campaign, to: CampaignState) -> bool:
         values["finished_at"] = utcnow()
     if to == CampaignState.PLANNED:
         values["finished_at"] = None
-    res = cast("CursorResult[Any]", session.execute(
-        update(Campaign).where(Campaign.id == campaign.id, Campaign.state == current.value).values(**values)
-    ))
+    res = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Campaign).where(Campaign.id == campaign.id, Campaign.state == current.value).values(**values)
+        ),
+    )
     session.refresh(campaign)
     return bool(res.rowcount)
 
@@ -173,9 +194,9 @@ def draft_counts(session: Session, campaign_id: int, statuses: Iterable[str] = S
 
 def unfinished_count(session: Session, campaign_id: int) -> int:
     """Drafts still pending, generated or ready."""
-    return int(session.scalar(
-        select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(UNFINISHED))
-    ) or 0)
+    return int(
+        session.scalar(select(func.count()).where(Draft.campaign_id == campaign_id, Draft.status.in_(UNFINISHED))) or 0
+    )
 
 
 def maybe_complete(session: Session, campaign_id: int) -> bool:
@@ -194,7 +215,8 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
         by_channel: dict[str, dict[str, int]] = {c: dict.fromkeys(STATUS_NAMES, 0) for c in row.channels}
         for channel, status, n in s.execute(
             select(Draft.channel, Draft.status, func.count())
-            .where(Draft.campaign_id == campaign_id).group_by(Draft.channel, Draft.status)
+            .where(Draft.campaign_id == campaign_id)
+            .group_by(Draft.channel, Draft.status)
         ):
             by_channel.setdefault(channel, dict.fromkeys(STATUS_NAMES, 0))[status] = int(n)
         written = Draft.status.in_(("generated", "ready", "queued"))
@@ -207,9 +229,11 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
         ).one()
         n_written, n_fallback, n_first = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
         outbox = int(s.scalar(select(func.count()).where(OutboxMessage.campaign_id == campaign_id)) or 0)
-        versions = sorted(v for v in s.scalars(
-            select(Draft.model_version).where(Draft.campaign_id == campaign_id, written).distinct()
-        ) if v)
+        versions = sorted(
+            v
+            for v in s.scalars(select(Draft.model_version).where(Draft.campaign_id == campaign_id, written).distinct())
+            if v
+        )
         total = sum(counts.values())
         return {
             "id": row.id,
@@ -238,7 +262,14 @@ def list_campaigns(*, url: str | None = None) -> list[dict[str, Any]]:
     with session_scope(url) as s:
         totals = dict(s.execute(select(Draft.campaign_id, func.count()).group_by(Draft.campaign_id)).all())
         return [
-            {"id": c.id, "name": c.name, "state": c.state, "channels": list(c.channels), "segment": c.segment,
-             "drafts": int(totals.get(c.id, 0)), "created_at": c.created_at}
+            {
+                "id": c.id,
+                "name": c.name,
+                "state": c.state,
+                "channels": list(c.channels),
+                "segment": c.segment,
+                "drafts": int(totals.get(c.id, 0)),
+                "created_at": c.created_at,
+            }
             for c in s.scalars(select(Campaign).order_by(Campaign.id.desc()))
         ]

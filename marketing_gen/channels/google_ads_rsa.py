@@ -8,10 +8,24 @@ from marketing_gen.channels.base import ChannelSpec, FieldSpec
 SPEC = ChannelSpec(
     name="google_ads_rsa",
     fields=(
-        FieldSpec("headlines", kind="list", max_len=30, min_count=3, max_count=15, tag="HEADLINE",
-                  hint="short headline, at most 30 characters"),
-        FieldSpec("descriptions", kind="list", max_len=90, min_count=2, max_count=4, tag="DESCRIPTION",
-                  hint="one sentence, at most 90 characters"),
+        FieldSpec(
+            "headlines",
+            kind="list",
+            max_len=30,
+            min_count=3,
+            max_count=15,
+            tag="HEADLINE",
+            hint="short headline, at most 30 characters",
+        ),
+        FieldSpec(
+            "descriptions",
+            kind="list",
+            max_len=90,
+            min_count=2,
+            max_count=4,
+            tag="DESCRIPTION",
+            hint="one sentence, at most 90 characters",
+        ),
         FieldSpec("path1", max_len=15, required=False, hint="one word for the display URL path"),
         FieldSpec("path2", max_len=15, required=False, hint="one word for the display URL path"),
     ),

@@ -81,9 +81,11 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
         campaign = s.get(Campaign, campaign_id)
         assert campaign is not None
         s.expunge(campaign)
-        rows = s.execute(select(Draft.user_id, Draft.channel, Draft.variant)
-                         .where(Draft.campaign_id == campaign_id, Draft.status.in_(("generated", "ready", "queued")))
-                         .order_by(Draft.channel, Draft.variant, Draft.id)).all()
+        rows = s.execute(
+            select(Draft.user_id, Draft.channel, Draft.variant)
+            .where(Draft.campaign_id == campaign_id, Draft.status.in_(("generated", "ready", "queued")))
+            .order_by(Draft.channel, Draft.variant, Draft.id)
+        ).all()
     load_started = time.perf_counter()
     engine = TimedEngine(Engine.from_settings(settings))
     load_s = time.perf_counter() - load_started
@@ -91,7 +93,7 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
     wall = 0.0
     copies = 0
     for start in range(0, len(rows), batch_size):
-        chunk = rows[start:start + batch_size]
+        chunk = rows[start : start + batch_size]
         groups: dict[tuple[str, int], list[int]] = {}
         for user_id, channel, variant in chunk:
             groups.setdefault((channel, variant), []).append(user_id)
@@ -99,9 +101,16 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
             k = int(opts.get("items", 3))
             contexts = build_contexts(user_ids, channel, url=url, offer=offer_from(campaign), k=k)
             started = time.perf_counter()
-            results = write_copies(contexts, channel, engine, variant=variant, seed=int(opts.get("seed", campaign_id)),
-                                   max_regenerations=int(opts.get("max_regenerations", settings.max_regenerations)),
-                                   params=sampling_params_for(campaign), settings=settings)
+            results = write_copies(
+                contexts,
+                channel,
+                engine,
+                variant=variant,
+                seed=int(opts.get("seed", campaign_id)),
+                max_regenerations=int(opts.get("max_regenerations", settings.max_regenerations)),
+                params=sampling_params_for(campaign),
+                settings=settings,
+            )
             wall += time.perf_counter() - started
             copies += sum(1 for r in results if not r.skipped)
     return {"copies": copies, "wall_s": wall, "model_s": engine.seconds, "load_s": load_s}
@@ -115,8 +124,15 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
 @click.option("--max-new-tokens", type=int, default=None, help="Cap generated tokens (default: the channel's).")
 @click.option("--broker-url", default=None, help="Broker to measure (default: a fresh SQLite broker).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations: int, max_new_tokens: int | None,
-                   broker_url: str | None, as_json: bool) -> None:
+def bench_campaign(
+    users: int,
+    channel: str,
+    batch_size: int,
+    max_regenerations: int,
+    max_new_tokens: int | None,
+    broker_url: str | None,
+    as_json: bool,
+) -> None:
     """End-to-end copies/s through broker + worker vs the engine alone; pipeline overhead; peak worker RSS."""
     from marketing_gen.campaigns.state import create_campaign
     from marketing_gen.cli.campaign_cmds import start_campaign, wait_for
@@ -140,8 +156,13 @@ def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations:
         options: dict[str, Any] = {"batch_size": batch_size, "max_regenerations": max_regenerations}
         if max_new_tokens:
             options["sampling"] = {"max_new_tokens": max_new_tokens}
-        warm = create_campaign(name="warm-up", channels=[channel], segment="external_id in (C00001, C00002, C00003)",
-                               url=url, options=options)
+        warm = create_campaign(
+            name="warm-up",
+            channels=[channel],
+            segment="external_id in (C00001, C00002, C00003)",
+            url=url,
+            options=options,
+        )
         timed = create_campaign(name="bench", channels=[channel], url=url, options=options)
         proc = start_worker(settings, work / "worker.log")
         sampler = _RssSampler(proc.pid)
@@ -163,15 +184,23 @@ def bench_campaign(users: int, channel: str, batch_size: int, max_regenerations:
         alone = _engine_alone(settings, timed, batch_size)
     batch_wall = sum(float(b.get("batch_wall_s", 0.0)) for b in batches)
     result = {
-        "model": model, "channel": channel, "max_new_tokens": max_new_tokens or "channel default",
-        "users": users, "batch_size": batch_size,
+        "model": model,
+        "channel": channel,
+        "max_new_tokens": max_new_tokens or "channel default",
+        "users": users,
+        "batch_size": batch_size,
         "broker": "sqlite" if not broker_url else broker_url.split(":", 1)[0],
-        "drafts": status["total"], "copies": written, "batches": len(batches),
-        "e2e_wall_s": round(e2e_wall, 2), "e2e_copies_per_s": round(written / e2e_wall, 3) if e2e_wall else None,
-        "worker_model_s": round(model_s, 2), "worker_generate_task_s": round(batch_wall, 2),
+        "drafts": status["total"],
+        "copies": written,
+        "batches": len(batches),
+        "e2e_wall_s": round(e2e_wall, 2),
+        "e2e_copies_per_s": round(written / e2e_wall, 3) if e2e_wall else None,
+        "worker_model_s": round(model_s, 2),
+        "worker_generate_task_s": round(batch_wall, 2),
         "pipeline_overhead": round(1 - model_s / e2e_wall, 4) if e2e_wall else None,
         "overhead_in_generate_task": round(1 - model_s / batch_wall, 4) if batch_wall else None,
-        "engine_alone_copies": alone["copies"], "engine_alone_wall_s": round(alone["wall_s"], 2),
+        "engine_alone_copies": alone["copies"],
+        "engine_alone_wall_s": round(alone["wall_s"], 2),
         "engine_alone_copies_per_s": round(alone["copies"] / alone["wall_s"], 3) if alone["wall_s"] else None,
         "engine_alone_model_s": round(alone["model_s"], 2),
         "peak_worker_rss_mib": round(peak_rss / 2**20, 1),

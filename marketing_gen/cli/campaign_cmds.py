@@ -21,21 +21,41 @@ EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
 @campaign.command("create")
 @click.option("--name", required=True, help="Campaign name (shown in exports and email headers).")
 @click.option("--channels", required=True, help="Comma-separated: email,google_ads_rsa,meta_ad,sms,push.")
-@click.option("--segment", default="", help="Audience expression, e.g. \"country in (France, Spain) and "
-              "interests has Kitchen and purchased_within_days < 30\". Empty: everyone with consent.")
+@click.option(
+    "--segment",
+    default="",
+    help='Audience expression, e.g. "country in (France, Spain) and '
+    'interests has Kitchen and purchased_within_days < 30". Empty: everyone with consent.',
+)
 @click.option("--offer", "offer_text", default=None, help="Offer text the copy may mention, e.g. 'Spring sale'.")
 @click.option("--discount-pct", type=float, default=None, help="Discount the offer grants (copy may state it).")
 @click.option("--offer-code", default=None, help="Promo code.")
 @click.option("--offer-ends", default=None, help="Offer end date, YYYY-MM-DD.")
-@click.option("--variants", type=int, default=1, show_default=True,
-              help="A/B arms: each user gets one arm, chosen by a hash of (campaign, user).")
+@click.option(
+    "--variants",
+    type=int,
+    default=1,
+    show_default=True,
+    help="A/B arms: each user gets one arm, chosen by a hash of (campaign, user).",
+)
 @click.option("--batch-size", type=int, default=None, help="Drafts per generate task (default: settings).")
 @click.option("--max-new-tokens", type=int, default=None, help="Cap on generated tokens per copy attempt.")
 @click.option("--max-regenerations", type=int, default=None, help="Extra attempts before the template fallback.")
 @click.option("--seed", type=int, default=None, help="Sampling seed (default: the campaign id).")
-def create_cmd(name: str, channels: str, segment: str, offer_text: str | None, discount_pct: float | None,
-               offer_code: str | None, offer_ends: str | None, variants: int, batch_size: int | None,
-               max_new_tokens: int | None, max_regenerations: int | None, seed: int | None) -> None:
+def create_cmd(
+    name: str,
+    channels: str,
+    segment: str,
+    offer_text: str | None,
+    discount_pct: float | None,
+    offer_code: str | None,
+    offer_ends: str | None,
+    variants: int,
+    batch_size: int | None,
+    max_new_tokens: int | None,
+    max_regenerations: int | None,
+    seed: int | None,
+) -> None:
     """Create a campaign (state `created`); prints its id."""
     from marketing_gen.campaigns.state import create_campaign
 
@@ -48,9 +68,17 @@ def create_cmd(name: str, channels: str, segment: str, offer_text: str | None, d
         options["max_regenerations"] = max_regenerations
     if seed is not None:
         options["seed"] = seed
-    cid = create_campaign(name=name, channels=channels.split(","), segment=segment, offer_text=offer_text,
-                          discount_pct=discount_pct, offer_code=offer_code, offer_ends=offer_ends,
-                          variants=variants, options=options)
+    cid = create_campaign(
+        name=name,
+        channels=channels.split(","),
+        segment=segment,
+        offer_text=offer_text,
+        discount_pct=discount_pct,
+        offer_code=offer_code,
+        offer_ends=offer_ends,
+        variants=variants,
+        options=options,
+    )
     click.echo(cid)
 
 
@@ -63,8 +91,9 @@ def celery_app(settings: Settings | None = None) -> Celery:
     from workers.app import app, create_app, queue_name
 
     settings = settings or get_settings()
-    same = (app.conf.broker_url == settings.effective_broker_url
-            and app.conf.task_default_queue == queue_name("prepare", settings))
+    same = app.conf.broker_url == settings.effective_broker_url and app.conf.task_default_queue == queue_name(
+        "prepare", settings
+    )
     return app if same else create_app(settings)
 
 
@@ -89,8 +118,15 @@ LOG_EVERY_S = 30.0
 """How often ``wait_for`` prints a progress line when stderr is not a terminal."""
 
 
-def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: float | None = None,
-             stall_timeout: float | None = None, poll: float = 1.0, progress: bool = True) -> dict[str, Any]:
+def wait_for(
+    campaign_id: int,
+    *,
+    settings: Settings | None = None,
+    timeout: float | None = None,
+    stall_timeout: float | None = None,
+    poll: float = 1.0,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Poll counts with a progress bar until the campaign completes (or stops); returns the final status.
 
     When nothing moves for ``stall_timeout`` seconds (e.g. a worker was killed and its message lost), the
@@ -125,20 +161,28 @@ def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: flo
             if progress and not interactive and (final or time.monotonic() - logged >= LOG_EVERY_S):
                 logged = time.monotonic()
                 busy = ", ".join(f"{k}={v}" for k, v in counts.items() if v)
-                click.echo(f"campaign {campaign_id}: {status['done']}/{status['total']} drafts "
-                           f"({busy}) after {logged - started:.0f} s", err=True)
+                click.echo(
+                    f"campaign {campaign_id}: {status['done']}/{status['total']} drafts "
+                    f"({busy}) after {logged - started:.0f} s",
+                    err=True,
+                )
             if final:
                 return status
-            if status["state"] == "running" and status["total"] and not (
-                counts["pending"] + counts["generated"] + counts["ready"]
-            ) and finish_if_done(campaign_id, settings=settings):
+            if (
+                status["state"] == "running"
+                and status["total"]
+                and not (counts["pending"] + counts["generated"] + counts["ready"])
+                and finish_if_done(campaign_id, settings=settings)
+            ):
                 continue
             now = time.monotonic()
             if timeout is not None and now - started > timeout:
                 raise TransientError(f"campaign {campaign_id} did not finish in {timeout:.0f} s: {counts}")
             if stall_timeout is not None and now - last_change > stall_timeout:
-                bar.write(f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work "
-                          "(is a worker running? `marketing-gen worker`)")
+                bar.write(
+                    f"no progress for {stall_timeout:.0f} s: re-enqueueing unfinished work "
+                    "(is a worker running? `marketing-gen worker`)"
+                )
                 celery_app(settings).send_task(PLAN_TASK, args=[campaign_id])
                 last_change = now
             time.sleep(poll)
@@ -150,9 +194,13 @@ def wait_for(campaign_id: int, *, settings: Settings | None = None, timeout: flo
 @click.argument("campaign_id", type=int)
 @click.option("--wait", is_flag=True, help="Show a progress bar and return when the campaign is done.")
 @click.option("--timeout", type=float, default=None, help="With --wait: give up after this many seconds.")
-@click.option("--stall-timeout", type=float, default=None,
-              help="With --wait: re-enqueue unfinished work after this long without progress "
-                   "(default: the generate task's time limit).")
+@click.option(
+    "--stall-timeout",
+    type=float,
+    default=None,
+    help="With --wait: re-enqueue unfinished work after this long without progress "
+    "(default: the generate task's time limit).",
+)
 def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: float | None) -> None:
     """Plan and enqueue the campaign. Idempotent: running it again only re-enqueues unfinished work."""
     from marketing_gen.config import get_settings
@@ -162,8 +210,9 @@ def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: 
     if not wait:
         click.echo(f"campaign {campaign_id} enqueued; follow it with `marketing-gen campaign status {campaign_id}`")
         return
-    status = wait_for(campaign_id, timeout=timeout,
-                      stall_timeout=stall_timeout or generate_time_limit(get_settings()) + 60)
+    status = wait_for(
+        campaign_id, timeout=timeout, stall_timeout=stall_timeout or generate_time_limit(get_settings()) + 60
+    )
     click.echo(_summary(status))
 
 

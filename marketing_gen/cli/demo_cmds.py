@@ -25,8 +25,13 @@ if TYPE_CHECKING:
     from marketing_gen.config import Settings
 
 DEMO_CHANNELS = ("email", "google_ads_rsa", "sms", "push")
-CANONICAL = (("brand", "brand.json"), ("users", "users.csv"), ("items", "items.csv"),
-             ("interactions", "interactions.csv"), ("recommendations", "recommendations.csv"))
+CANONICAL = (
+    ("brand", "brand.json"),
+    ("users", "users.csv"),
+    ("items", "items.csv"),
+    ("interactions", "interactions.csv"),
+    ("recommendations", "recommendations.csv"),
+)
 
 
 def ensure_demo_model(settings: Settings, echo: Callable[[str], None]) -> str:
@@ -48,12 +53,14 @@ def demo_settings(work: Path) -> Settings:
     from marketing_gen.config import get_settings
 
     base = get_settings()
-    return base.model_copy(update={
-        "database_url": f"sqlite:///{(work / 'marketing_gen.db').resolve()}",
-        "broker_url": f"sqla+sqlite:///{(work / 'broker.db').resolve()}",
-        "broker_namespace": "",
-        "models_dir": base.models_dir.resolve(),
-    })
+    return base.model_copy(
+        update={
+            "database_url": f"sqlite:///{(work / 'marketing_gen.db').resolve()}",
+            "broker_url": f"sqla+sqlite:///{(work / 'broker.db').resolve()}",
+            "broker_namespace": "",
+            "models_dir": base.models_dir.resolve(),
+        }
+    )
 
 
 def worker_env(settings: Settings) -> dict[str, str]:
@@ -61,21 +68,27 @@ def worker_env(settings: Settings) -> dict[str, str]:
     import os
 
     env = dict(os.environ)
-    env.update({
-        "MARKETING_GEN_DATABASE_URL": settings.database_url,
-        "MARKETING_GEN_BROKER_URL": settings.effective_broker_url,
-        "MARKETING_GEN_BROKER_NAMESPACE": settings.broker_namespace,
-        "MARKETING_GEN_MODELS_DIR": str(settings.models_dir),
-    })
+    env.update(
+        {
+            "MARKETING_GEN_DATABASE_URL": settings.database_url,
+            "MARKETING_GEN_BROKER_URL": settings.effective_broker_url,
+            "MARKETING_GEN_BROKER_NAMESPACE": settings.broker_namespace,
+            "MARKETING_GEN_MODELS_DIR": str(settings.models_dir),
+        }
+    )
     return env
 
 
 def start_worker(settings: Settings, log_path: Path, *args: str) -> subprocess.Popen[bytes]:
     """Start ``marketing-gen worker ARGS`` as a subprocess logging to ``log_path``."""
     log = log_path.open("wb")
-    return subprocess.Popen([sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", *args],
-                            env=worker_env(settings), stdout=log, stderr=subprocess.STDOUT,
-                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", *args],
+        env=worker_env(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+    )
 
 
 def _die_with_parent() -> None:
@@ -116,8 +129,10 @@ def _import_store(settings: Settings, data: Path, echo: Callable[[str], None]) -
 
 
 def _report_line(report: Any) -> str:
-    return (f"imported {report.imported}, updated {report.updated}, rejected {report.rejected}, "
-            f"duplicates {report.duplicates}")
+    return (
+        f"imported {report.imported}, updated {report.updated}, rejected {report.rejected}, "
+        f"duplicates {report.duplicates}"
+    )
 
 
 def _samples(campaign_id: int, url: str) -> dict[str, dict[str, Any]]:
@@ -133,7 +148,8 @@ def _samples(campaign_id: int, url: str) -> dict[str, dict[str, Any]]:
                 select(Draft.fields, Draft.fallback, User.first_name, User.external_id)
                 .join(User, User.id == Draft.user_id)
                 .where(Draft.campaign_id == campaign_id, Draft.channel == channel, Draft.status == "queued")
-                .order_by(Draft.fallback, Draft.id).limit(1)
+                .order_by(Draft.fallback, Draft.id)
+                .limit(1)
             ).first()
             if row:
                 out[channel] = {"fields": row[0] or {}, "fallback": row[1], "user": row[3]}
@@ -173,22 +189,55 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
 
 @main.command()
 @click.option("--users", type=int, default=60, show_default=True, help="Demo store size (ignored with --data).")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Your store instead: a directory with canonical users.csv, items.csv [interactions.csv, "
-                   "recommendations.csv, brand.json].")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo_out"),
-              show_default=True, help="Work dir (database, broker, logs) and exports.")
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Your store instead: a directory with canonical users.csv, items.csv [interactions.csv, "
+    "recommendations.csv, brand.json].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo_out"),
+    show_default=True,
+    help="Work dir (database, broker, logs) and exports.",
+)
 @click.option("--fresh", is_flag=True, help="Delete --out first (exports and logs too; the model cache stays).")
 @click.option("--batch-size", type=int, default=32, show_default=True, help="Drafts per generate task.")
-@click.option("--max-regenerations", type=int, default=1, show_default=True,
-              help="Extra model attempts per failing copy before the template fallback.")
-@click.option("--max-new-tokens", type=int, default=None,
-              help="Cap generated tokens per copy (default: each channel's; lower it on a slow CPU).")
+@click.option(
+    "--max-regenerations",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Extra model attempts per failing copy before the template fallback.",
+)
+@click.option(
+    "--max-new-tokens",
+    type=int,
+    default=None,
+    help="Cap generated tokens per copy (default: each channel's; lower it on a slow CPU).",
+)
 @click.option("--timeout", type=float, default=3600, show_default=True, help="Give up waiting after this long.")
-@click.option("--finetune/--no-finetune", default=True, show_default=True,
-              help="Fine-tune the base model on the first run (TRL SFT, cached afterwards) before the campaign.")
-def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_size: int, max_regenerations: int,
-         max_new_tokens: int | None, timeout: float, finetune: bool) -> None:
+@click.option(
+    "--finetune/--no-finetune",
+    default=True,
+    show_default=True,
+    help="Fine-tune the base model on the first run (TRL SFT, cached afterwards) before the campaign.",
+)
+def demo(
+    users: int,
+    data_dir: Path | None,
+    out_dir: Path,
+    fresh: bool,
+    batch_size: int,
+    max_regenerations: int,
+    max_new_tokens: int | None,
+    timeout: float,
+    finetune: bool,
+) -> None:
     """The main job end to end on a fresh SQLite database with a real Celery worker (see README)."""
     from marketing_gen.campaigns.export import export_campaign
     from marketing_gen.campaigns.state import create_campaign
@@ -236,8 +285,13 @@ def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_si
     if max_new_tokens:
         options["sampling"] = {"max_new_tokens": max_new_tokens}
     cid = create_campaign(
-        name="Northwind spring picks", channels=list(DEMO_CHANNELS), segment="",
-        offer_text="Spring picks: 10% off with code SPRING10", discount_pct=10, offer_code="SPRING10", url=url,
+        name="Northwind spring picks",
+        channels=list(DEMO_CHANNELS),
+        segment="",
+        offer_text="Spring picks: 10% off with code SPRING10",
+        discount_pct=10,
+        offer_code="SPRING10",
+        url=url,
         options=options,
     )
     click.echo(f"  campaign {cid}: channels {', '.join(DEMO_CHANNELS)}, everyone with consent")
@@ -269,5 +323,7 @@ def demo(users: int, data_dir: Path | None, out_dir: Path, fresh: bool, batch_si
         paths = export_campaign(cid, fmt, out_dir, url=url)
         shown = paths[0] if len(paths) == 1 else f"{len(paths)} files in {paths[0].parent}" if paths else "nothing"
         click.echo(f"  {fmt:<15} {shown}")
-    click.echo(f"\ndemo finished in {time.perf_counter() - started:.0f} s; campaign {cid} {status['state']}. "
-               f"Inspect it: MARKETING_GEN_DATABASE_URL={url} marketing-gen campaign status {cid}")
+    click.echo(
+        f"\ndemo finished in {time.perf_counter() - started:.0f} s; campaign {cid} {status['state']}. "
+        f"Inspect it: MARKETING_GEN_DATABASE_URL={url} marketing-gen campaign status {cid}"
+    )

@@ -49,10 +49,20 @@ def import_events(path: Path, as_json: bool) -> None:
 @click.argument("campaign_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also draw the chart here.")
-@click.option("--metric", type=click.Choice(["click", "open", "convert"]), default="click", show_default=True,
-              help="Primary metric for the verdict.")
-@click.option("--alpha", type=float, default=0.05, show_default=True,
-              help="Significance level (split over the variants compared with the control).")
+@click.option(
+    "--metric",
+    type=click.Choice(["click", "open", "convert"]),
+    default="click",
+    show_default=True,
+    help="Primary metric for the verdict.",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Significance level (split over the variants compared with the control).",
+)
 def report_cmd(campaign_id: int, as_json: bool, png: Path | None, metric: str, alpha: float) -> None:
     """A/B report: per channel and variant, rates with 95% intervals, tests against variant 0, verdict."""
     from marketing_gen.config import get_settings
@@ -80,14 +90,25 @@ def report_cmd(campaign_id: int, as_json: bool, png: Path | None, metric: str, a
 @click.option("--open-rate", type=float, default=0.25, show_default=True, help="True open rate (clicks also open).")
 @click.option("--convert-rate", type=float, default=0.1, show_default=True, help="Conversions per click.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed → same events).")
-@click.option("--users", type=int, default=None,
-              help="Without CAMPAIGN_ID: create a synthetic campaign with this many consenting users first.")
+@click.option(
+    "--users",
+    type=int,
+    default=None,
+    help="Without CAMPAIGN_ID: create a synthetic campaign with this many consenting users first.",
+)
 @click.option("--channel", default="email", show_default=True, help="Channel of the synthetic campaign.")
 @click.option("--sent-at", default=None, help="When the sends happened (ISO 8601; default: the campaign's start).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def simulate_events(
-    campaign_id: int | None, rates: str, open_rate: float, convert_rate: float, seed: int, users: int | None,
-    channel: str, sent_at: str | None, as_json: bool,
+    campaign_id: int | None,
+    rates: str,
+    open_rate: float,
+    convert_rate: float,
+    seed: int,
+    users: int | None,
+    channel: str,
+    sent_at: str | None,
+    as_json: bool,
 ) -> None:
     """Write simulated sent/open/click/convert events for a campaign's drafts from planted true rates.
 
@@ -104,7 +125,12 @@ def simulate_events(
             raise InvalidRequest("give a CAMPAIGN_ID, or --users N to create a synthetic campaign")
         campaign_id = seed_simulated_campaign(users, variants=len(planted), channel=channel, url=url)
     report = simulate_campaign_events(
-        campaign_id, planted, open_rate=open_rate, convert_rate=convert_rate, seed=seed, url=url,
+        campaign_id,
+        planted,
+        open_rate=open_rate,
+        convert_rate=convert_rate,
+        seed=seed,
+        url=url,
         sent_at=parse_timestamp(sent_at) if sent_at else None,
     )
     if as_json:
@@ -116,27 +142,54 @@ def simulate_events(
 
 @main.command("retrain")
 @click.option("--dry-run", is_flag=True, help="Build the outcome dataset and say what would be trained; train nothing.")
-@click.option("--method", type=click.Choice(["auto", "dpo", "kto", "sft"]), default="auto", show_default=True,
-              help="auto: DPO with enough same-send pairs, else KTO, else SFT on clicked copy.")
-@click.option("--settle-hours", type=float, default=24.0, show_default=True,
-              help="Leave out sends younger than this (their clicks may still come).")
+@click.option(
+    "--method",
+    type=click.Choice(["auto", "dpo", "kto", "sft"]),
+    default="auto",
+    show_default=True,
+    help="auto: DPO with enough same-send pairs, else KTO, else SFT on clicked copy.",
+)
+@click.option(
+    "--settle-hours",
+    type=float,
+    default=24.0,
+    show_default=True,
+    help="Leave out sends younger than this (their clicks may still come).",
+)
 @click.option("--max-steps", type=int, default=40, show_default=True, help="Optimizer steps of the training run.")
 @click.option("--min-rows", type=int, default=32, show_default=True, help="Fewest KTO rows worth a KTO run.")
 @click.option("--min-pairs", type=int, default=16, show_default=True, help="Fewest DPO pairs worth a DPO run.")
-@click.option("--min-positives", type=int, default=8, show_default=True,
-              help="Fewest clicked drafts worth an SFT run.")
-@click.option("--eval-n", type=int, default=50, show_default=True,
-              help="Held-out contexts per channel for the evaluation gate.")
+@click.option("--min-positives", type=int, default=8, show_default=True, help="Fewest clicked drafts worth an SFT run.")
+@click.option(
+    "--eval-n", type=int, default=50, show_default=True, help="Held-out contexts per channel for the evaluation gate."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
-def retrain_cmd(dry_run: bool, method: str, settle_hours: float, max_steps: int, min_rows: int, min_pairs: int,
-                min_positives: int, eval_n: int, as_json: bool) -> None:
+def retrain_cmd(
+    dry_run: bool,
+    method: str,
+    settle_hours: float,
+    max_steps: int,
+    min_rows: int,
+    min_pairs: int,
+    min_positives: int,
+    eval_n: int,
+    as_json: bool,
+) -> None:
     """Learn from outcomes: data since the active model → train → evaluation gate → promote or refuse."""
     from marketing_gen.config import get_settings
     from marketing_gen.feedback.retrain import run_retrain
 
     outcome = run_retrain(
-        get_settings(), dry_run=dry_run, method=method, settle_hours=settle_hours, max_steps=max_steps,
-        min_pairs=min_pairs, min_rows=min_rows, min_positives=min_positives, eval_n=eval_n, progress=not as_json,
+        get_settings(),
+        dry_run=dry_run,
+        method=method,
+        settle_hours=settle_hours,
+        max_steps=max_steps,
+        min_pairs=min_pairs,
+        min_rows=min_rows,
+        min_positives=min_positives,
+        eval_n=eval_n,
+        progress=not as_json,
     )
     if as_json:
         echo_json(outcome.to_dict())

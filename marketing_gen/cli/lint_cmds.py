@@ -64,9 +64,13 @@ def build_offer(raw: Any) -> Offer:
         ends_at = dt.date.fromisoformat(str(ends)[:10]) if ends else None
     except ValueError as exc:
         raise InvalidRequest(f"offer.ends_at must be an ISO date, got {ends!r}") from exc
-    return Offer(text=str(raw.get("text") or ""), discount_pct=_decimal(raw.get("discount_pct"), "offer.discount_pct"),
-                 amount_off=_decimal(raw.get("amount_off"), "offer.amount_off"),
-                 code=raw.get("code") or None, ends_at=ends_at)
+    return Offer(
+        text=str(raw.get("text") or ""),
+        discount_pct=_decimal(raw.get("discount_pct"), "offer.discount_pct"),
+        amount_off=_decimal(raw.get("amount_off"), "offer.amount_off"),
+        code=raw.get("code") or None,
+        ends_at=ends_at,
+    )
 
 
 def build_context(raw: Any) -> UserContext:
@@ -76,10 +80,13 @@ def build_context(raw: Any) -> UserContext:
     b = raw.get("brand") or {}
     if not isinstance(b, dict):
         raise InvalidRequest("brand must be an object")
-    brand = BrandFacts(name=str(b.get("name") or ""),
-                       banned_terms=_strings(b.get("banned_terms"), "brand.banned_terms"),
-                       postal_address=str(b.get("postal_address") or ""), website_url=b.get("website_url"),
-                       allowed_domains=_strings(b.get("allowed_domains"), "brand.allowed_domains"))
+    brand = BrandFacts(
+        name=str(b.get("name") or ""),
+        banned_terms=_strings(b.get("banned_terms"), "brand.banned_terms"),
+        postal_address=str(b.get("postal_address") or ""),
+        website_url=b.get("website_url"),
+        allowed_domains=_strings(b.get("allowed_domains"), "brand.allowed_domains"),
+    )
     items = []
     raw_items = raw.get("items") or []
     if not isinstance(raw_items, list):
@@ -87,23 +94,47 @@ def build_context(raw: Any) -> UserContext:
     for i, it in enumerate(raw_items):
         if not isinstance(it, dict) or not isinstance(it.get("title"), str):
             raise InvalidRequest(f"items[{i}] must be an object with a title")
-        items.append(ItemFacts(item_id=i, external_id=str(it.get("id", i)), title=it["title"],
-                               price=_decimal(it.get("price"), f"items[{i}].price"),
-                               currency=str(it.get("currency") or "USD").upper(), category=it.get("category"),
-                               features=_strings(it.get("features"), f"items[{i}].features"), url=it.get("url")))
-    return UserContext(user_id=0, external_id="lint", first_name=raw.get("first_name"),
-                       locale=str(raw.get("locale") or ""), country=raw.get("country"), brand=brand,
-                       items=tuple(items), offer=build_offer(raw.get("offer")),
-                       interests=_strings(raw.get("interests"), "interests"))
+        items.append(
+            ItemFacts(
+                item_id=i,
+                external_id=str(it.get("id", i)),
+                title=it["title"],
+                price=_decimal(it.get("price"), f"items[{i}].price"),
+                currency=str(it.get("currency") or "USD").upper(),
+                category=it.get("category"),
+                features=_strings(it.get("features"), f"items[{i}].features"),
+                url=it.get("url"),
+            )
+        )
+    return UserContext(
+        user_id=0,
+        external_id="lint",
+        first_name=raw.get("first_name"),
+        locale=str(raw.get("locale") or ""),
+        country=raw.get("country"),
+        brand=brand,
+        items=tuple(items),
+        offer=build_offer(raw.get("offer")),
+        interests=_strings(raw.get("interests"), "interests"),
+    )
 
 
 @main.command()
 @click.option("--channel", required=True, help="email, google_ads_rsa, meta_ad, sms, push or social_reply.")
-@click.option("--draft", "draft_path", required=True, type=click.Path(path_type=Path),
-              help='JSON object with the channel\'s fields, e.g. {"subject": …, "body": …}.')
-@click.option("--context", "context_path", type=click.Path(path_type=Path),
-              help="JSON: first_name, locale, items [{title, price, currency}], offer, brand. "
-                   "Without it, grounding and language checks are skipped.")
+@click.option(
+    "--draft",
+    "draft_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help='JSON object with the channel\'s fields, e.g. {"subject": …, "body": …}.',
+)
+@click.option(
+    "--context",
+    "context_path",
+    type=click.Path(path_type=Path),
+    help="JSON: first_name, locale, items [{title, price, currency}], offer, brand. "
+    "Without it, grounding and language checks are skipped.",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"ok": bool, "violations": [...]} as JSON.')
 def lint(channel: str, draft_path: Path, context_path: Path | None, as_json: bool) -> None:
     """Check copy (model or human) against a channel's hard rules. Exit 0 ok, 1 violations, 2 bad input."""
@@ -118,8 +149,9 @@ def lint(channel: str, draft_path: Path, context_path: Path | None, as_json: boo
     if isinstance(draft, dict) and isinstance(draft.get("fields"), dict) and not set(draft) & set(spec.field_names):
         draft = draft["fields"]
     if not isinstance(draft, dict):
-        raise BadInput(f"draft file {str(draft_path)!r} must hold a JSON object of fields: "
-                       f"{', '.join(spec.field_names)}")
+        raise BadInput(
+            f"draft file {str(draft_path)!r} must hold a JSON object of fields: {', '.join(spec.field_names)}"
+        )
     context = None
     if context_path is not None:
         try:
@@ -130,9 +162,15 @@ def lint(channel: str, draft_path: Path, context_path: Path | None, as_json: boo
     found = check_with_facts(draft, facts, spec)
     unknown = sorted(set(draft) - set(spec.field_names))
     violations = [v.to_dict() for v in found]
-    violations += [{"code": "format.unknown_field", "field": k, "hard": False,
-                    "message": f"{spec.name} has no field {k!r} (fields: {', '.join(spec.field_names)})"}
-                   for k in unknown]
+    violations += [
+        {
+            "code": "format.unknown_field",
+            "field": k,
+            "hard": False,
+            "message": f"{spec.name} has no field {k!r} (fields: {', '.join(spec.field_names)})",
+        }
+        for k in unknown
+    ]
     ok = not any(v["hard"] for v in violations)
     report: dict[str, Any] = {"ok": ok, "channel": spec.name, "violations": violations}
     if context is None:

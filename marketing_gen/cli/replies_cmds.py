@@ -56,8 +56,13 @@ def suggest_cmd(
 
 @replies.command("batch")
 @click.argument("path", type=click.Path(dir_okay=False))
-@click.option("--chunk", type=click.IntRange(1, 1024), default=32, show_default=True,
-              help="Requests per Celery task (one batched generate each).")
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 1024),
+    default=32,
+    show_default=True,
+    help="Requests per Celery task (one batched generate each).",
+)
 @click.option("--inline", is_flag=True, help="Answer in this process instead of enqueuing (no worker needed).")
 def batch_cmd(path: str, chunk: int, inline: bool) -> None:
     """Insert a CSV/JSONL file of comments (column `text`) as reply requests and enqueue them on `replies`."""
@@ -78,8 +83,10 @@ def batch_cmd(path: str, chunk: int, inline: bool) -> None:
 
     for c in chunks:
         suggest_replies_batch.delay(c)
-    click.echo(f"{len(ids)} reply requests in {len(chunks)} tasks on the `replies` queue "
-               f"(run `marketing-gen worker -Q replies`; results in table reply_requests)")
+    click.echo(
+        f"{len(ids)} reply requests in {len(chunks)} tasks on the `replies` queue "
+        f"(run `marketing-gen worker -Q replies`; results in table reply_requests)"
+    )
 
 
 @main.command("serve")
@@ -95,16 +102,38 @@ def serve_cmd(host: str, port: int) -> None:
 
 
 @eval_.command("replies")
-@click.option("--holdout", type=click.IntRange(300, 2000), default=300, show_default=True,
-              help="Held-out customer → brand pairs (fixed seeded split).")
-@click.option("--qa", "qa_count", type=click.IntRange(0, 2000), default=100, show_default=True,
-              help="Amazon QA questions to evaluate.")
+@click.option(
+    "--holdout",
+    type=click.IntRange(300, 2000),
+    default=300,
+    show_default=True,
+    help="Held-out customer → brand pairs (fixed seeded split).",
+)
+@click.option(
+    "--qa",
+    "qa_count",
+    type=click.IntRange(0, 2000),
+    default=100,
+    show_default=True,
+    help="Amazon QA questions to evaluate.",
+)
 @click.option("--k", type=click.IntRange(1, 5), default=3, show_default=True, help="Suggestions per message.")
 @click.option("--m", type=click.IntRange(1, 32), default=8, show_default=True, help="Candidates per message.")
-@click.option("--similarity", type=click.Choice(["auto", "embedding", "lexical"]), default="auto", show_default=True,
-              help="Measure for best-of-k and diversity (auto: embedding when installed).")
-@click.option("--batch", "batch_size", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Messages per batched generate call.")
+@click.option(
+    "--similarity",
+    type=click.Choice(["auto", "embedding", "lexical"]),
+    default="auto",
+    show_default=True,
+    help="Measure for best-of-k and diversity (auto: embedding when installed).",
+)
+@click.option(
+    "--batch",
+    "batch_size",
+    type=click.IntRange(1, 256),
+    default=16,
+    show_default=True,
+    help="Messages per batched generate call.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch_size: int, as_json: bool) -> None:
     """Evaluate suggestions on held-out real Twitter support threads and Amazon QA questions."""
@@ -115,7 +144,13 @@ def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch
     settings = get_settings()
     engine = Engine.from_settings(settings)
     report = evaluate_replies(
-        engine, holdout=holdout, qa_count=qa_count, k=k, m=m, similarity=similarity, batch_size=batch_size,
+        engine,
+        holdout=holdout,
+        qa_count=qa_count,
+        k=k,
+        m=m,
+        similarity=similarity,
+        batch_size=batch_size,
         progress=lambda msg: click.echo(msg, err=True),
     )
     if as_json:
@@ -125,15 +160,31 @@ def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch
 
 
 @bench.command("replies")
-@click.option("--requests", "n_requests", type=click.IntRange(1, 10_000), default=40, show_default=True,
-              help="Requests per phase.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="Concurrent HTTP clients in the throughput phase.")
+@click.option(
+    "--requests",
+    "n_requests",
+    type=click.IntRange(1, 10_000),
+    default=40,
+    show_default=True,
+    help="Requests per phase.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Concurrent HTTP clients in the throughput phase.",
+)
 @click.option("--k", type=click.IntRange(1, 5), default=3, show_default=True, help="Suggestions per request.")
 @click.option("--m", type=click.IntRange(1, 32), default=4, show_default=True, help="Candidates per request.")
 @click.option("--max-wait-ms", type=float, default=5.0, show_default=True, help="Micro-batcher collection window.")
-@click.option("--busy-wait-ms", type=float, default=50.0, show_default=True,
-              help="Collection window after a batch with several callers.")
+@click.option(
+    "--busy-wait-ms",
+    type=float,
+    default=50.0,
+    show_default=True,
+    help="Collection window after a batch with several callers.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def bench_cmd(
     n_requests: int, concurrency: int, k: int, m: int, max_wait_ms: float, busy_wait_ms: float, as_json: bool
@@ -142,7 +193,12 @@ def bench_cmd(
     from marketing_gen.replies.bench import format_bench, run_bench
 
     figures = run_bench(
-        n_requests=n_requests, concurrency=concurrency, k=k, m=m, max_wait_ms=max_wait_ms, busy_wait_ms=busy_wait_ms,
+        n_requests=n_requests,
+        concurrency=concurrency,
+        k=k,
+        m=m,
+        max_wait_ms=max_wait_ms,
+        busy_wait_ms=busy_wait_ms,
         progress=lambda msg: click.echo(msg, err=True),
     )
     if as_json:

@@ -34,22 +34,37 @@ def _active_name(settings) -> str:  # type: ignore[no-untyped-def]
     return active.name
 
 
-data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-                               help="Real corpora dir (default: ../shared/data beside the checkout).")
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Real corpora dir (default: ../shared/data beside the checkout).",
+)
 
 
 @train.command(name="bootstrap")
 @click.option("--rows", type=int, default=240, show_default=True, help="Rows to build (copy + replies).")
 @click.option("--channels", default="email,google_ads_rsa", show_default=True, help="Copy channels, comma-separated.")
-@click.option("--best-of", type=int, default=0, show_default=True,
-              help="Sample N candidates per context with the active model and keep the best one passing every "
-                   "hard check (0: teacher copy only).")
-@click.option("--replies", "reply_share", type=float, default=0.1, show_default=True,
-              help="Share of social_reply rows from the Twitter / Bitext support pairs.")
+@click.option(
+    "--best-of",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Sample N candidates per context with the active model and keep the best one passing every "
+    "hard check (0: teacher copy only).",
+)
+@click.option(
+    "--replies",
+    "reply_share",
+    type=float,
+    default=0.1,
+    show_default=True,
+    help="Share of social_reply rows from the Twitter / Bitext support pairs.",
+)
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def bootstrap_cmd(rows: int, channels: str, best_of: int, reply_share: float, data_dir: Path | None,
-                  as_json: bool) -> None:
+def bootstrap_cmd(
+    rows: int, channels: str, best_of: int, reply_share: float, data_dir: Path | None, as_json: bool
+) -> None:
     """Build an SFT dataset (jsonl under MODELS_DIR/datasets) from drafts, bootstrap samples, teacher copy, replies."""
     from marketing_gen.training import datasets as D
     from marketing_gen.training.pipeline import build_training_rows
@@ -60,12 +75,27 @@ def bootstrap_cmd(rows: int, channels: str, best_of: int, reply_share: float, da
         from marketing_gen.llm.engine import Engine
 
         engine = Engine.from_settings(settings)
-    data = build_training_rows(settings, rows=rows, channels=_channels(channels), reply_share=reply_share,
-                               engine=engine, best_of=best_of, data_dir=data_dir)
-    path = D.save_rows(data.rows, Path(settings.models_dir) / "datasets",
-                       meta={"sources": data.sources, "report": data.report.as_dict()})
-    out = {"path": str(path), "rows": len(data.rows), "hash": D.dataset_hash(data.rows), "sources": data.sources,
-           **data.report.as_dict()}
+    data = build_training_rows(
+        settings,
+        rows=rows,
+        channels=_channels(channels),
+        reply_share=reply_share,
+        engine=engine,
+        best_of=best_of,
+        data_dir=data_dir,
+    )
+    path = D.save_rows(
+        data.rows,
+        Path(settings.models_dir) / "datasets",
+        meta={"sources": data.sources, "report": data.report.as_dict()},
+    )
+    out = {
+        "path": str(path),
+        "rows": len(data.rows),
+        "hash": D.dataset_hash(data.rows),
+        "sources": data.sources,
+        **data.report.as_dict(),
+    }
     if as_json:
         echo_json(out)
         return
@@ -78,8 +108,11 @@ def bootstrap_cmd(rows: int, channels: str, best_of: int, reply_share: float, da
 
 @train.command(name="sft")
 @click.option("--base", help="Model version to start from (default: the active one).")
-@click.option("--dataset", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A jsonl from `train bootstrap` (default: build one now).")
+@click.option(
+    "--dataset",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A jsonl from `train bootstrap` (default: build one now).",
+)
 @click.option("--rows", type=int, default=240, show_default=True, help="Rows to build when --dataset is not given.")
 @click.option("--lora", is_flag=True, help="Train LoRA adapters (merged into a plain model dir afterwards).")
 @click.option("--max-steps", type=int, default=80, show_default=True, help="Optimizer steps.")
@@ -92,9 +125,22 @@ def bootstrap_cmd(rows: int, channels: str, best_of: int, reply_share: float, da
 @click.option("--no-resume", is_flag=True, help="Start over even if a checkpoint of --name exists.")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print the registered version as JSON.")
-def sft_cmd(base: str | None, dataset: Path | None, rows: int, lora: bool, max_steps: int, batch_size: int,
-            learning_rate: float | None, train_layers: int | None, max_length: int, name: str | None, activate: bool,
-            no_resume: bool, data_dir: Path | None, as_json: bool) -> None:
+def sft_cmd(
+    base: str | None,
+    dataset: Path | None,
+    rows: int,
+    lora: bool,
+    max_steps: int,
+    batch_size: int,
+    learning_rate: float | None,
+    train_layers: int | None,
+    max_length: int,
+    name: str | None,
+    activate: bool,
+    no_resume: bool,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Supervised fine-tuning with TRL on conversational prompt-completion rows; registers the new version."""
     from dataclasses import asdict
 
@@ -108,10 +154,24 @@ def sft_cmd(base: str | None, dataset: Path | None, rows: int, lora: bool, max_s
         train_rows = D.load_rows(dataset)
     else:
         train_rows = build_training_rows(settings, rows=rows, data_dir=data_dir).rows
-    params = SFTParams(max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate, lora=lora,
-                       train_layers=train_layers, max_length=max_length)
-    info = train_sft(base, D.expand_weights(train_rows), settings=settings, params=params, output_name=name,
-                     dataset_hash=D.dataset_hash(train_rows), resume=not no_resume, activate=activate)
+    params = SFTParams(
+        max_steps=max_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        lora=lora,
+        train_layers=train_layers,
+        max_length=max_length,
+    )
+    info = train_sft(
+        base,
+        D.expand_weights(train_rows),
+        settings=settings,
+        params=params,
+        output_name=name,
+        dataset_hash=D.dataset_hash(train_rows),
+        resume=not no_resume,
+        activate=activate,
+    )
     if as_json:
         echo_json(asdict(info))
         return
@@ -122,20 +182,39 @@ def sft_cmd(base: str | None, dataset: Path | None, rows: int, lora: bool, max_s
 
 
 @train.command(name="preference")
-@click.option("--method", type=click.Choice(["dpo", "kto"]), default="dpo", show_default=True,
-              help="DPO on pairs, KTO on unpaired binary rows.")
+@click.option(
+    "--method",
+    type=click.Choice(["dpo", "kto"]),
+    default="dpo",
+    show_default=True,
+    help="DPO on pairs, KTO on unpaired binary rows.",
+)
 @click.option("--base", help="Model version to start from (default: the active one).")
-@click.option("--source", type=click.Choice(["feedback", "guardrails"]), default="feedback", show_default=True,
-              help="feedback: clicked vs not (campaign outcomes); guardrails (DPO only): the model's copy that "
-                   "fails a hard check vs passing copy for the same prompt.")
+@click.option(
+    "--source",
+    type=click.Choice(["feedback", "guardrails"]),
+    default="feedback",
+    show_default=True,
+    help="feedback: clicked vs not (campaign outcomes); guardrails (DPO only): the model's copy that "
+    "fails a hard check vs passing copy for the same prompt.",
+)
 @click.option("--contexts", type=int, default=32, show_default=True, help="Training contexts for --source guardrails.")
 @click.option("--max-steps", type=int, default=40, show_default=True, help="Optimizer steps.")
 @click.option("--lr", "learning_rate", type=float, default=5e-6, show_default=True, help="Learning rate.")
 @click.option("--beta", type=float, default=0.1, show_default=True, help="Strength of the pull to the base model.")
 @click.option("--name", help="Version name (default: <base>-<method>-<timestamp>).")
 @data_dir_option
-def preference_cmd(method: str, base: str | None, source: str, contexts: int, max_steps: int, learning_rate: float,
-                   beta: float, name: str | None, data_dir: Path | None) -> None:
+def preference_cmd(
+    method: str,
+    base: str | None,
+    source: str,
+    contexts: int,
+    max_steps: int,
+    learning_rate: float,
+    beta: float,
+    name: str | None,
+    data_dir: Path | None,
+) -> None:
     """Preference tuning with TRL's DPOTrainer / KTOTrainer; registers the new version (not active)."""
     from marketing_gen.errors import InvalidRequest
     from marketing_gen.training import datasets as D
@@ -162,10 +241,19 @@ def preference_cmd(method: str, base: str | None, source: str, contexts: int, ma
         weights = data.kto_weights
     click.echo(f"{len(rows)} {method.upper()} rows from {source}")
     trl_rows = [{k: v for k, v in r.items() if k != "meta"} for r in rows]
-    result = train_preference(base, trl_rows, method=method, settings=settings, max_steps=max_steps,
-                              learning_rate=learning_rate, beta=beta, output_name=name,
-                              dataset_hash=D.dataset_hash(trl_rows), desirable_weight=weights[0],
-                              undesirable_weight=weights[1])
+    result = train_preference(
+        base,
+        trl_rows,
+        method=method,
+        settings=settings,
+        max_steps=max_steps,
+        learning_rate=learning_rate,
+        beta=beta,
+        output_name=name,
+        dataset_hash=D.dataset_hash(trl_rows),
+        desirable_weight=weights[0],
+        undesirable_weight=weights[1],
+    )
     click.echo(f"registered {result.name} ({method}) at {result.path}")
     click.echo(f"next: marketing-gen eval copy --model {result.name} --baseline {base}")
 
@@ -189,8 +277,16 @@ def quick_cmd(data_dir: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write a bar chart here.")
 @data_dir_option
-def eval_copy_cmd(model_name: str, baseline: str | None, channels: str, n: int, no_store: bool, as_json: bool,
-                  png: Path | None, data_dir: Path | None) -> None:
+def eval_copy_cmd(
+    model_name: str,
+    baseline: str | None,
+    channels: str,
+    n: int,
+    no_store: bool,
+    as_json: bool,
+    png: Path | None,
+    data_dir: Path | None,
+) -> None:
     """First-try pass rate of all hard checks, grounding errors, distinct-2 and length fit on held-out contexts."""
     from dataclasses import asdict
 
@@ -199,8 +295,10 @@ def eval_copy_cmd(model_name: str, baseline: str | None, channels: str, n: int, 
     settings = _settings()
     chans = _channels(channels)
     names = [baseline, model_name] if baseline else [model_name]
-    evals = [evaluate_version(m, settings=settings, channels=chans, n=n, store=not no_store, data_dir=data_dir)
-             for m in names]
+    evals = [
+        evaluate_version(m, settings=settings, channels=chans, n=n, store=not no_store, data_dir=data_dir)
+        for m in names
+    ]
     if png is not None:
         render_png(evals, png)
     if as_json:
@@ -233,16 +331,31 @@ def promote_cmd(version: str, force: bool, as_json: bool) -> None:
 
 @eval_.command(name="channels")
 @click.option("--model", "model_name", help="Model version (default: the active one).")
-@click.option("--channels", default="email,google_ads_rsa,meta_ad,sms,push,social_reply", show_default=True,
-              help="Channels, comma-separated.")
-@click.option("--users", type=click.IntRange(1, 100_000), default=200, show_default=True,
-              help="The store's first N users with recommendations.")
-@click.option("--max-regenerations", type=click.IntRange(0, 10), default=2, show_default=True,
-              help="Regenerations of failing copy before the deterministic fallback.")
+@click.option(
+    "--channels",
+    default="email,google_ads_rsa,meta_ad,sms,push,social_reply",
+    show_default=True,
+    help="Channels, comma-separated.",
+)
+@click.option(
+    "--users",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="The store's first N users with recommendations.",
+)
+@click.option(
+    "--max-regenerations",
+    type=click.IntRange(0, 10),
+    default=2,
+    show_default=True,
+    help="Regenerations of failing copy before the deterministic fallback.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @data_dir_option
-def eval_channels_cmd(model_name: str | None, channels: str, users: int, max_regenerations: int, as_json: bool,
-                      data_dir: Path | None) -> None:
+def eval_channels_cmd(
+    model_name: str | None, channels: str, users: int, max_regenerations: int, as_json: bool, data_dir: Path | None
+) -> None:
     """Per channel on real store users: first-try pass rate of every hard check family, fallback rate, final
     pass rate (delivered copy re-checked; must be 100%). Needs `import …` and `recommend` first."""
     from dataclasses import asdict
@@ -255,10 +368,18 @@ def eval_channels_cmd(model_name: str | None, channels: str, users: int, max_reg
     chans = _channels(channels)
     info = get_version(model_name or _active_name(settings), url=settings.database_url)
     engine = Engine.from_path(info.path, settings=settings, version=info.name)
-    reports = channel_eval.run(engine, settings, chans, users=users, max_regenerations=max_regenerations,
-                               data_dir=data_dir, echo=lambda line: click.echo(line, err=True))
+    reports = channel_eval.run(
+        engine,
+        settings,
+        chans,
+        users=users,
+        max_regenerations=max_regenerations,
+        data_dir=data_dir,
+        echo=lambda line: click.echo(line, err=True),
+    )
     if as_json:
-        echo_json({"model": info.name, "max_regenerations": max_regenerations,
-                   "channels": [asdict(r) for r in reports]})
+        echo_json(
+            {"model": info.name, "max_regenerations": max_regenerations, "channels": [asdict(r) for r in reports]}
+        )
         return
     click.echo(channel_eval.table(reports, model=info.name, max_regenerations=max_regenerations))

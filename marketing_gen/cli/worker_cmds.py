@@ -22,12 +22,28 @@ def choose_pool(queues: list[str], sqlite_broker: bool, pool: str) -> str:
 
 
 @main.command()
-@click.option("-Q", "--queues", default=",".join(QUEUE_NAMES), show_default=True,
-              help="Comma-separated queues to consume. GPU machines: `-Q generate`, one worker per GPU.")
-@click.option("-c", "--concurrency", type=int, default=None,
-              help="Processes for the prefork pool (default: CPU count). Ignored by the solo pool.")
-@click.option("-P", "--pool", type=click.Choice(["auto", "solo", "prefork", "threads"]), default="auto",
-              show_default=True, help="auto: solo for the generate queue or the SQLite broker, else prefork.")
+@click.option(
+    "-Q",
+    "--queues",
+    default=",".join(QUEUE_NAMES),
+    show_default=True,
+    help="Comma-separated queues to consume. GPU machines: `-Q generate`, one worker per GPU.",
+)
+@click.option(
+    "-c",
+    "--concurrency",
+    type=int,
+    default=None,
+    help="Processes for the prefork pool (default: CPU count). Ignored by the solo pool.",
+)
+@click.option(
+    "-P",
+    "--pool",
+    type=click.Choice(["auto", "solo", "prefork", "threads"]),
+    default="auto",
+    show_default=True,
+    help="auto: solo for the generate queue or the SQLite broker, else prefork.",
+)
 @click.option("-n", "--hostname", default=None, help="Worker node name (default: mg-<queues>-<pid>@%h).")
 @click.option("-l", "--loglevel", default="INFO", show_default=True, help="Celery log level.")
 def worker(queues: str, concurrency: int | None, pool: str, hostname: str | None, loglevel: str) -> None:
@@ -45,8 +61,17 @@ def worker(queues: str, concurrency: int | None, pool: str, hostname: str | None
         raise InvalidRequest(f"--queues: unknown {unknown or queues!r}; choose from {', '.join(QUEUE_NAMES)}")
     sqlite = is_sqlite_broker()
     chosen = choose_pool(wanted, sqlite, pool)
-    argv = ["worker", "-Q", ",".join(queue_name(q) for q in wanted), "-P", chosen, "--loglevel", loglevel,
-            "-n", hostname or f"mg-{'-'.join(wanted)}-{os.getpid()}@%h"]
+    argv = [
+        "worker",
+        "-Q",
+        ",".join(queue_name(q) for q in wanted),
+        "-P",
+        chosen,
+        "--loglevel",
+        loglevel,
+        "-n",
+        hostname or f"mg-{'-'.join(wanted)}-{os.getpid()}@%h",
+    ]
     if chosen != "solo" and concurrency:
         argv += ["-c", str(concurrency)]
     if sqlite:

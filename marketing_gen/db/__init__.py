@@ -91,9 +91,7 @@ def upsert(
     if not rows:
         return
     ins = _dialect_insert(session, table)
-    stmt = ins.on_conflict_do_update(
-        index_elements=list(conflict), set_={c: getattr(ins.excluded, c) for c in update}
-    )
+    stmt = ins.on_conflict_do_update(index_elements=list(conflict), set_={c: getattr(ins.excluded, c) for c in update})
     session.execute(stmt, list(rows))
 
 

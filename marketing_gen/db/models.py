@@ -128,9 +128,7 @@ class Brand(Base):
     banned_terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
     postal_address: Mapped[str] = mapped_column(String(512), default="")
     website_url: Mapped[str | None] = mapped_column(String(1024))
-    unsubscribe_url_template: Mapped[str] = mapped_column(
-        String(1024), default="{base_url}/u/{token}"
-    )
+    unsubscribe_url_template: Mapped[str] = mapped_column(String(1024), default="{base_url}/u/{token}")
     # e.g. {"max_discount_pct": 10, "refunds": "within 30 days", "allowed_domains": ["shop.example"]}
     offer_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

@@ -57,8 +57,13 @@ class PreferenceData:
     def summary(self) -> dict[str, Any]:
         """Counts as a plain dict."""
         d, u = self.kto_weights
-        return {"dpo_pairs": len(self.dpo), "kto_rows": len(self.kto), "kto_desirable_weight": d,
-                "kto_undesirable_weight": u, **dict(self.counts)}
+        return {
+            "dpo_pairs": len(self.dpo),
+            "kto_rows": len(self.kto),
+            "kto_desirable_weight": d,
+            "kto_undesirable_weight": u,
+            **dict(self.counts),
+        }
 
 
 @dataclass
@@ -89,14 +94,20 @@ def _load(url: str | None, since: dt.datetime | None, campaign_id: int | None) -
         )
         if campaign_id is not None:
             q = q.where(Draft.campaign_id == campaign_id)
-        drafts = {r.id: _Outcome(r.id, r.campaign_id, r.user_id, r.channel, r.variant, dict(r.fields or {}))
-                  for r in s.execute(q)}
+        drafts = {
+            r.id: _Outcome(r.id, r.campaign_id, r.user_id, r.channel, r.variant, dict(r.fields or {}))
+            for r in s.execute(q)
+        }
         ids = list(drafts)
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
             ev = s.execute(
-                select(FeedbackEvent.draft_id, FeedbackEvent.event, func.min(FeedbackEvent.ts),
-                       func.max(FeedbackEvent.created_at))
+                select(
+                    FeedbackEvent.draft_id,
+                    FeedbackEvent.event,
+                    func.min(FeedbackEvent.ts),
+                    func.max(FeedbackEvent.created_at),
+                )
                 .where(FeedbackEvent.draft_id.in_(chunk))
                 .group_by(FeedbackEvent.draft_id, FeedbackEvent.event)
             )
@@ -217,17 +228,39 @@ def build_preference_rows(
         built = prompt_and_completion(o)
         if built is None:
             continue
-        data.kto.append({"prompt": built[0], "completion": built[1], "label": label,
-                         "meta": {"draft_id": o.draft_id, "campaign_id": o.campaign_id, "channel": o.channel,
-                                  "variant": o.variant, "events": sorted(o.events)}})
+        data.kto.append(
+            {
+                "prompt": built[0],
+                "completion": built[1],
+                "label": label,
+                "meta": {
+                    "draft_id": o.draft_id,
+                    "campaign_id": o.campaign_id,
+                    "channel": o.channel,
+                    "variant": o.variant,
+                    "events": sorted(o.events),
+                },
+            }
+        )
     for win, loss in pairs:
         w, lo = prompt_and_completion(win), prompt_and_completion(loss)
         if w is None or lo is None:
             continue
-        data.dpo.append({"prompt": lo[0], "chosen": w[1], "rejected": lo[1],
-                         "meta": {"campaign_id": win.campaign_id, "channel": win.channel,
-                                  "chosen_draft_id": win.draft_id, "rejected_draft_id": loss.draft_id,
-                                  "chosen_variant": win.variant, "rejected_variant": loss.variant}})
+        data.dpo.append(
+            {
+                "prompt": lo[0],
+                "chosen": w[1],
+                "rejected": lo[1],
+                "meta": {
+                    "campaign_id": win.campaign_id,
+                    "channel": win.channel,
+                    "chosen_draft_id": win.draft_id,
+                    "rejected_draft_id": loss.draft_id,
+                    "chosen_variant": win.variant,
+                    "rejected_variant": loss.variant,
+                },
+            }
+        )
     data.counts["positives"] = sum(1 for r in data.kto if r["label"])
     data.counts["negatives"] = sum(1 for r in data.kto if not r["label"])
     return data

@@ -123,8 +123,10 @@ def _count_events(url: str | None, campaign_id: int) -> tuple[str, dict[tuple[st
         joined = select(Draft.channel, Draft.variant).join(FeedbackEvent, FeedbackEvent.draft_id == Draft.id)
         joined = joined.where(Draft.campaign_id == campaign_id)
         distinct = func.count(func.distinct(FeedbackEvent.draft_id))
-        q = joined.add_columns(distinct).where(FeedbackEvent.event.in_(SENT_EVENTS)).group_by(
-            Draft.channel, Draft.variant
+        q = (
+            joined.add_columns(distinct)
+            .where(FeedbackEvent.event.in_(SENT_EVENTS))
+            .group_by(Draft.channel, Draft.variant)
         )
         for ch, var, n in s.execute(q):
             cell(ch, var)["sends"] = n
@@ -263,8 +265,9 @@ def format_report(report: CampaignReport) -> str:
             tail = f"{'(control)':>13} {'':>8} {'':>8} {'':>8} {'':>6}"
             if v.vs_control:
                 c = v.vs_control[m]
-                tail = (f"{_pp(c.diff):>13} {c.p_value:>8.3g} {_prob(c.prob_beat):>8} {c.mde * 100:>6.2f}pp "
-                        f"{c.power:>6.0%}")
+                tail = (
+                    f"{_pp(c.diff):>13} {c.p_value:>8.3g} {_prob(c.prob_beat):>8} {c.mde * 100:>6.2f}pp {c.power:>6.0%}"
+                )
             lines.append(
                 f"{ch.channel:<15} {v.variant:>3} {v.sends:>7,} {_fmt_rate(v.rates['open']):>26} "
                 f"{_fmt_rate(v.rates['click']):>26} {_fmt_rate(v.rates['convert']):>26} {tail}"
@@ -295,21 +298,27 @@ def render_report_png(report: CampaignReport, path: str | Path) -> Path:
     title_h = 0.75 + 0.22 * len(verdicts)
     row_h = 1.3 + 0.5 * n_var
     fig_h = title_h + row_h * rows + 0.3
-    fig, axes = plt.subplots(rows, len(METRICS) + 1, figsize=(18, fig_h), squeeze=False,
-                             gridspec_kw={"width_ratios": [1, 1, 1, 1.1]})
+    fig, axes = plt.subplots(
+        rows, len(METRICS) + 1, figsize=(18, fig_h), squeeze=False, gridspec_kw={"width_ratios": [1, 1, 1, 1.1]}
+    )
     for r, ch in enumerate(report.channels):
         for c, metric in enumerate(METRICS):
             _draw_rates(axes[r][c], ch, metric, metric == report.metric, PercentFormatter)
         _draw_lift(axes[r][len(METRICS)], ch, report.metric)
-    for ax in axes.flat[len(report.channels) * (len(METRICS) + 1):]:
+    for ax in axes.flat[len(report.channels) * (len(METRICS) + 1) :]:
         ax.set_visible(False)
     fig.suptitle(
         f"Campaign {report.campaign_id} “{report.name}” — A/B report, 95% Wilson intervals "
         f"(shaded band = control's interval)\n" + "\n".join(verdicts),
-        fontsize=10.5, x=0.01, y=1 - 0.12 / fig_h, ha="left", va="top",
+        fontsize=10.5,
+        x=0.01,
+        y=1 - 0.12 / fig_h,
+        ha="left",
+        va="top",
     )
-    fig.subplots_adjust(top=1 - title_h / fig_h, bottom=0.35 / fig_h + 0.02, left=0.07, right=0.985,
-                        hspace=0.75, wspace=0.45)
+    fig.subplots_adjust(
+        top=1 - title_h / fig_h, bottom=0.35 / fig_h + 0.02, left=0.07, right=0.985, hspace=0.75, wspace=0.45
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -336,36 +345,52 @@ def _draw_rates(ax: Any, ch: ChannelResult, metric: str, primary: bool, percent:
         rate = v.rates[metric]
         cmp_ = v.vs_control[metric] if v.vs_control else None
         col = _COLOURS[_kind(cmp_)]
-        ax.errorbar(rate.rate, y, xerr=[[rate.rate - rate.low], [rate.high - rate.rate]], fmt="o", color=col,
-                    ecolor=col, elinewidth=2.5, capsize=5, markersize=8)
+        ax.errorbar(
+            rate.rate,
+            y,
+            xerr=[[rate.rate - rate.low], [rate.high - rate.rate]],
+            fmt="o",
+            color=col,
+            ecolor=col,
+            elinewidth=2.5,
+            capsize=5,
+            markersize=8,
+        )
         note = f"{rate.rate:.2%}  ({rate.successes:,}/{rate.trials:,})"
         if cmp_ is not None:
             note += f"\np={cmp_.p_value:.2g}  P(beat) {_prob(cmp_.prob_beat)}"
-        ax.annotate(note, (rate.high, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=8.5,
-                    color=col)
+        ax.annotate(
+            note, (rate.high, y), xytext=(8, 0), textcoords="offset points", va="center", fontsize=8.5, color=col
+        )
     ax.set_yticks(ys, [f"v{v.variant}" + (" control" if i == 0 else "") for i, v in enumerate(variants)])
     ax.set_ylim(-0.7, len(variants) - 0.3)
     ax.set_xlim(0, min(1.0, max([v.rates[metric].high for v in variants] + [0.01]) * 1.9))
     ax.xaxis.set_major_formatter(percent(1.0, decimals=1))
     ax.grid(axis="x", alpha=0.3)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{ch.channel}: {METRIC_LABELS[metric]}" + ("  (primary)" if primary else ""), fontsize=10,
-                 loc="left", fontweight="bold" if primary else "normal")
+    ax.set_title(
+        f"{ch.channel}: {METRIC_LABELS[metric]}" + ("  (primary)" if primary else ""),
+        fontsize=10,
+        loc="left",
+        fontweight="bold" if primary else "normal",
+    )
 
 
 def _draw_lift(ax: Any, ch: ChannelResult, metric: str) -> None:
     others = [v for v in ch.variants if v.vs_control]
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_title(f"{ch.channel}: {METRIC_LABELS[metric]} lift vs control (pp)", fontsize=10, loc="left",
-                 fontweight="bold")
+    ax.set_title(
+        f"{ch.channel}: {METRIC_LABELS[metric]} lift vs control (pp)", fontsize=10, loc="left", fontweight="bold"
+    )
     if not others:
         ax.text(0.5, 0.5, "one variant: nothing to compare", ha="center", va="center", transform=ax.transAxes)
         ax.set_yticks([])
         return
     ys = list(range(len(others)))[::-1]
     mde = max(v.vs_control[metric].mde for v in others) * 100  # type: ignore[index]
-    ax.axvspan(-mde, mde, color="#f59e0b", alpha=0.12, lw=0,
-               label=f"below the MDE ({mde:.2f} pp): not reliably detectable")
+    ax.axvspan(
+        -mde, mde, color="#f59e0b", alpha=0.12, lw=0, label=f"below the MDE ({mde:.2f} pp): not reliably detectable"
+    )
     ax.axvline(0, color="black", lw=1)
     lo = min(v.vs_control[metric].diff_low for v in others) * 100  # type: ignore[index]
     hi = max(v.vs_control[metric].diff_high for v in others) * 100  # type: ignore[index]
@@ -373,11 +398,19 @@ def _draw_lift(ax: Any, ch: ChannelResult, metric: str) -> None:
         c = v.vs_control[metric]  # type: ignore[index]
         col = _COLOURS[_kind(c)]
         d, dl, dh = c.diff * 100, c.diff_low * 100, c.diff_high * 100
-        ax.errorbar(d, y, xerr=[[d - dl], [dh - d]], fmt="D", color=col, ecolor=col, elinewidth=2.5, capsize=5,
-                    markersize=7)
+        ax.errorbar(
+            d, y, xerr=[[d - dl], [dh - d]], fmt="D", color=col, ecolor=col, elinewidth=2.5, capsize=5, markersize=7
+        )
         verdict = {"better": "better", "worse": "worse", "unclear": "not significant"}[_kind(c)]
-        ax.annotate(f"{d:+.2f} pp ({verdict})\npower {c.power:.0%} for this gap", (dh, y), xytext=(8, 0),
-                    textcoords="offset points", va="center", fontsize=8.5, color=col)
+        ax.annotate(
+            f"{d:+.2f} pp ({verdict})\npower {c.power:.0%} for this gap",
+            (dh, y),
+            xytext=(8, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8.5,
+            color=col,
+        )
     span = max(abs(lo), abs(hi), mde) * 1.15
     ax.set_xlim(-span, span * 2.8)
     ax.set_yticks(ys, [f"v{v.variant} − v{ch.variants[0].variant}" for v in others])

@@ -49,8 +49,9 @@ class RetrainOutcome:
         return out
 
 
-def choose_method(data: PreferenceData, *, requested: str = "auto", min_pairs: int = 16, min_rows: int = 32,
-                  min_positives: int = 8) -> tuple[str, str]:
+def choose_method(
+    data: PreferenceData, *, requested: str = "auto", min_pairs: int = 16, min_rows: int = 32, min_positives: int = 8
+) -> tuple[str, str]:
     """(method, why) for this data; ``none`` when there is too little to learn from."""
     if requested not in METHODS:
         raise InvalidRequest(f"method={requested!r} is not one of {', '.join(METHODS)}")
@@ -58,8 +59,10 @@ def choose_method(data: PreferenceData, *, requested: str = "auto", min_pairs: i
     negatives = len(data.kto) - positives
     enough = {
         "dpo": (len(data.dpo) >= min_pairs, f"{len(data.dpo)} DPO pairs (need ≥ {min_pairs})"),
-        "kto": (len(data.kto) >= min_rows and positives > 0 and negatives > 0,
-                f"{len(data.kto)} KTO rows, {positives} positive (need ≥ {min_rows} with both labels)"),
+        "kto": (
+            len(data.kto) >= min_rows and positives > 0 and negatives > 0,
+            f"{len(data.kto)} KTO rows, {positives} positive (need ≥ {min_rows} with both labels)",
+        ),
         "sft": (positives >= min_positives, f"{positives} clicked drafts (need ≥ {min_positives})"),
     }
     order = ("dpo", "kto", "sft") if requested == "auto" else (requested,)
@@ -93,10 +96,12 @@ def run_retrain(
         raise NotFound("no active model version: run `marketing-gen model import-base` first")
     since = active.promoted_at or active.created_at
     data = build_preference_rows(url=url, since=since, settle_hours=settle_hours)
-    chosen, why = choose_method(data, requested=method, min_pairs=min_pairs, min_rows=min_rows,
-                                min_positives=min_positives)
-    outcome = RetrainOutcome(active=active.name, since=since, data=data.summary(), method=chosen,
-                             decision="skipped", reason=why)
+    chosen, why = choose_method(
+        data, requested=method, min_pairs=min_pairs, min_rows=min_rows, min_positives=min_positives
+    )
+    outcome = RetrainOutcome(
+        active=active.name, since=since, data=data.summary(), method=chosen, decision="skipped", reason=why
+    )
     if chosen == "none":
         outcome.reason = f"not enough outcome data since {since:%Y-%m-%d %H:%M} UTC: {why}" if since else why
         return outcome
@@ -104,15 +109,17 @@ def run_retrain(
         outcome.decision = "dry-run"
         outcome.reason = f"would train {chosen} on {why} from {active.name}, then run the evaluation gate"
         return outcome
-    candidate = _train(chosen, data, active.name, settings, max_steps=max_steps, max_length=max_length,
-                       progress=progress)
+    candidate = _train(
+        chosen, data, active.name, settings, max_steps=max_steps, max_length=max_length, progress=progress
+    )
     outcome.candidate = candidate
     outcome.decision, outcome.reason, outcome.gate = _gate_and_promote(candidate, active.name, settings, eval_n)
     return outcome
 
 
-def _train(method: str, data: PreferenceData, base: str, settings: Settings, *, max_steps: int, max_length: int,
-           progress: bool) -> str:
+def _train(
+    method: str, data: PreferenceData, base: str, settings: Settings, *, max_steps: int, max_length: int, progress: bool
+) -> str:
     """Train a candidate version from ``base``; returns its registered name (not active)."""
     from marketing_gen.training.datasets import dataset_hash
     from marketing_gen.training.sft import default_name
@@ -122,9 +129,16 @@ def _train(method: str, data: PreferenceData, base: str, settings: Settings, *, 
         from marketing_gen.training.sft import SFTParams, train_sft
 
         rows = [{"prompt": r["prompt"], "completion": r["completion"]} for r in data.kto if r["label"]]
-        info = train_sft(base, rows, settings=settings, output_name=name, dataset_hash=dataset_hash(rows),
-                         params=SFTParams(max_steps=max_steps, max_length=max_length, save_steps=max(20, max_steps)),
-                         progress=progress, activate=False)
+        info = train_sft(
+            base,
+            rows,
+            settings=settings,
+            output_name=name,
+            dataset_hash=dataset_hash(rows),
+            params=SFTParams(max_steps=max_steps, max_length=max_length, save_steps=max(20, max_steps)),
+            progress=progress,
+            activate=False,
+        )
         return info.name
     rows = trl_columns(data.dpo if method == "dpo" else data.kto)
     try:
@@ -136,21 +150,35 @@ def _train(method: str, data: PreferenceData, base: str, settings: Settings, *, 
         ) from exc
     desirable, undesirable = data.kto_weights
     info = preference.train_preference(
-        base, rows, method=method, settings=settings, max_steps=max_steps, output_name=name,
-        dataset_hash=dataset_hash(rows), progress=progress, activate=False, max_length=max_length,
-        desirable_weight=desirable, undesirable_weight=undesirable,
+        base,
+        rows,
+        method=method,
+        settings=settings,
+        max_steps=max_steps,
+        output_name=name,
+        dataset_hash=dataset_hash(rows),
+        progress=progress,
+        activate=False,
+        max_length=max_length,
+        desirable_weight=desirable,
+        undesirable_weight=undesirable,
     )
     return str(info.name)
 
 
-def _gate_and_promote(candidate: str, baseline: str, settings: Settings, eval_n: int
-                      ) -> tuple[str, str, dict[str, Any]]:
+def _gate_and_promote(
+    candidate: str, baseline: str, settings: Settings, eval_n: int
+) -> tuple[str, str, dict[str, Any]]:
     """Evaluate candidate vs baseline on ``eval_n`` held-out contexts with the training gate; promote if it passes."""
     try:
         from marketing_gen.training import gate
     except ImportError:
-        return ("refused", f"candidate {candidate} registered but not promoted: no evaluation gate is available "
-                "(marketing_gen.training.gate missing)", {})
+        return (
+            "refused",
+            f"candidate {candidate} registered but not promoted: no evaluation gate is available "
+            "(marketing_gen.training.gate missing)",
+            {},
+        )
     result = gate.evaluate_and_promote(candidate, baseline=baseline, settings=settings, n=eval_n)
     detail = result.to_dict() if hasattr(result, "to_dict") else dict(getattr(result, "__dict__", {}))
     if getattr(result, "promoted", False):

@@ -71,8 +71,14 @@ def simulate_campaign_events(
             rows.append({"draft_id": draft_id, "event": "click", "timestamp": sent_at + dt.timedelta(minutes=31)})
             if rng.random() < convert_rate:
                 value = round(float(rng.lognormal(3.5, 0.6)), 2)
-                rows.append({"draft_id": draft_id, "event": "convert", "timestamp": sent_at + dt.timedelta(hours=2),
-                             "value": value})
+                rows.append(
+                    {
+                        "draft_id": draft_id,
+                        "event": "convert",
+                        "timestamp": sent_at + dt.timedelta(hours=2),
+                        "value": value,
+                    }
+                )
     return ingest_events(rows, url=url)
 
 
@@ -103,9 +109,17 @@ def seed_simulated_campaign(
         s.execute(
             insert(User),
             [
-                {"external_id": f"{prefix}{i:07d}", "email": f"user{i}@sim.invalid", "first_name": f"Sim{i}",
-                 "consent_email": True, "consent_sms": True, "consent_push": True, "consent_ads": True,
-                 "attributes": {"simulated": True}, "unsubscribed_channels": []}
+                {
+                    "external_id": f"{prefix}{i:07d}",
+                    "email": f"user{i}@sim.invalid",
+                    "first_name": f"Sim{i}",
+                    "consent_email": True,
+                    "consent_sms": True,
+                    "consent_push": True,
+                    "consent_ads": True,
+                    "attributes": {"simulated": True},
+                    "unsubscribed_channels": [],
+                }
                 for i in range(n_users)
             ],
         )
@@ -115,9 +129,17 @@ def seed_simulated_campaign(
         s.execute(
             insert(Draft),
             [
-                {"campaign_id": cid, "user_id": uid, "channel": channel, "variant": i % variants,
-                 "idempotency_key": f"sim:{cid}:{uid}:{channel}:{i % variants}", "status": "queued",
-                 "fields": {}, "violations": [], "timings": {}}
+                {
+                    "campaign_id": cid,
+                    "user_id": uid,
+                    "channel": channel,
+                    "variant": i % variants,
+                    "idempotency_key": f"sim:{cid}:{uid}:{channel}:{i % variants}",
+                    "status": "queued",
+                    "fields": {},
+                    "violations": [],
+                    "timings": {},
+                }
                 for i, uid in enumerate(user_ids)
             ],
         )

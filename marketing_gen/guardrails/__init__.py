@@ -21,8 +21,14 @@ from marketing_gen.guardrails.quality import check_quality
 __all__ = ["Facts", "Violation", "build_facts", "check", "check_with_facts", "hard"]
 
 
-def check(fields: Mapping[str, Any], context: UserContext | None, channel: str | ChannelSpec,
-          brand: BrandFacts | None = None, *, tracking_base_url: str | None = None) -> list[Violation]:
+def check(
+    fields: Mapping[str, Any],
+    context: UserContext | None,
+    channel: str | ChannelSpec,
+    brand: BrandFacts | None = None,
+    *,
+    tracking_base_url: str | None = None,
+) -> list[Violation]:
     """All findings for one piece of copy (context None: grounding and language are skipped)."""
     facts = build_facts(context, brand, tracking_base_url=tracking_base_url)
     return check_with_facts(fields, facts, get_channel(channel))

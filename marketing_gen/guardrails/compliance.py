@@ -29,14 +29,20 @@ _PHONE_RE = re.compile(r"(?<![\w£$€.,])(?:\+|00)?\d[\d\s().-]{6,}\d(?![\w%])"
 def check_compliance(fields: Mapping[str, Any], facts: Facts) -> list[Violation]:
     """Urgency, banned terms, URLs, emails, phone numbers and other people's names, field by field."""
     banned = [t for t in facts.brand.banned_terms if t.strip()]
-    banned_re = (re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(t.strip()) for t in banned)})(?!\w)", re.IGNORECASE)
-                 if banned else None)
+    banned_re = (
+        re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(t.strip()) for t in banned)})(?!\w)", re.IGNORECASE)
+        if banned
+        else None
+    )
     out: list[Violation] = []
     for name, value in fields.items():
         for text in texts_of(value):
             if not facts.has_end_date and (m := _URGENCY_RE.search(text)):
-                out.append(Violation("compliance.urgency", name,
-                                     f"{m.group(0)!r} is urgency the offer does not back (no end date)"))
+                out.append(
+                    Violation(
+                        "compliance.urgency", name, f"{m.group(0)!r} is urgency the offer does not back (no end date)"
+                    )
+                )
             if banned_re is not None and (m := banned_re.search(text)):
                 out.append(Violation("compliance.banned_term", name, f"{m.group(0)!r} is banned by the brand"))
             out.extend(_check_links_and_pii(name, text, facts))
@@ -52,8 +58,7 @@ def _check_links_and_pii(name: str, text: str, facts: Facts) -> list[Violation]:
     for m in _URL_RE.finditer(without_emails):
         host = host_of(m.group(0))
         if host is None or not any(host == h or host.endswith("." + h) for h in facts.allowed_hosts):
-            out.append(Violation("compliance.url", name,
-                                 f"link {m.group(0)!r} is not an item, brand or tracking URL"))
+            out.append(Violation("compliance.url", name, f"link {m.group(0)!r} is not an item, brand or tracking URL"))
     for m in _PHONE_RE.finditer(without_emails):
         if sum(c.isdigit() for c in m.group(0)) >= 8:
             out.append(Violation("compliance.pii_phone", name, f"phone number {m.group(0).strip()!r} in copy"))

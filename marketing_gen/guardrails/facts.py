@@ -78,8 +78,9 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
-def build_facts(context: UserContext | None, brand: BrandFacts | None = None, *,
-                tracking_base_url: str | None = None) -> Facts:
+def build_facts(
+    context: UserContext | None, brand: BrandFacts | None = None, *, tracking_base_url: str | None = None
+) -> Facts:
     """Derive the facts once for a context (brand defaults to the context's brand)."""
     brand = brand or (context.brand if context is not None else BrandFacts(name=""))
     hosts = {h for h in (host_of(d) for d in brand.allowed_domains) if h}

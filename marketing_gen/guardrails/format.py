@@ -10,8 +10,18 @@ from marketing_gen.channels import push, sms
 from marketing_gen.channels.base import ChannelSpec, all_channels
 from marketing_gen.guardrails.facts import Facts, Violation
 
-SINGLE_LINE = {"subject", "preheader", "headline", "cta", "headlines", "descriptions", "path1", "path2", "title",
-               "description"}
+SINGLE_LINE = {
+    "subject",
+    "preheader",
+    "headline",
+    "cta",
+    "headlines",
+    "descriptions",
+    "path1",
+    "path2",
+    "title",
+    "description",
+}
 """Fields a platform shows on one line."""
 
 _PLACEHOLDER_RE = re.compile(
@@ -53,24 +63,38 @@ def check_format(fields: Mapping[str, Any], spec: ChannelSpec, facts: Facts) -> 
                 out.append(Violation(f"missing.{f.name}", f.name, f"{f.name} is required"))
             continue
         if f.kind == "list" and not f.min_count <= len(texts) <= f.max_count:
-            out.append(Violation(f"count.{f.name}", f.name,
-                                 f"{len(texts)} {f.name}; needs {f.min_count}–{f.max_count}"))
+            out.append(
+                Violation(f"count.{f.name}", f.name, f"{len(texts)} {f.name}; needs {f.min_count}–{f.max_count}")
+            )
         for i, text in enumerate(texts):
             label = f"{f.name}[{i}]" if f.kind == "list" else f.name
             if f.max_len is not None and len(text) > f.max_len:
-                out.append(Violation(f"length.{f.name}", f.name,
-                                     f"{label} has {len(text)} characters; the limit is {f.max_len}"))
+                out.append(
+                    Violation(
+                        f"length.{f.name}", f.name, f"{label} has {len(text)} characters; the limit is {f.max_len}"
+                    )
+                )
             if f.soft_min_len is not None and len(text.strip()) < f.soft_min_len:
-                out.append(Violation(f"length.{f.name}_short", f.name,
-                                     f"{label} has {len(text.strip())} characters; aim for ≥ {f.soft_min_len}",
-                                     hard=False))
+                out.append(
+                    Violation(
+                        f"length.{f.name}_short",
+                        f.name,
+                        f"{label} has {len(text.strip())} characters; aim for ≥ {f.soft_min_len}",
+                        hard=False,
+                    )
+                )
             if f.name in SINGLE_LINE and ("\n" in text.strip() or "\r" in text.strip()):
                 out.append(Violation(f"format.newline.{f.name}", f.name, f"{label} must be one line"))
             masked = facts.mask(text)
             leftover = _PLACEHOLDER_RE.search(masked) or _TAG_RE.search(masked)
             if leftover:
-                out.append(Violation("format.placeholder", f.name,
-                                     f"{label} contains a placeholder or tag {leftover.group(0).strip()!r}"))
+                out.append(
+                    Violation(
+                        "format.placeholder",
+                        f.name,
+                        f"{label} contains a placeholder or tag {leftover.group(0).strip()!r}",
+                    )
+                )
     if spec.render_target == "sms":
         out.extend(_check_sms(fields, spec, facts))
     if spec.render_target == "push":
@@ -88,9 +112,14 @@ def _check_sms(fields: Mapping[str, Any], spec: ChannelSpec, facts: Facts) -> li
         detail = ""
         if info.encoding == "UCS-2":
             detail = f" (UCS-2 because of {''.join(sms.non_gsm_chars(text)[:5])!r})"
-        out.append(Violation("sms.segments", "text",
-                             f"{info.segments} segments ({info.units} {info.encoding} units){detail}; "
-                             f"the limit is {spec.max_segments}"))
+        out.append(
+            Violation(
+                "sms.segments",
+                "text",
+                f"{info.segments} segments ({info.units} {info.encoding} units){detail}; "
+                f"the limit is {spec.max_segments}",
+            )
+        )
     if not sms.has_opt_out(text):
         out.append(Violation("sms.optout", "text", f"the SMS must include '{sms.OPT_OUT}'"))
     if facts.brand.name.strip() and not sms.has_brand(text, facts.brand.name):
@@ -104,8 +133,10 @@ def _check_push(fields: Mapping[str, Any], spec: ChannelSpec) -> list[Violation]
         return []
     # Worst case of what render adds: a tracking URL of typical length and the draft id.
     probe = {"url": "https://example.invalid/c/" + "x" * 200, "draft_id": "0" * 12}
-    sizes = [push.payload_bytes(push.build_apns(title, body, data=probe)),
-             push.payload_bytes(push.build_fcm(title, body, data=probe))]
+    sizes = [
+        push.payload_bytes(push.build_apns(title, body, data=probe)),
+        push.payload_bytes(push.build_fcm(title, body, data=probe)),
+    ]
     if max(sizes) > spec.max_payload_bytes:
         return [Violation("push.payload", "*", f"payload is {max(sizes)} bytes; the limit is {spec.max_payload_bytes}")]
     return []

@@ -58,8 +58,13 @@ def _check_text(name: str, text: str, facts: Facts) -> list[Violation]:
     for amount in find_amounts(text):
         if not _amount_ok(amount.value, amount.currencies, facts):
             allowed = ", ".join(f"{v} {c}" for v, c in facts.prices) or "none"
-            out.append(Violation("grounding.price", name,
-                                 f"{amount.text!r} is not a recommended item's price or the offer (prices: {allowed})"))
+            out.append(
+                Violation(
+                    "grounding.price",
+                    name,
+                    f"{amount.text!r} is not a recommended item's price or the offer (prices: {allowed})",
+                )
+            )
     for value, _start, end in find_percentages(text):
         if value in facts.offer_pcts:
             continue
@@ -70,8 +75,11 @@ def _check_text(name: str, text: str, facts: Facts) -> list[Violation]:
     if not facts.has_discount:
         m = _DISCOUNT_RE.search(text)
         if m:
-            out.append(Violation("grounding.discount", name,
-                                 f"{m.group(0)!r} promises a discount but the campaign offers none"))
+            out.append(
+                Violation(
+                    "grounding.discount", name, f"{m.group(0)!r} promises a discount but the campaign offers none"
+                )
+            )
     m = _FREEBIE_RE.search(text)
     if m and "free" not in facts.offer_text.lower() and "gratis" not in facts.offer_text.lower():
         out.append(Violation("grounding.offer", name, f"{m.group(0)!r} is not part of the campaign's offer"))
@@ -79,8 +87,13 @@ def _check_text(name: str, text: str, facts: Facts) -> list[Violation]:
         if not facts.offer_code or code.upper() != facts.offer_code.upper():
             out.append(Violation("grounding.code", name, f"offer code {code!r} is not the campaign's code"))
     for phrase in product_phrases(facts.mask(text), facts):
-        out.append(Violation("grounding.product", name,
-                             f"{phrase!r} looks like a product that is not among this user's recommended items"))
+        out.append(
+            Violation(
+                "grounding.product",
+                name,
+                f"{phrase!r} looks like a product that is not among this user's recommended items",
+            )
+        )
     return out
 
 
@@ -100,8 +113,14 @@ def product_phrases(text: str, facts: Facts) -> list[str]:
     weak = title_case or facts.language == "de"
     found: list[str] = []
     for run in _capitalised_runs(text, skip_sentence_start=not title_case):
-        content = [w.lower() for w in run if w.lower() not in GENERIC_WORDS and w.lower() not in _ALL_STOPWORDS
-                   and w.lower() not in _CONNECTORS and w.lower() not in FIRST_NAMES]
+        content = [
+            w.lower()
+            for w in run
+            if w.lower() not in GENERIC_WORDS
+            and w.lower() not in _ALL_STOPWORDS
+            and w.lower() not in _CONNECTORS
+            and w.lower() not in FIRST_NAMES
+        ]
         if len(content) < 2:
             continue
         unknown = [w for w in content if not _known(w, facts.known_words)]

@@ -22,8 +22,12 @@ _SYMBOL_CURRENCIES: dict[str, frozenset[str]] = {
     "₹": frozenset({"INR"}),
 }
 _WORD_CURRENCIES: dict[str, frozenset[str]] = {
-    "pound": frozenset({"GBP"}), "pounds": frozenset({"GBP"}), "dollar": frozenset(_SYMBOL_CURRENCIES["$"]),
-    "dollars": frozenset(_SYMBOL_CURRENCIES["$"]), "euro": frozenset({"EUR"}), "euros": frozenset({"EUR"}),
+    "pound": frozenset({"GBP"}),
+    "pounds": frozenset({"GBP"}),
+    "dollar": frozenset(_SYMBOL_CURRENCIES["$"]),
+    "dollars": frozenset(_SYMBOL_CURRENCIES["$"]),
+    "euro": frozenset({"EUR"}),
+    "euros": frozenset({"EUR"}),
 }
 _CODES = r"GBP|USD|EUR|CHF|CAD|AUD|JPY|SEK|NOK|DKK|PLN|INR|NZD|SGD|HKD|MXN|CNY"
 _NUM = r"\d+(?:[.,\u00a0 ]\d{3})*(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?"

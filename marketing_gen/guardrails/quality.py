@@ -33,9 +33,9 @@ def repeated_phrase(text: str) -> str | None:
             return toks[i]
     for size in range(2, min(8, n_toks // 2) + 1):
         for i in range(n_toks - 2 * size + 1):
-            if toks[i:i + size] == toks[i + size:i + 2 * size]:
-                return " ".join(toks[i:i + size])
-    grams = Counter(tuple(toks[i:i + 4]) for i in range(n_toks - 3))
+            if toks[i : i + size] == toks[i + size : i + 2 * size]:
+                return " ".join(toks[i : i + size])
+    grams = Counter(tuple(toks[i : i + 4]) for i in range(n_toks - 3))
     for gram, count in grams.items():
         if count >= 2:
             return " ".join(gram)
@@ -84,5 +84,10 @@ def _check_language(fields: Mapping[str, Any], facts: Facts) -> list[Violation]:
     scores = {lang: sum(1 for t in tokens(text) if t in words) for lang, words in STOPWORDS.items()}
     if scores[expected] * 2 >= scores[found]:
         return []
-    return [Violation("quality.language", "*",
-                      f"copy reads as {_LANGUAGE_NAMES[found]}, the user's locale is {_LANGUAGE_NAMES[expected]}")]
+    return [
+        Violation(
+            "quality.language",
+            "*",
+            f"copy reads as {_LANGUAGE_NAMES[found]}, the user's locale is {_LANGUAGE_NAMES[expected]}",
+        )
+    ]

@@ -105,9 +105,7 @@ def split_last_basket(purchases: Sequence[Purchase]) -> Split:
     for p in purchases:
         seen = baskets.setdefault(p.user, {})
         seen[p.basket] = min(seen.get(p.basket, p.ts), p.ts)
-    last = {
-        user: max(b.items(), key=lambda kv: (kv[1], kv[0]))[0] for user, b in baskets.items() if len(b) >= 2
-    }
+    last = {user: max(b.items(), key=lambda kv: (kv[1], kv[0]))[0] for user, b in baskets.items() if len(b) >= 2}
     train: list[Purchase] = []
     test: dict[str, set[str]] = {}
     for p in purchases:

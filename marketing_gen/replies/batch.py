@@ -75,8 +75,10 @@ def insert_reply_requests(rows: Sequence[dict[str, Any]], *, url: str | None = N
         insert_ignore(
             session,
             ReplyRequest.__table__,
-            [{"external_id": r["external_id"], "text": r["text"], "status": "pending", "result": _ref(r)}
-             for r in keyed],
+            [
+                {"external_id": r["external_id"], "text": r["text"], "status": "pending", "result": _ref(r)}
+                for r in keyed
+            ],
             conflict=["external_id"],
         )
         if keyed:

@@ -52,8 +52,9 @@ _MENTION = re.compile(r"(^|\s)@\w+")
 _URL = re.compile(r"https?://\S+")
 _SIGNATURE = re.compile(r"\s*(\^|-|–|/|\*|=)\s?[A-Za-z]{1,12}\s*$")
 _APOLOGY = re.compile(r"\b(sorry|apolog\w*|frustrat\w*|inconvenience|not the experience|disappoint\w*)\b", re.I)
-_THANKS = re.compile(r"\b(glad|kind words|appreciate|happy to hear|love (that|this|it|hearing)|you're welcome|enjoy)\b",
-                     re.I)
+_THANKS = re.compile(
+    r"\b(glad|kind words|appreciate|happy to hear|love (that|this|it|hearing)|you're welcome|enjoy)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -294,10 +295,12 @@ def evaluate_replies(
         "twitter": score_set(held, tw_results, sim, brand),
         "amazon_qa": score_set(qa_held, qa_results, sim, brand) | {"lines": qa_counts},
         "triage_all_twitter_pairs": {
-            "escalation_rate_complaint": _rate(all_triage[("complaint", True)],
-                                               all_triage[("complaint", True)] + all_triage[("complaint", False)]),
-            "escalation_rate_praise": _rate(all_triage[("praise", True)],
-                                            all_triage[("praise", True)] + all_triage[("praise", False)]),
+            "escalation_rate_complaint": _rate(
+                all_triage[("complaint", True)], all_triage[("complaint", True)] + all_triage[("complaint", False)]
+            ),
+            "escalation_rate_praise": _rate(
+                all_triage[("praise", True)], all_triage[("praise", True)] + all_triage[("praise", False)]
+            ),
         },
         "seconds": round(elapsed, 1),
         "seconds_per_message": round(elapsed / max(len(held) + len(qa_held), 1), 3),

@@ -262,9 +262,7 @@ def finish_replies(
                 stats.rejected["intent.mismatch"] += 1
                 continue
             stats.checked += 1
-            codes = check_candidate(
-                text, brand=plan.brand, item=plan.item, flagged_injection=verdict.flagged_injection
-            )
+            codes = check_candidate(text, brand=plan.brand, item=plan.item, flagged_injection=verdict.flagged_injection)
             if codes:
                 stats.rejected.update(set(codes))
                 continue

@@ -170,7 +170,10 @@ def build_context_split(data_dir: Path | None = None, *, seed: int = 0) -> Conte
         # Alternate sources so any prefix of the list has both catalogs' styles (UK gift shop and US listings).
         mixed: list[UserContext] = []
         for k in range(max(len(amazon), len(retail))):
-            mixed.extend(c for c in (amazon[k] if k < len(amazon) else None,
-                                     retail[k] if k < len(retail) else None) if c is not None)
+            mixed.extend(
+                c
+                for c in (amazon[k] if k < len(amazon) else None, retail[k] if k < len(retail) else None)
+                if c is not None
+            )
         sides[held_out] = mixed
     return ContextSplit(train=sides[False], held_out=sides[True])

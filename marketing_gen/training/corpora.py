@@ -24,9 +24,7 @@ AMAZON_BOILERPLATE = (
 """Seller-copy bullets that are Amazon page furniture, not product facts."""
 
 _PRICE = re.compile(r"^\$\s?(\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?)$")
-_EMOJI = re.compile(
-    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u2705\u2714\u2728\u2b50\u203c\u2049]"
-)
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u2705\u2714\u2728\u2b50\u203c\u2049]")
 _BRACKETS = re.compile(r"[【】〖〗「」『』《》〔〕]")
 _PLACEHOLDER = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
 _HANDLE = re.compile(r"(?:^|\s)@\w+")

@@ -64,8 +64,9 @@ def format_fields(fields: dict[str, Any], channel: str) -> str:
     return "\n".join(lines)
 
 
-def serving_prompt(context: UserContext, channel: str, variant: int = 0, *,
-                   few_shot: bool = False) -> list[dict[str, str]]:
+def serving_prompt(
+    context: UserContext, channel: str, variant: int = 0, *, few_shot: bool = False
+) -> list[dict[str, str]]:
     """The chat messages the engine is given for this context and channel (``prompts.build_prompt``).
 
     Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot_for``).
@@ -102,8 +103,14 @@ def build_row(
 
 
 def copy_row(
-    context: UserContext, channel: str, fields: dict[str, Any], *, source: str, variant: int = 0,
-    weight: float = 1.0, score: float | None = None,
+    context: UserContext,
+    channel: str,
+    fields: dict[str, Any],
+    *,
+    source: str,
+    variant: int = 0,
+    weight: float = 1.0,
+    score: float | None = None,
 ) -> Row:
     """A marketing-copy row: the serving prompt for ``context`` and the fields as tagged text."""
     return build_row(
@@ -292,8 +299,16 @@ def reply_rows(
         prompt = build_reply_prompt(pair.customer, intent, brand=brand)
         if isinstance(prompt, str):  # the reply prompt is chat messages; a plain string would not train = serve
             raise InvalidRequest("build_reply_prompt returned a plain string; training rows need chat messages")
-        rows.append(build_row(prompt, pair.reply, channel="social_reply", source=pair.source, variant=0,
-                              user=f"{pair.source}:{hashlib.sha1(pair.customer.encode()).hexdigest()[:10]}"))
+        rows.append(
+            build_row(
+                prompt,
+                pair.reply,
+                channel="social_reply",
+                source=pair.source,
+                variant=0,
+                user=f"{pair.source}:{hashlib.sha1(pair.customer.encode()).hexdigest()[:10]}",
+            )
+        )
         report.kept[pair.source] += 1
     return rows
 
@@ -319,8 +334,12 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
     with session_scope(url) as session:
         drafts = session.execute(
             select(Draft.id, Draft.user_id, Draft.channel, Draft.variant, Draft.fields, Draft.campaign_id)
-            .where(Draft.status.in_(("ready", "queued")), Draft.fallback.is_(False), Draft.fields.is_not(None),
-                   Draft.channel != "social_reply")
+            .where(
+                Draft.status.in_(("ready", "queued")),
+                Draft.fallback.is_(False),
+                Draft.fields.is_not(None),
+                Draft.channel != "social_reply",
+            )
             .order_by(Draft.id.desc())
             .limit(limit)
         ).all()
@@ -420,8 +439,13 @@ def save_rows(rows: Sequence[Row], directory: Path, *, meta: dict[str, Any] | No
     with open(path, "w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    info = {"hash": digest, "rows": len(rows), "by_source": dict(Counter(r["source"] for r in rows)),
-            "by_channel": dict(Counter(r["channel"] for r in rows)), **(meta or {})}
+    info = {
+        "hash": digest,
+        "rows": len(rows),
+        "by_source": dict(Counter(r["source"] for r in rows)),
+        "by_channel": dict(Counter(r["channel"] for r in rows)),
+        **(meta or {}),
+    }
     path.with_suffix(".meta.json").write_text(json.dumps(info, indent=2, default=str))
     return path
 

@@ -72,8 +72,9 @@ class ModelEval:
         }
 
 
-def held_out_contexts(n: int, *, data_dir: Path | None = None, settings: Settings | None = None,
-                      seed: int = 0) -> list[UserContext]:
+def held_out_contexts(
+    n: int, *, data_dir: Path | None = None, settings: Settings | None = None, seed: int = 0
+) -> list[UserContext]:
     """The first ``n`` held-out contexts: the real corpora's when present, else the store's own (deterministic)."""
     from marketing_gen.training.catalog_contexts import build_context_split, default_data_dir
 
@@ -137,14 +138,21 @@ def evaluate_engine(
             codes.update(v["code"] for v in hard_first)
             text = result.raw_texts[0] if result.raw_texts else ""
             raw.append(text)
-            fields = postprocess(parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields, spec,
-                                 context)
+            fields = postprocess(
+                parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields, spec, context
+            )
             fits.append(length_fit(fields, spec))
             if ok:
                 quality.append(quality_score(fields, context, spec))
             if len(shown) < examples:
-                shown.append({"user": context.external_id, "passed": ok, "fields": fields,
-                              "violations": [v["code"] for v in hard_first]})
+                shown.append(
+                    {
+                        "user": context.external_id,
+                        "passed": ok,
+                        "fields": fields,
+                        "violations": [v["code"] for v in hard_first],
+                    }
+                )
         texts = [t for r in raw for t in field_texts({"t": r})]
         per_channel[channel] = ChannelEval(
             channel=channel,
@@ -159,8 +167,9 @@ def evaluate_engine(
             top_violations=dict(codes.most_common(6)),
             examples=shown,
         )
-    return ModelEval(model=getattr(engine, "version", "?"), eval_set=eval_set_id(contexts), n=len(contexts),
-                     channels=per_channel)
+    return ModelEval(
+        model=getattr(engine, "version", "?"), eval_set=eval_set_id(contexts), n=len(contexts), channels=per_channel
+    )
 
 
 def evaluate_version(
@@ -200,8 +209,7 @@ def store_eval(name: str, result: ModelEval, *, settings: Settings) -> None:
 
 def comparison_table(evals: Sequence[ModelEval]) -> str:
     """Side-by-side text table: one row per channel × metric, one column per model."""
-    metrics = ("pass_rate", "grounding_error_rate", "parse_fail_rate", "distinct_2", "length_fit", "quality",
-               "seconds")
+    metrics = ("pass_rate", "grounding_error_rate", "parse_fail_rate", "distinct_2", "length_fit", "quality", "seconds")
     names = [e.model for e in evals]
     width = max(12, *(len(n) for n in names))
     lines = [f"{'channel':<15} {'metric':<21} " + " ".join(f"{n:>{width}}" for n in names)]
@@ -230,8 +238,11 @@ def render_png(evals: Sequence[ModelEval], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    metrics = (("pass_rate", "first-try pass rate"), ("grounding_error_rate", "grounding error rate"),
-               ("distinct_2", "distinct-2"))
+    metrics = (
+        ("pass_rate", "first-try pass rate"),
+        ("grounding_error_rate", "grounding error rate"),
+        ("distinct_2", "distinct-2"),
+    )
     channels = list(dict.fromkeys(c for e in evals for c in e.channels))
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
     width = 0.8 / max(1, len(evals))

@@ -46,8 +46,10 @@ def compare(candidate: ModelVersionInfo, active: ModelVersionInfo) -> tuple[list
     if not act.get("channels"):
         return [f"active {active.name} has no eval metrics: run `marketing-gen eval copy --model {active.name}`"], {}
     if cand.get("eval_set") != act.get("eval_set"):
-        return [f"{candidate.name} and {active.name} were evaluated on different held-out sets; "
-                f"run `marketing-gen eval copy --model {candidate.name} --baseline {active.name}`"], {}
+        return [
+            f"{candidate.name} and {active.name} were evaluated on different held-out sets; "
+            f"run `marketing-gen eval copy --model {candidate.name} --baseline {active.name}`"
+        ], {}
     channels = sorted(set(cand["channels"]) & set(act["channels"]))
     if not channels:
         return [f"no channel evaluated for both {candidate.name} and {active.name}"], {}
@@ -78,8 +80,14 @@ def promote(name: str, *, force: bool = False, url: str | None = None) -> GateDe
     if reasons and not force:
         return GateDecision(name, active.name if active else None, promoted=False, reasons=reasons, compared=figures)
     set_active(name, url=url)
-    return GateDecision(name, active.name if active else None, promoted=True, forced=bool(reasons and force),
-                        reasons=reasons, compared=figures)
+    return GateDecision(
+        name,
+        active.name if active else None,
+        promoted=True,
+        forced=bool(reasons and force),
+        reasons=reasons,
+        compared=figures,
+    )
 
 
 def evaluate_and_promote(

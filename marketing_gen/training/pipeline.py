@@ -48,8 +48,7 @@ class TrainingData:
     sources: dict[str, int] = field(default_factory=dict)
 
 
-def store_context_split(url: str, *, channel: str = "email", seed: int = 0,
-                        item_fraction: float = 0.2) -> ContextSplit:
+def store_context_split(url: str, *, channel: str = "email", seed: int = 0, item_fraction: float = 0.2) -> ContextSplit:
     """The store's own users with recommendations, split by user and by item (items of the other side removed)."""
     from sqlalchemy import select
 
@@ -71,8 +70,9 @@ def store_context_split(url: str, *, channel: str = "email", seed: int = 0,
     sides: dict[bool, list[UserContext]] = {False: [], True: []}
     for context in sorted(contexts, key=lambda c: c.user_id):
         held = is_held_out(context.external_id, salt="user")
-        items = tuple(i for i in context.items
-                      if is_held_out(i.external_id, salt="item", fraction=item_fraction) == held)
+        items = tuple(
+            i for i in context.items if is_held_out(i.external_id, salt="item", fraction=item_fraction) == held
+        )
         if items:
             sides[held].append(replace(context, items=items))
     return ContextSplit(train=sides[False], held_out=sides[True])
@@ -187,9 +187,16 @@ def register_trained_dir(path: Path, *, settings: Settings) -> str | None:
     if info is None:
         return None
     if find_version(path.name, url=settings.database_url) is None:
-        register_version(path.name, str(path), base=info.get("base"), kind=info.get("kind", "sft"),
-                         dataset_hash=info.get("dataset_hash"), hyperparameters=info.get("hyperparameters") or {},
-                         metrics=info.get("metrics") or {}, url=settings.database_url)
+        register_version(
+            path.name,
+            str(path),
+            base=info.get("base"),
+            kind=info.get("kind", "sft"),
+            dataset_hash=info.get("dataset_hash"),
+            hyperparameters=info.get("hyperparameters") or {},
+            metrics=info.get("metrics") or {},
+            url=settings.database_url,
+        )
     return path.name
 
 
@@ -240,13 +247,25 @@ def ensure_finetuned_model(
         return name
     if find_version(name, url=url) is None:
         data = build_training_rows(settings, rows=rows, data_dir=data_dir)
-        path = D.save_rows(data.rows, Path(settings.models_dir) / "datasets",
-                           meta={"sources": data.sources, "report": data.report.as_dict()})
+        path = D.save_rows(
+            data.rows,
+            Path(settings.models_dir) / "datasets",
+            meta={"sources": data.sources, "report": data.report.as_dict()},
+        )
         echo(f"training rows: {len(data.rows)} {data.sources} → {path}")
-        echo(f"fine-tuning {active.name} on the CPU: {params.max_steps} steps × {params.batch_size} rows "
-             f"(top {params.train_layers or 'all'} layers, lr {params.effective_lr:g}) …")
-        info = train_sft(active.name, data.rows, settings=settings, output_name=name, params=params,
-                         dataset_hash=D.dataset_hash(data.rows), progress=progress)
+        echo(
+            f"fine-tuning {active.name} on the CPU: {params.max_steps} steps × {params.batch_size} rows "
+            f"(top {params.train_layers or 'all'} layers, lr {params.effective_lr:g}) …"
+        )
+        info = train_sft(
+            active.name,
+            data.rows,
+            settings=settings,
+            output_name=name,
+            params=params,
+            dataset_hash=D.dataset_hash(data.rows),
+            progress=progress,
+        )
         t = info.metrics["train"]
         echo(f"trained {info.name} in {t['runtime_s']:.0f} s (loss {t['first_loss']} → {t['last_loss']})")
         held_out = data.contexts.held_out[:eval_n]
@@ -278,5 +297,4 @@ def _evaluate(version: str, contexts: list[UserContext], settings: Settings, eva
     return evaluate_engine(engine, contexts, settings=settings)
 
 
-__all__ = ["DEMO_PARAMS", "build_training_rows", "ensure_finetuned_model", "store_context_split",
-           "training_contexts"]
+__all__ = ["DEMO_PARAMS", "build_training_rows", "ensure_finetuned_model", "store_context_split", "training_contexts"]

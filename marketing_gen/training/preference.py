@@ -69,17 +69,31 @@ def guardrail_pairs(
                 if not teacher or guardrails.hard(guardrails.check(teacher, context, channel)):
                     continue
                 chosen, source = format_fields(teacher, channel), "teacher"
-            pairs.append({
-                "prompt": prompt,
-                "chosen": [{"role": "assistant", "content": chosen}],
-                "rejected": [{"role": "assistant", "content": failing[0]}],
-                "meta": {"channel": channel, "user": context.external_id, "chosen_source": source},
-            })
+            pairs.append(
+                {
+                    "prompt": prompt,
+                    "chosen": [{"role": "assistant", "content": chosen}],
+                    "rejected": [{"role": "assistant", "content": failing[0]}],
+                    "meta": {"channel": channel, "user": context.external_id, "chosen_source": source},
+                }
+            )
     return pairs
 
 
-def _config(method: str, out: Path, *, max_steps: int, batch_size: int, learning_rate: float, max_length: int,
-            beta: float, cuda: bool, progress: bool, desirable_weight: float, undesirable_weight: float) -> Any:
+def _config(
+    method: str,
+    out: Path,
+    *,
+    max_steps: int,
+    batch_size: int,
+    learning_rate: float,
+    max_length: int,
+    beta: float,
+    cuda: bool,
+    progress: bool,
+    desirable_weight: float,
+    undesirable_weight: float,
+) -> Any:
     common: dict[str, Any] = dict(
         output_dir=str(out),
         max_steps=max_steps,
@@ -152,9 +166,19 @@ def train_preference(
         configure_threads(settings.torch_threads)
     model, tokenizer = _load_trainable(Path(base.path), cuda=cuda)
     run_dir = Path(settings.models_dir) / "checkpoints" / name
-    args = _config(method, run_dir, max_steps=max_steps, batch_size=batch_size, learning_rate=learning_rate,
-                   max_length=max_length, beta=beta, cuda=cuda, progress=progress,
-                   desirable_weight=desirable_weight, undesirable_weight=undesirable_weight)
+    args = _config(
+        method,
+        run_dir,
+        max_steps=max_steps,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        max_length=max_length,
+        beta=beta,
+        cuda=cuda,
+        progress=progress,
+        desirable_weight=desirable_weight,
+        undesirable_weight=undesirable_weight,
+    )
     dataset = Dataset.from_list([{k: r[k] for k in need} for r in rows])
     if method == "dpo":
         from trl import DPOTrainer
@@ -174,13 +198,44 @@ def train_preference(
     (out_dir / "training_log.json").write_text(json.dumps(trainer.state.log_history, indent=1))
     shutil.rmtree(run_dir, ignore_errors=True)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    metrics = {"train": {"train_loss": float(output.metrics.get("train_loss", float("nan"))),
-                         "first_loss": losses[0] if losses else None, "last_loss": losses[-1] if losses else None,
-                         "steps": int(trainer.state.global_step), "runtime_s": round(runtime, 1)}}
-    hyper = {"method": method, "max_steps": max_steps, "batch_size": batch_size, "learning_rate": learning_rate,
-             "beta": beta, "max_length": max_length, "rows": len(rows), "device": "cuda" if cuda else "cpu",
-             "desirable_weight": desirable_weight, "undesirable_weight": undesirable_weight}
-    write_version_file(out_dir, base=base.name, kind=method, zero_shot_channels=zero_shot_channels(rows, base.path),
-                       dataset_hash=dataset_hash, hyperparameters=hyper, metrics=metrics)
-    return register_version(name, str(out_dir), base=base.name, kind=method, dataset_hash=dataset_hash,
-                            hyperparameters=hyper, metrics=metrics, activate=activate, url=settings.database_url)
+    metrics = {
+        "train": {
+            "train_loss": float(output.metrics.get("train_loss", float("nan"))),
+            "first_loss": losses[0] if losses else None,
+            "last_loss": losses[-1] if losses else None,
+            "steps": int(trainer.state.global_step),
+            "runtime_s": round(runtime, 1),
+        }
+    }
+    hyper = {
+        "method": method,
+        "max_steps": max_steps,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "beta": beta,
+        "max_length": max_length,
+        "rows": len(rows),
+        "device": "cuda" if cuda else "cpu",
+        "desirable_weight": desirable_weight,
+        "undesirable_weight": undesirable_weight,
+    }
+    write_version_file(
+        out_dir,
+        base=base.name,
+        kind=method,
+        zero_shot_channels=zero_shot_channels(rows, base.path),
+        dataset_hash=dataset_hash,
+        hyperparameters=hyper,
+        metrics=metrics,
+    )
+    return register_version(
+        name,
+        str(out_dir),
+        base=base.name,
+        kind=method,
+        dataset_hash=dataset_hash,
+        hyperparameters=hyper,
+        metrics=metrics,
+        activate=activate,
+        url=settings.database_url,
+    )

@@ -180,8 +180,11 @@ def fitting_rows(rows: Sequence[dict[str, Any]], tokenizer: Any, max_length: int
     """The rows whose rendered prompt + completion fits in ``max_length`` tokens (InvalidRequest when none)."""
     from marketing_gen.training.datasets import format_row
 
-    kept = [r for r in rows if len(tokenizer(format_row(r, tokenizer).text, add_special_tokens=False)["input_ids"])
-            <= max_length]
+    kept = [
+        r
+        for r in rows
+        if len(tokenizer(format_row(r, tokenizer).text, add_special_tokens=False)["input_ids"]) <= max_length
+    ]
     if not kept:
         raise InvalidRequest(f"no row fits in max_length={max_length} tokens; raise max_length")
     if len(kept) < len(rows):
@@ -319,8 +322,15 @@ def train_sft(
             "runtime_s": result.runtime_s,
         }
     }
-    write_version_file(out_dir, base=base.name, kind="sft", zero_shot_channels=zero_shot_channels(rows, base.path),
-                       dataset_hash=dataset_hash, hyperparameters=hyper, metrics=metrics)
+    write_version_file(
+        out_dir,
+        base=base.name,
+        kind="sft",
+        zero_shot_channels=zero_shot_channels(rows, base.path),
+        dataset_hash=dataset_hash,
+        hyperparameters=hyper,
+        metrics=metrics,
+    )
     return register_version(
         name,
         str(out_dir),

@@ -107,12 +107,16 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     greeting = rng.choice([f"Hi {name}," if name else "Hi there,", f"Hello {name}," if name else "Hello,"])
     topic = interest or (item.category or "").lower()
     if variant % 2 == 1 and topic:  # the prompt's second angle: open with a question or a curious detail
-        first = rng.choice([f"{greeting} looking for something new in {topic}?",
-                            f"{greeting} have you met the {short} yet?"])
+        first = rng.choice(
+            [f"{greeting} looking for something new in {topic}?", f"{greeting} have you met the {short} yet?"]
+        )
     else:
         first = f"{greeting} " + rng.choice(
-            [f"we think you will like the {short}.", f"the {short} caught our eye for you.",
-             f"meet the {short}, picked for you."]
+            [
+                f"we think you will like the {short}.",
+                f"the {short} caught our eye for you.",
+                f"meet the {short}, picked for you.",
+            ]
         )
     sentences = [first, *features[:1]]
     offer = _offer_line(context, 120)
@@ -169,8 +173,15 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     about.append(_pick(rng, [f"Discover the {short} at {brand}.", f"Take a closer look at the {short}."], 90))
     second = [_offer_line(context, 90)] if context.offer.text.strip() else []
     second = [d for d in second if d] or [
-        _pick(rng, [f"Picked for you by {brand}.", f"Chosen for you by the {brand} team.",
-                    f"Find more ideas like this at {brand}."], 90)
+        _pick(
+            rng,
+            [
+                f"Picked for you by {brand}.",
+                f"Chosen for you by the {brand} team.",
+                f"Find more ideas like this at {brand}.",
+            ],
+            90,
+        )
     ]
     descriptions = [d for d in (rng.choice([a for a in about if a] or [""]), second[0]) if d]
     path1 = _slug((item.category or "shop").split()[0]) or "shop"

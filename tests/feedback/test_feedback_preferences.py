@@ -19,13 +19,23 @@ NOW = SENT_AT + dt.timedelta(days=3)
 
 def test_kto_rows_compare_within_the_send_and_respect_exposure(any_db_url: str) -> None:
     cid, drafts = make_store(any_db_url, 12, {})
-    spec = {(0, 0): ("open", "click"), (1, 1): ("open", "click"), (2, 0): ("open",), (3, 1): ("open",),
-            (4, 0): ("open", "unsubscribe")}  # users 5..11: sent, never opened → not exposed to the body
+    spec = {
+        (0, 0): ("open", "click"),
+        (1, 1): ("open", "click"),
+        (2, 0): ("open",),
+        (3, 1): ("open",),
+        (4, 0): ("open", "unsubscribe"),
+    }  # users 5..11: sent, never opened → not exposed to the body
     add_events(any_db_url, drafts, spec)
     data = build_preference_rows(url=any_db_url, now=NOW, negatives_per_positive=3)
     labels = {r["meta"]["draft_id"]: r["label"] for r in data.kto}
-    assert labels == {drafts[(0, 0)]: True, drafts[(1, 1)]: True, drafts[(2, 0)]: False, drafts[(3, 1)]: False,
-                      drafts[(4, 0)]: False}
+    assert labels == {
+        drafts[(0, 0)]: True,
+        drafts[(1, 1)]: True,
+        drafts[(2, 0)]: False,
+        drafts[(3, 1)]: False,
+        drafts[(4, 0)]: False,
+    }
     assert data.counts["not_exposed"] == 7 and data.dpo == []
 
     # Rows carry the serving prompt of the draft's own variant and the tagged field text, byte for byte.

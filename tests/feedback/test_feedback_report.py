@@ -18,9 +18,11 @@ from marketing_gen.feedback.simulate import seed_simulated_campaign, simulate_ca
 def _plant(url: str, campaign_id: int, clicks: dict[int, int], opens: dict[int, int]) -> None:
     """Exact counts: every draft sent; the first clicks[v] drafts of variant v clicked, first opens[v] opened."""
     with session_scope(url) as s:
-        drafts = s.execute(
-            Draft.__table__.select().where(Draft.campaign_id == campaign_id).order_by(Draft.id)
-        ).mappings().all()
+        drafts = (
+            s.execute(Draft.__table__.select().where(Draft.campaign_id == campaign_id).order_by(Draft.id))
+            .mappings()
+            .all()
+        )
     seen: dict[int, int] = {}
     ts = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
     rows = []

@@ -38,8 +38,14 @@ def store(settings_env: None) -> dict[str, int]:
     url = get_settings().database_url
     with session_scope(url) as s:
         s.add(Brand(name="<script>alert(1)</script> Mugs & Co", postal_address="1 High St"))
-        ann = User(external_id="ann", email="ann@example.com", phone="+447700900001", first_name="Ann",
-                   consent_email=True, consent_sms=True)
+        ann = User(
+            external_id="ann",
+            email="ann@example.com",
+            phone="+447700900001",
+            first_name="Ann",
+            consent_email=True,
+            consent_sms=True,
+        )
         bob = User(external_id="bob", email="bob@example.com", first_name="Bob", consent_email=True)
         mug = Item(external_id="mug", title="Blue Mug", url=PRODUCT)
         pot = Item(external_id="pot", title="Red Teapot", url=OTHER_ITEM)
@@ -47,10 +53,24 @@ def store(settings_env: None) -> dict[str, int]:
         s.add_all([ann, bob, mug, pot, sent])
         s.flush()
         s.add(Recommendation(user_id=bob.id, item_id=pot.id, rank=1))
-        draft = Draft(campaign_id=sent.id, user_id=ann.id, channel="email", variant=0, status="queued",
-                      idempotency_key=f"{sent.id}:{ann.id}:email:0", fields={"subject": "Your mug"})
-        bare = Draft(campaign_id=sent.id, user_id=bob.id, channel="email", variant=0, status="queued",
-                     idempotency_key=f"{sent.id}:{bob.id}:email:0", fields={"subject": "Hi"})
+        draft = Draft(
+            campaign_id=sent.id,
+            user_id=ann.id,
+            channel="email",
+            variant=0,
+            status="queued",
+            idempotency_key=f"{sent.id}:{ann.id}:email:0",
+            fields={"subject": "Your mug"},
+        )
+        bare = Draft(
+            campaign_id=sent.id,
+            user_id=bob.id,
+            channel="email",
+            variant=0,
+            status="queued",
+            idempotency_key=f"{sent.id}:{bob.id}:email:0",
+            fields={"subject": "Hi"},
+        )
         s.add_all([draft, bare])
         s.flush()
         draft.rendered = {"eml": _eml(draft.id, ann.id)}
@@ -78,12 +98,13 @@ def test_one_click_unsubscribe_suppresses_the_user_in_the_next_campaign(store: d
     path = f"/u/{_token(unsubscribe_url(settings, user_id=store['ann'], channel='email', draft_id=store['draft']))}"
 
     page = client.get(path)  # GET only asks: link scanners prefetch GETs
-    assert page.status_code == 200 and "<form method=\"post\"" in page.text
+    assert page.status_code == 200 and '<form method="post"' in page.text
     assert "&lt;script&gt;" in page.text and "<script>alert" not in page.text  # autoescaped
     assert _unsubscribed(store["ann"]) == [] and _events() == 0
 
-    res = client.post(path, content="List-Unsubscribe=One-Click",
-                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    res = client.post(
+        path, content="List-Unsubscribe=One-Click", headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert res.status_code == 200 and "unsubscribed" in res.text
     assert _unsubscribed(store["ann"]) == ["email"]
     again = client.post(path, content="List-Unsubscribe=One-Click")  # mail clients retry
@@ -191,14 +212,25 @@ def test_links_of_a_really_rendered_email_work(settings_env: None) -> None:
         s.add_all([ann, mug, camp])
         s.flush()
         s.add(Recommendation(user_id=ann.id, item_id=mug.id, rank=1))
-        draft = Draft(campaign_id=camp.id, user_id=ann.id, channel="email", status="generated",
-                      idempotency_key=f"{camp.id}:{ann.id}:email:0", fields={})
+        draft = Draft(
+            campaign_id=camp.id,
+            user_id=ann.id,
+            channel="email",
+            status="generated",
+            idempotency_key=f"{camp.id}:{ann.id}:email:0",
+            fields={},
+        )
         s.add(draft)
         s.flush()
         ids = {"ann": ann.id, "draft": draft.id}
     (context,) = build_contexts([ids["ann"]], "email", url=url)
-    fields = {"subject": "Your mug", "preheader": "Tea tastes better from a Blue Mug, at £8.50",
-              "headline": "Meet the Blue Mug", "body": "It holds 350 ml.", "cta": "See it"}
+    fields = {
+        "subject": "Your mug",
+        "preheader": "Tea tastes better from a Blue Mug, at £8.50",
+        "headline": "Meet the Blue Mug",
+        "body": "It holds 350 ml.",
+        "cta": "See it",
+    }
     artifact = render_email(fields, context, draft_id=ids["draft"], campaign_name="spring", settings=settings)
     with session_scope(url) as s:
         s.get(Draft, ids["draft"]).rendered = stored_artifact(artifact)
@@ -209,6 +241,7 @@ def test_links_of_a_really_rendered_email_work(settings_env: None) -> None:
     targets = {client.get(path).headers.get("location") for path in links}
     assert PRODUCT in targets and targets <= {PRODUCT, "https://shop.example"}
     unsubscribe = artifact.data["headers"]["List-Unsubscribe"].strip("<>")
-    res = client.post(unsubscribe.removeprefix(settings.public_base_url.rstrip("/")),
-                      content="List-Unsubscribe=One-Click")
+    res = client.post(
+        unsubscribe.removeprefix(settings.public_base_url.rstrip("/")), content="List-Unsubscribe=One-Click"
+    )
     assert res.status_code == 200 and _unsubscribed(ids["ann"]) == ["email"]

@@ -26,7 +26,7 @@ def test_suggest_json_with_the_real_engine(settings_env: None, tiny_model_dir: P
         main, ["replies", "suggest", "--text", "Does the kettle come in black?", "--k", "2", "--m", "2", "--json"]
     )
     assert result.exit_code == 0, result.output
-    body = json.loads(result.output[result.output.index("{"):])
+    body = json.loads(result.output[result.output.index("{") :])
     assert set(body) == {"escalate", "reason", "category", "suggestions"}
     assert body["escalate"] is False and body["reason"] is None
     assert len(body["suggestions"]) == 2

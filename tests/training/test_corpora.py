@@ -48,19 +48,30 @@ def test_online_retail_users_and_items() -> None:
     assert all(u.stock_codes for u in users)
 
 
-@pytest.mark.parametrize(("raw", "price"), [("$237.68", Decimal("237.68")), ("$1,299.00", Decimal("1299.00")),
-                                            ("$74.99 - $249.99", None), ("Total price:", None), ("", None)])
+@pytest.mark.parametrize(
+    ("raw", "price"),
+    [
+        ("$237.68", Decimal("237.68")),
+        ("$1,299.00", Decimal("1299.00")),
+        ("$74.99 - $249.99", None),
+        ("Total price:", None),
+        ("", None),
+    ],
+)
 def test_parse_price(raw: str, price: Decimal | None) -> None:
     assert C.parse_price(raw) == price
 
 
 def test_placeholders_and_features_helpers() -> None:
     assert C.fill_placeholders("Call {{Customer Support Phone Number}} or use {{Live Chat}}.") == (
-        "Call our support line or use live chat.")
+        "Call our support line or use live chat."
+    )
     assert C.fill_placeholders("See {{Order History}}") == "See Order History"
     assert C.fill_placeholders("Order {{Order Number Anonymized}} is late") is None
-    feature = C.short_feature("RESPONSIVE FLEX: The Crossbow features a bamboo core encased in triaxial fiberglass "
-                              "and HD plastic for a responsive flex pattern")
+    feature = C.short_feature(
+        "RESPONSIVE FLEX: The Crossbow features a bamboo core encased in triaxial fiberglass "
+        "and HD plastic for a responsive flex pattern"
+    )
     assert feature.startswith("Responsive flex: The Crossbow") and len(feature) <= 70
     assert feature.split()[-1].lower() not in {"in", "and", "a", "the", "of"}
 

@@ -36,8 +36,9 @@ def test_rows_render_exactly_like_the_serving_prompt(tiny_engine, make_context, 
     assert rendered.completion_text == D.format_fields(fields, channel) + tiny_engine.tokenizer.eos_token + "\n"
 
 
-def test_trl_tokenizes_the_prompt_as_the_engine_does_and_masks_it(tiny_engine, tiny_model_dir, make_context,
-                                                                 tmp_path: Path) -> None:
+def test_trl_tokenizes_the_prompt_as_the_engine_does_and_masks_it(
+    tiny_engine, tiny_model_dir, make_context, tmp_path: Path
+) -> None:
     from datasets import Dataset
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
@@ -55,8 +56,8 @@ def test_trl_tokenizes_the_prompt_as_the_engine_does_and_masks_it(tiny_engine, t
         serving_ids = tok(tiny_engine.render(row["prompt"]), add_special_tokens=False)["input_ids"]
         ids, labels = example["input_ids"], example["labels"]
         assert ids[: len(serving_ids)] == serving_ids
-        assert labels == [-100] * len(serving_ids) + ids[len(serving_ids):]  # loss on the completion only
-        completion = tok.decode(ids[len(serving_ids):])
+        assert labels == [-100] * len(serving_ids) + ids[len(serving_ids) :]  # loss on the completion only
+        completion = tok.decode(ids[len(serving_ids) :])
         assert completion == row["completion"][0]["content"] + tok.eos_token + "\n"
 
 
@@ -65,8 +66,12 @@ def test_reply_rows_use_the_serving_reply_prompt(tiny_engine) -> None:
 
     brand = BrandFacts(name="Northwind Goods")
     pairs = [
-        SupportPair("my parcel never arrived, order 1234", "Sorry about that! Please send us a DM with the details.",
-                    "twitter", brand="NorthwindHelp"),
+        SupportPair(
+            "my parcel never arrived, order 1234",
+            "Sorry about that! Please send us a DM with the details.",
+            "twitter",
+            brand="NorthwindHelp",
+        ),
         SupportPair("love the new mugs", "Thank you so much, we are glad you like them!", "bitext"),
         SupportPair("call me", "Call us on 0800 123 4567 any time.", "twitter"),
     ]

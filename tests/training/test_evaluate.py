@@ -39,8 +39,15 @@ def _engine_answering(contexts, good: set[int], channel: str) -> ScriptedEngine:
 
 def test_first_try_pass_rate_and_parse_failures(make_context) -> None:
     contexts = [make_context(i, first_name=name) for i, name in enumerate(["Alice", "Ben", "Chloe", "Dan"])]
-    contexts = [c.__class__(**{**c.__dict__, "items": (c.items[0].__class__(**{**c.items[0].__dict__,
-                "title": f"Glass Lantern Model {i}"}),)}) for i, c in enumerate(contexts)]
+    contexts = [
+        c.__class__(
+            **{
+                **c.__dict__,
+                "items": (c.items[0].__class__(**{**c.items[0].__dict__, "title": f"Glass Lantern Model {i}"}),),
+            }
+        )
+        for i, c in enumerate(contexts)
+    ]
     engine = _engine_answering(contexts, good={0, 2}, channel="email")
 
     result = evaluate_engine(engine, contexts, ["email"], settings=get_settings())
@@ -57,9 +64,11 @@ def test_first_try_pass_rate_and_parse_failures(make_context) -> None:
 
 def test_grounding_errors_are_counted(make_context) -> None:
     context = make_context(0, offer=Offer())
-    text = ("SUBJECT: The Glass Hanging Lantern for you\nPREHEADER: Soft warm light for quiet evenings at home, "
-            "picked for you\nHEADLINE: Meet the Glass Hanging Lantern\nBODY: It is now on sale for £9.99.\n"
-            "CTA: Shop now")
+    text = (
+        "SUBJECT: The Glass Hanging Lantern for you\nPREHEADER: Soft warm light for quiet evenings at home, "
+        "picked for you\nHEADLINE: Meet the Glass Hanging Lantern\nBODY: It is now on sale for £9.99.\n"
+        "CTA: Shop now"
+    )
     result = evaluate_engine(ScriptedEngine(default=text), [context], ["email"])
     email = result.channels["email"]
     assert email.pass_rate == 0.0 and email.grounding_error_rate == 1.0
@@ -82,8 +91,11 @@ def test_metrics_are_stored_and_merged_on_the_version(settings_env: None, make_c
 def test_table_and_png(make_context, tmp_path: Path) -> None:
     contexts = [make_context(0, offer=Offer(text="10% off", discount_pct=Decimal("10")))]
     a = evaluate_engine(ScriptedEngine(default="", version="base"), contexts, ["email"])
-    b = evaluate_engine(ScriptedEngine(default=format_fields(teacher_fields(contexts[0], "email"), "email"),
-                                       version="tuned"), contexts, ["email"])
+    b = evaluate_engine(
+        ScriptedEngine(default=format_fields(teacher_fields(contexts[0], "email"), "email"), version="tuned"),
+        contexts,
+        ["email"],
+    )
     table = comparison_table([a, b])
     assert "base" in table and "tuned" in table and "pass_rate" in table
     assert "0%" in table and "100%" in table
@@ -91,8 +103,9 @@ def test_table_and_png(make_context, tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_evaluate_version_runs_the_real_engine_on_held_out_corpora(settings_env: None,
-                                                                    long_tiny_model_dir: Path) -> None:
+def test_evaluate_version_runs_the_real_engine_on_held_out_corpora(
+    settings_env: None, long_tiny_model_dir: Path
+) -> None:
     data_dir = shared_data("amazon_products_2020_sample_1000.csv").parent
     shared_data("uci_online_retail_first_week_sample.csv")
     url = get_settings().database_url

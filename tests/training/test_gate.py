@@ -12,10 +12,16 @@ from marketing_gen.training.gate import promote
 
 
 def _eval(pass_rate: float, grounding: float = 0.1, eval_set: str = "set-1") -> dict:
-    return {"eval": {"eval_set": eval_set, "n": 50, "channels": {
-        "email": {"pass_rate": pass_rate, "grounding_error_rate": grounding, "parse_fail_rate": 0.0},
-        "google_ads_rsa": {"pass_rate": 0.9, "grounding_error_rate": 0.0, "parse_fail_rate": 0.0},
-    }}}
+    return {
+        "eval": {
+            "eval_set": eval_set,
+            "n": 50,
+            "channels": {
+                "email": {"pass_rate": pass_rate, "grounding_error_rate": grounding, "parse_fail_rate": 0.0},
+                "google_ads_rsa": {"pass_rate": 0.9, "grounding_error_rate": 0.0, "parse_fail_rate": 0.0},
+            },
+        }
+    }
 
 
 @pytest.fixture

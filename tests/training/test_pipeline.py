@@ -15,8 +15,12 @@ from marketing_gen.training.sft import SFTParams
 
 @pytest.fixture
 def data_dir() -> Path:
-    for name in ("amazon_products_2020_sample_1000.csv", "uci_online_retail_first_week_sample.csv",
-                 "twcs_customer_support_twitter_sample_5000.csv", "bitext_customer_support_training.csv"):
+    for name in (
+        "amazon_products_2020_sample_1000.csv",
+        "uci_online_retail_first_week_sample.csv",
+        "twcs_customer_support_twitter_sample_5000.csv",
+        "bitext_customer_support_training.csv",
+    ):
         path = shared_data(name)
     return path.parent
 
@@ -32,16 +36,17 @@ def test_build_training_rows_mixes_sources_and_channels(settings_env: None, data
     assert not held_users & {r["user"] for r in data.rows}
 
 
-def test_first_run_trains_and_gates_then_runs_are_cached(settings_env: None, long_tiny_model_dir: Path,
-                                                         data_dir: Path, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_first_run_trains_and_gates_then_runs_are_cached(
+    settings_env: None, long_tiny_model_dir: Path, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings = get_settings()
     register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=settings.database_url)
     said: list[str] = []
     params = SFTParams(max_steps=1, batch_size=2, save_steps=100, max_length=4096)  # tiny vocab: long rows
 
-    first = ensure_finetuned_model(settings, progress=False, echo=said.append, params=params, rows=4, eval_n=1,
-                                   data_dir=data_dir)
+    first = ensure_finetuned_model(
+        settings, progress=False, echo=said.append, params=params, rows=4, eval_n=1, data_dir=data_dir
+    )
 
     tuned = Path(settings.models_dir) / "tiny-base-demo-sft"
     assert (tuned / VERSION_FILE).is_file() and (tuned / BEFORE_AFTER_FILE).is_file()
@@ -59,8 +64,9 @@ def test_first_run_trains_and_gates_then_runs_are_cached(settings_env: None, lon
     settings2 = get_settings()
     register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=other_url)
     said.clear()
-    second = ensure_finetuned_model(settings2, progress=False, echo=said.append, params=params, rows=4, eval_n=1,
-                                    data_dir=data_dir)
+    second = ensure_finetuned_model(
+        settings2, progress=False, echo=said.append, params=params, rows=4, eval_n=1, data_dir=data_dir
+    )
     assert second == first
     assert not any("fine-tuning tiny-base" in s for s in said)
     assert any("from the first run" in s for s in said)

@@ -26,20 +26,51 @@ def _changed(a: Path, b: Path) -> bool:
 
 
 def test_dpo_two_steps(tiny_base: str, tiny_model_dir: Path) -> None:
-    rows = [{"prompt": _prompt(i), "chosen": [{"role": "assistant", "content": f"SUBJECT: A warm lantern {i}"}],
-             "rejected": [{"role": "assistant", "content": "buy buy buy"}]} for i in range(4)]
-    info = train_preference(tiny_base, rows, method="dpo", settings=get_settings(), max_steps=2, batch_size=2,
-                            learning_rate=1e-3, output_name="tiny-dpo", progress=False)
+    rows = [
+        {
+            "prompt": _prompt(i),
+            "chosen": [{"role": "assistant", "content": f"SUBJECT: A warm lantern {i}"}],
+            "rejected": [{"role": "assistant", "content": "buy buy buy"}],
+        }
+        for i in range(4)
+    ]
+    info = train_preference(
+        tiny_base,
+        rows,
+        method="dpo",
+        settings=get_settings(),
+        max_steps=2,
+        batch_size=2,
+        learning_rate=1e-3,
+        output_name="tiny-dpo",
+        progress=False,
+    )
     assert info.kind == "dpo" and info.base == tiny_base
     assert info.metrics["train"]["steps"] == 2 and info.metrics["train"]["first_loss"] is not None
     assert _changed(tiny_model_dir, Path(info.path))
 
 
 def test_kto_two_steps(tiny_base: str, tiny_model_dir: Path) -> None:
-    rows = [{"prompt": _prompt(i), "completion": [{"role": "assistant", "content": f"SUBJECT: lantern {i}"}],
-             "label": i % 2 == 0} for i in range(8)]
-    info = train_preference(tiny_base, rows, method="kto", settings=get_settings(), max_steps=2, batch_size=4,
-                            learning_rate=1e-3, output_name="tiny-kto", desirable_weight=1.0, progress=False)
+    rows = [
+        {
+            "prompt": _prompt(i),
+            "completion": [{"role": "assistant", "content": f"SUBJECT: lantern {i}"}],
+            "label": i % 2 == 0,
+        }
+        for i in range(8)
+    ]
+    info = train_preference(
+        tiny_base,
+        rows,
+        method="kto",
+        settings=get_settings(),
+        max_steps=2,
+        batch_size=4,
+        learning_rate=1e-3,
+        output_name="tiny-kto",
+        desirable_weight=1.0,
+        progress=False,
+    )
     assert info.kind == "kto" and info.metrics["train"]["steps"] == 2
     assert info.hyperparameters["method"] == "kto"
     assert _changed(tiny_model_dir, Path(info.path))
@@ -47,11 +78,17 @@ def test_kto_two_steps(tiny_base: str, tiny_model_dir: Path) -> None:
 
 def test_rejects_rows_of_the_wrong_shape(tiny_base: str) -> None:
     with pytest.raises(InvalidRequest, match="chosen"):
-        train_preference(tiny_base, [{"prompt": _prompt(0), "completion": []}], method="dpo",
-                         settings=get_settings(), max_steps=1)
+        train_preference(
+            tiny_base, [{"prompt": _prompt(0), "completion": []}], method="dpo", settings=get_settings(), max_steps=1
+        )
     with pytest.raises(InvalidRequest, match="both desirable"):
-        train_preference(tiny_base, [{"prompt": _prompt(0), "completion": [], "label": True}], method="kto",
-                         settings=get_settings(), max_steps=1)
+        train_preference(
+            tiny_base,
+            [{"prompt": _prompt(0), "completion": [], "label": True}],
+            method="kto",
+            settings=get_settings(),
+            max_steps=1,
+        )
 
 
 def test_guardrail_pairs_reject_failing_copy_and_choose_passing_or_teacher(make_context) -> None:

@@ -22,9 +22,15 @@ def test_full_sft_two_steps_logs_loss_changes_weights_and_registers(
     short_rows: list, tiny_base: str, tiny_model_dir: Path
 ) -> None:
     settings = get_settings()
-    info = train_sft(tiny_base, short_rows, settings=settings, output_name="tiny-sft", dataset_hash="abc123",
-                     params=SFTParams(max_steps=2, batch_size=2, logging_steps=1, save_steps=100, max_length=128),
-                     progress=False)
+    info = train_sft(
+        tiny_base,
+        short_rows,
+        settings=settings,
+        output_name="tiny-sft",
+        dataset_hash="abc123",
+        params=SFTParams(max_steps=2, batch_size=2, logging_steps=1, save_steps=100, max_length=128),
+        progress=False,
+    )
 
     assert info.kind == "sft" and info.base == tiny_base and info.dataset_hash == "abc123"
     assert not info.is_active
@@ -50,9 +56,14 @@ def test_full_sft_two_steps_logs_loss_changes_weights_and_registers(
 def test_train_layers_freezes_embeddings_and_lower_layers(
     short_rows: list, tiny_base: str, tiny_model_dir: Path
 ) -> None:
-    info = train_sft(tiny_base, short_rows, settings=get_settings(), output_name="tiny-top1",
-                     params=SFTParams(max_steps=2, batch_size=2, train_layers=1, save_steps=100, max_length=128),
-                     progress=False)
+    info = train_sft(
+        tiny_base,
+        short_rows,
+        settings=get_settings(),
+        output_name="tiny-top1",
+        params=SFTParams(max_steps=2, batch_size=2, train_layers=1, save_steps=100, max_length=128),
+        progress=False,
+    )
     before, after = _weights(tiny_model_dir), _weights(Path(info.path))
     assert torch.equal(before["model.embed_tokens.weight"], after["model.embed_tokens.weight"])
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("model.layers.0."))
@@ -60,8 +71,9 @@ def test_train_layers_freezes_embeddings_and_lower_layers(
 
 
 def test_lora_run_saves_a_merged_plain_model(short_rows: list, tiny_base: str) -> None:
-    info = train_sft(tiny_base, short_rows, settings=get_settings(), lora=True, max_steps=2,
-                     output_name="tiny-lora", progress=False)
+    info = train_sft(
+        tiny_base, short_rows, settings=get_settings(), lora=True, max_steps=2, output_name="tiny-lora", progress=False
+    )
     out = Path(info.path)
     assert (out / "model.safetensors").is_file()
     assert not (out / "adapter_config.json").exists()
@@ -69,22 +81,31 @@ def test_lora_run_saves_a_merged_plain_model(short_rows: list, tiny_base: str) -
     assert info.hyperparameters["lora"] is True and info.hyperparameters["learning_rate"] == pytest.approx(5e-4)
 
 
-def test_resume_from_checkpoint_continues_the_step_count(short_rows: list, tiny_base: str,
-                                                          tiny_model_dir: Path) -> None:
+def test_resume_from_checkpoint_continues_the_step_count(
+    short_rows: list, tiny_base: str, tiny_model_dir: Path
+) -> None:
     from marketing_gen.training.sft import run_sft
 
     settings = get_settings()
     checkpoints = settings.models_dir / "checkpoints" / "resumed"
     params = SFTParams(max_steps=2, batch_size=2, save_steps=2, logging_steps=1, max_length=128)
-    first = run_sft(tiny_model_dir, short_rows, settings.models_dir / "first", params=params,
-                    checkpoint_dir=checkpoints, progress=False)
+    first = run_sft(
+        tiny_model_dir,
+        short_rows,
+        settings.models_dir / "first",
+        params=params,
+        checkpoint_dir=checkpoints,
+        progress=False,
+    )
     assert (checkpoints / "checkpoint-2").is_dir()
     # Different rows: had steps 1–2 been re-run, their logged losses would differ from the first run's.
-    other = [{**r, "completion": [{"role": "assistant", "content": "HEADLINE: something else entirely"}]}
-             for r in short_rows]
+    other = [
+        {**r, "completion": [{"role": "assistant", "content": "HEADLINE: something else entirely"}]} for r in short_rows
+    ]
     longer = SFTParams(max_steps=3, batch_size=2, save_steps=100, logging_steps=1, max_length=128)
-    result = run_sft(tiny_model_dir, other, settings.models_dir / "second", params=longer,
-                     checkpoint_dir=checkpoints, progress=False)
+    result = run_sft(
+        tiny_model_dir, other, settings.models_dir / "second", params=longer, checkpoint_dir=checkpoints, progress=False
+    )
     assert result.steps == 3
     logged = [h for h in result.log_history if "loss" in h]
     assert [h["step"] for h in logged] == [1, 2, 3]

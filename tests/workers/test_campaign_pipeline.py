@@ -24,27 +24,42 @@ TIMEOUT = 300
 
 def _expected(specs: list[SeedUser]) -> dict[tuple[str, str], str]:
     """(user, channel) → final draft status, derived from how the users were seeded."""
-    return {
-        (u.external_id, ch): "queued" if u.has_recs else "skipped"
-        for u in specs for ch in CHANNELS if u.gets(ch)
-    }
+    return {(u.external_id, ch): "queued" if u.has_recs else "skipped" for u in specs for ch in CHANNELS if u.gets(ch)}
 
 
 def _drafts(url: str, cid: int) -> list[tuple[Any, ...]]:
     with session_scope(url) as s:
-        return [tuple(r) for r in s.execute(
-            select(User.external_id, Draft.channel, Draft.status, Draft.id, Draft.variant, Draft.fields,
-                   Draft.fallback, Draft.updated_at, Draft.timings)
-            .join(User, User.id == Draft.user_id).where(Draft.campaign_id == cid).order_by(Draft.id)
-        )]
+        return [
+            tuple(r)
+            for r in s.execute(
+                select(
+                    User.external_id,
+                    Draft.channel,
+                    Draft.status,
+                    Draft.id,
+                    Draft.variant,
+                    Draft.fields,
+                    Draft.fallback,
+                    Draft.updated_at,
+                    Draft.timings,
+                )
+                .join(User, User.id == Draft.user_id)
+                .where(Draft.campaign_id == cid)
+                .order_by(Draft.id)
+            )
+        ]
 
 
 def _outbox(url: str, cid: int) -> list[tuple[int, int]]:
     with session_scope(url) as s:
-        return [tuple(r) for r in s.execute(  # type: ignore[misc]
-            select(OutboxMessage.id, OutboxMessage.draft_id).where(OutboxMessage.campaign_id == cid)
-            .order_by(OutboxMessage.id)
-        )]
+        return [
+            tuple(r)
+            for r in s.execute(  # type: ignore[misc]
+                select(OutboxMessage.id, OutboxMessage.draft_id)
+                .where(OutboxMessage.campaign_id == cid)
+                .order_by(OutboxMessage.id)
+            )
+        ]
 
 
 def _completed(url: str, cid: int) -> bool:

@@ -32,8 +32,12 @@ def test_replies_batch_through_a_real_worker(stack: Stack, tmp_path: Path) -> No
     assert "5 reply requests in 2 tasks" in out.stdout
     assert all(status == "pending" for status, _ in _statuses(stack.db_url).values())
     stack.start_worker("replies")
-    wait_until(lambda: all(s == "done" for s, _ in _statuses(stack.db_url).values()),
-               timeout=300, stack=stack, what="all reply requests answered")
+    wait_until(
+        lambda: all(s == "done" for s, _ in _statuses(stack.db_url).values()),
+        timeout=300,
+        stack=stack,
+        what="all reply requests answered",
+    )
     rows = _statuses(stack.db_url)
     assert rows["t3"][1]["escalate"] is True and rows["t3"][1]["suggestions"] == []
     assert rows["t4"][1]["category"] == "spam" and rows["t4"][1]["suggestions"] == []

@@ -41,8 +41,13 @@ class Stack:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run ``marketing-gen ARGS`` against this stack; fails the test on a non-zero exit."""
-        proc = subprocess.run([sys.executable, "-m", "marketing_gen", *args], env=self.env, capture_output=True,
-                              text=True, timeout=timeout)
+        proc = subprocess.run(
+            [sys.executable, "-m", "marketing_gen", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         assert proc.returncode == 0, f"marketing-gen {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
         return proc
 
@@ -51,7 +56,10 @@ class Stack:
         log = (self.tmp / f"worker-{name}.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.workers.append(proc)
         log_path = self.tmp / f"worker-{name}.log"
@@ -83,17 +91,19 @@ class Stack:
 def _stack_env(db_url: str, broker: str, namespace: str, tmp: Path) -> dict[str, str]:
     keep = lambda k: not k.startswith("MARKETING_GEN_") or k.startswith("MARKETING_GEN_TEST")  # noqa: E731
     env = {k: v for k, v in os.environ.items() if keep(k)}
-    env.update({
-        "MARKETING_GEN_DATABASE_URL": db_url,
-        "MARKETING_GEN_BROKER_URL": broker,
-        "MARKETING_GEN_BROKER_NAMESPACE": namespace,
-        "MARKETING_GEN_MODELS_DIR": str(tmp / "models"),
-        "MARKETING_GEN_DEVICE": "cpu",
-        "MARKETING_GEN_DTYPE": "fp32",
-        "MARKETING_GEN_TORCH_THREADS": "1",
-        "MARKETING_GEN_SECRET_KEY": "test-secret",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    })
+    env.update(
+        {
+            "MARKETING_GEN_DATABASE_URL": db_url,
+            "MARKETING_GEN_BROKER_URL": broker,
+            "MARKETING_GEN_BROKER_NAMESPACE": namespace,
+            "MARKETING_GEN_MODELS_DIR": str(tmp / "models"),
+            "MARKETING_GEN_DEVICE": "cpu",
+            "MARKETING_GEN_DTYPE": "fp32",
+            "MARKETING_GEN_TORCH_THREADS": "1",
+            "MARKETING_GEN_SECRET_KEY": "test-secret",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        }
+    )
     return env
 
 
@@ -164,37 +174,72 @@ def seed_store(url: str, n_users: int) -> list[SeedUser]:
 
     specs = [
         SeedUser(
-            external_id=f"c{i:04d}", consent_email=i % 10 != 1, consent_push=i % 10 != 4,
+            external_id=f"c{i:04d}",
+            consent_email=i % 10 != 1,
+            consent_push=i % 10 != 4,
             unsubscribed=("email",) if i % 10 == 2 else ("push",) if i % 10 == 6 else (),
-            suppressed=i % 10 == 3, has_recs=i % 23 != 7,
+            suppressed=i % 10 == 3,
+            has_recs=i % 23 != 7,
         )
         for i in range(n_users)
     ]
     now = dt.datetime.now(dt.timezone.utc)
     with session_scope(url) as s:
-        s.add(Brand(name="Acme Home", voice="warm, concise, honest", postal_address="1 High St, Leeds LS1 1AA, UK",
-                    website_url="https://shop.example", offer_policy={"allowed_domains": ["shop.example"]}))
+        s.add(
+            Brand(
+                name="Acme Home",
+                voice="warm, concise, honest",
+                postal_address="1 High St, Leeds LS1 1AA, UK",
+                website_url="https://shop.example",
+                offer_policy={"allowed_domains": ["shop.example"]},
+            )
+        )
         items = [
-            Item(external_id=f"sku{j}", title=f"Enamel Pan {j} cm", description="Cast iron. Oven safe. Even heat.",
-                 category="Home & Kitchen | Cookware", price=Decimal("19.99") + j, currency="GBP",
-                 url=f"https://shop.example/p/sku{j}", in_stock=True)
+            Item(
+                external_id=f"sku{j}",
+                title=f"Enamel Pan {j} cm",
+                description="Cast iron. Oven safe. Even heat.",
+                category="Home & Kitchen | Cookware",
+                price=Decimal("19.99") + j,
+                currency="GBP",
+                url=f"https://shop.example/p/sku{j}",
+                in_stock=True,
+            )
             for j in range(12)
         ]
         users = [
-            User(external_id=u.external_id, email=f"{u.external_id}@example.com", first_name=f"Ann{k}",
-                 locale="en-GB", country="United Kingdom", consent_email=u.consent_email, consent_push=u.consent_push,
-                 consent_email_at=now, consent_push_at=now, unsubscribed_channels=list(u.unsubscribed),
-                 suppressed=u.suppressed)
+            User(
+                external_id=u.external_id,
+                email=f"{u.external_id}@example.com",
+                first_name=f"Ann{k}",
+                locale="en-GB",
+                country="United Kingdom",
+                consent_email=u.consent_email,
+                consent_push=u.consent_push,
+                consent_email_at=now,
+                consent_push_at=now,
+                unsubscribed_channels=list(u.unsubscribed),
+                suppressed=u.suppressed,
+            )
             for k, u in enumerate(specs)
         ]
         s.add_all(items + users)
         s.flush()
-        s.add_all([
-            Recommendation(user_id=user.id, item_id=items[(k + r) % len(items)].id, rank=r + 1, score=1.0 / (r + 1),
-                           source="builtin", generated_at=now)
-            for k, (user, spec) in enumerate(zip(users, specs, strict=True)) if spec.has_recs
-            for r in range(3)
-        ])
+        s.add_all(
+            [
+                Recommendation(
+                    user_id=user.id,
+                    item_id=items[(k + r) % len(items)].id,
+                    rank=r + 1,
+                    score=1.0 / (r + 1),
+                    source="builtin",
+                    generated_at=now,
+                )
+                for k, (user, spec) in enumerate(zip(users, specs, strict=True))
+                if spec.has_recs
+                for r in range(3)
+            ]
+        )
     return specs
 
 
@@ -203,8 +248,12 @@ def create_test_campaign(url: str, *, batch_size: int = 32) -> int:
     from marketing_gen.campaigns.state import create_campaign
 
     return create_campaign(
-        name="Spring test", channels=list(CHANNELS), segment="country = United Kingdom", offer_text="Spring sale",
-        discount_pct=10, url=url,
+        name="Spring test",
+        channels=list(CHANNELS),
+        segment="country = United Kingdom",
+        offer_text="Spring sale",
+        discount_pct=10,
+        url=url,
         options={"batch_size": batch_size, "sampling": {"max_new_tokens": 8}, "max_regenerations": 0},
     )
 
