@@ -310,3 +310,35 @@ def test_a_tiny_tail_chunk_is_evened_out(tiny_engine: Engine) -> None:
     assert [len(b) for b in batches] == [3, 2]
     assert sorted((r.index, r.sample) for b in batches for r in b) == sorted((r.index, r.sample) for r in rows)
     assert [len(b) for b in Engine._micro_batches(rows, 8, 3 * width)] == [3, 2]  # 3 + 2 is left as it is
+
+
+def test_preallocated_kv_cache_gives_the_texts_of_a_growing_cache(
+    tiny_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import DynamicCache
+
+    import marketing_gen.llm.engine as engine_module
+
+    params = SamplingParams(max_new_tokens=9, temperature=0.9, top_p=0.9, seed=11, n=2)
+    prompts = [PROMPTS[1], [PROMPTS[1][0], {"role": "user", "content": "a warm winter jacket"}], *PROMPTS[2:]]
+    preallocated = tiny_engine.generate(prompts, params, token_budget=10**9)
+
+    def growing(config, rows, capacity, prefix_kv):  # noqa: ANN001, ANN202 - transformers' own cache
+        data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix_kv or []]
+        return DynamicCache(ddp_cache_data=data or None, config=config)
+
+    monkeypatch.setattr(engine_module, "_preallocated_cache", growing)
+    assert texts(tiny_engine.generate(prompts, params, token_budget=10**9)) == texts(preallocated)
+
+
+def test_preallocated_layer_writes_in_place_and_grows_past_its_capacity() -> None:
+    from marketing_gen.llm.engine import _preallocated_layer_class
+
+    layer = _preallocated_layer_class()(capacity=5)
+    parts = [torch.randn(2, 3, n, 4) for n in (3, 1, 1, 2)]
+    for k, part in enumerate(parts):
+        keys, values = layer.update(part, -part)
+        expected = torch.cat(parts[: k + 1], dim=-2)
+        assert torch.equal(keys, expected) and torch.equal(values, -expected)
+        assert layer.get_seq_length() == expected.shape[-2]
+    assert layer.capacity == 7  # the last update went past the 5 planned positions
