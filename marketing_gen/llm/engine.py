@@ -12,7 +12,6 @@ So the same seed and inputs give the same texts however the rows are bucketed, b
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from marketing_gen.errors import ClientError, InvalidRequest, ModelLoadError, TransientError
+from marketing_gen.llm import kv_cache
+from marketing_gen.llm.decode import decode
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
 
 if TYPE_CHECKING:
@@ -318,9 +319,8 @@ class Engine:
     def _generate_batch(
         self, batch: list[_Row], params: SamplingParams, ignore_eos: bool
     ) -> list[tuple[str, str, int]]:
-        """One ``model.generate`` call on left-padded rows; returns (text, finish_reason, tokens) per row."""
+        """Decode one micro-batch of left-padded rows; returns (text, finish_reason, tokens) per row."""
         import torch
-        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         # 1. one tensor: [shared system prefix][left padding][rest of the prompt], with its attention mask
         shared = batch[0].prefix
@@ -335,42 +335,22 @@ class Engine:
             attention[k, width - len(rest) :] = 1
         input_ids = input_ids.to(self.device)
         attention = attention.to(self.device)
-        capacity = width + params.max_new_tokens
         prefix_kv = self._prefix_kv_for(batch[0].ids[:shared]) if shared else None
-        extra: dict[str, Any] = {"cache": _preallocated_cache(self.model.config, len(batch), capacity, prefix_kv)}
+        cache = kv_cache.preallocated_cache(self.model.config, len(batch), width + params.max_new_tokens, prefix_kv)
 
-        # 2. decoding: greedy, or our per-row seeded sampler as the last logits processor of a greedy search
-        config = GenerationConfig(
-            max_new_tokens=params.max_new_tokens,
-            min_new_tokens=params.max_new_tokens if ignore_eos else None,
-            do_sample=False,
-            num_beams=1,
-            pad_token_id=self.pad_id,
-            eos_token_id=list(self.eos_ids),
-            use_cache=True,
+        # 2. decode (greedy, or each row's own seeded sampler), then cut each row at EOS / stop string
+        generated = decode(
+            self.model,
+            input_ids,
+            attention,
+            cache,
+            params,
+            cached=shared,
+            seeds=[r.seed for r in batch],
+            eos_ids=self.eos_ids,
+            tokenizer=self.tokenizer,
+            ignore_eos=ignore_eos,
         )
-        processors = LogitsProcessorList()
-        if params.repetition_penalty != 1.0 or params.no_repeat_ngram_size:
-            processors.append(_GeneratedRepetition(width, params.repetition_penalty, params.no_repeat_ngram_size))
-        if params.temperature > 0:
-            processors.append(_SeededSampler([r.seed for r in batch], width, params))
-        criteria = StoppingCriteriaList()
-        if params.stop:
-            criteria.append(_StopOnStrings(self.tokenizer, params.stop, width))
-
-        # 3. generate
-        with torch.inference_mode():
-            out = self.model.generate(
-                input_ids=input_ids,
-                attention_mask=attention,
-                generation_config=config,
-                logits_processor=processors,
-                stopping_criteria=criteria,
-                **extra,
-            )
-
-        # 4. cut each row at EOS / padding / stop string
-        generated = out[:, width:].tolist()
         return [self._finish(ids, params) for ids in generated]
 
     def _prefix_kv_for(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:
@@ -419,22 +399,6 @@ def _check_prompt(i: int, prompt: Any) -> None:
     )
 
 
-def _preallocated_cache(config: Any, rows: int, capacity: int, prefix_kv: list[tuple[Any, Any]] | None) -> Any:
-    """A DynamicCache whose layers write into buffers of ``capacity`` positions instead of growing by
-    concatenation (which copies the whole cache at every step: a third of CPU decode time at ~450-token
-    prompts); starts with ``prefix_kv`` copied into every row when given."""
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
-    cache = DynamicCache(config=config)
-    if all(type(layer) is DynamicLayer for layer in cache.layers):
-        layer_class = _preallocated_layer_class()
-        cache.layers = [layer_class(capacity) for _ in cache.layers]
-    for layer, (keys, values) in zip(cache.layers, prefix_kv or [], strict=False):
-        layer.update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
-    return cache
-
-
 def _zero_shot_channels(path: Path) -> frozenset[str] | None:
     from marketing_gen.registry import read_version_file
 
@@ -446,173 +410,6 @@ def _zero_shot_channels(path: Path) -> frozenset[str] | None:
 def _row_seed(base_seed: int, text: str, sample: int) -> int:
     digest = hashlib.sha256(f"{base_seed}\x1f{sample}\x1f{text}".encode()).digest()
     return int.from_bytes(digest[:8], "little") & ((1 << 63) - 1)
-
-
-@functools.cache
-def _preallocated_layer_class() -> type:
-    """``_PreallocatedLayer``, defined on first use so that importing the engine does not import transformers."""
-    import torch
-    from transformers.cache_utils import DynamicLayer
-
-    class _PreallocatedLayer(DynamicLayer):
-        """A DynamicLayer over preallocated buffers: ``keys``/``values`` are views of the positions written so far."""
-
-        def __init__(self, capacity: int) -> None:
-            super().__init__()
-            self.capacity = capacity
-            self._length = 0
-
-        def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
-            self.device = key_states.device
-            b, h, _, d = key_states.shape
-            self._k = torch.empty((b, h, self.capacity, d), dtype=key_states.dtype, device=self.device)
-            self._v = torch.empty((b, value_states.shape[1], self.capacity, value_states.shape[-1]),
-                                  dtype=value_states.dtype, device=self.device)  # fmt: skip
-            self._length = 0
-            self.is_initialized = True
-
-        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            start, end = self._length, self._length + key_states.shape[-2]
-            if end > self.capacity:  # more positions than planned: grow (copies, like DynamicLayer)
-                self._k = torch.cat([self._k[..., :start, :], key_states], dim=-2)
-                self._v = torch.cat([self._v[..., :start, :], value_states], dim=-2)
-                self.capacity = end
-            else:
-                self._k[..., start:end, :] = key_states
-                self._v[..., start:end, :] = value_states
-            self._length = end
-            self.keys = self._k[..., :end, :]
-            self.values = self._v[..., :end, :]
-            return self.keys, self.values
-
-    return _PreallocatedLayer
-
-
-class _GeneratedRepetition:
-    """Repetition penalty and no-repeat n-grams over the *generated* tokens only (a LogitsProcessor).
-
-    transformers' own processors also count the prompt, which penalises exactly what copy must repeat: the
-    product names and prices in the data block and the field tags of the answer format. Here the prompt
-    (``prompt_width`` columns, padding included) is ignored.
-    """
-
-    def __init__(self, prompt_width: int, penalty: float, ngram: int) -> None:
-        self.prompt_width = prompt_width
-        self.penalty = penalty
-        self.ngram = ngram
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        generated = input_ids[:, self.prompt_width :]
-        if not generated.shape[1]:
-            return scores
-        if self.penalty != 1.0:
-            seen = torch.gather(scores, 1, generated)
-            seen = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
-            scores = scores.scatter(1, generated, seen)
-        n = self.ngram
-        if n and generated.shape[1] >= n:
-            rows = generated.tolist()
-            for k, row in enumerate(rows):
-                prefix = tuple(row[len(row) - n + 1 :]) if n > 1 else ()
-                banned = {row[i + n - 1] for i in range(len(row) - n + 1) if tuple(row[i : i + n - 1]) == prefix}
-                if banned:
-                    scores[k, list(banned)] = float("-inf")
-        return scores
-
-
-class _SeededSampler:
-    """Temperature / top-k / top-p sampling with one private random stream per row (a LogitsProcessor).
-
-    Returns scores that are -inf everywhere but the sampled token, so the greedy search picks it.
-    """
-
-    def __init__(self, seeds: list[int], prompt_width: int, params: SamplingParams) -> None:
-        import torch
-
-        steps = params.max_new_tokens
-        self.uniforms = torch.stack([torch.rand(steps, generator=torch.Generator().manual_seed(s)) for s in seeds])
-        self.prompt_width = prompt_width
-        self.temperature = params.temperature
-        self.top_k = params.top_k
-        self.top_p = params.top_p
-        self._device_uniforms: torch.Tensor | None = None
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        import torch
-
-        if self._device_uniforms is None:
-            self._device_uniforms = self.uniforms.to(scores.device)
-        step = input_ids.shape[1] - self.prompt_width
-        u = self._device_uniforms[:, step : step + 1]
-        logits = scores.float() / self.temperature
-        if self.top_k and self.top_k < logits.shape[-1]:
-            cand, ids = torch.topk(logits, self.top_k, dim=-1)  # sorted, descending; renormalized like HF's TopK
-            chosen = self._pick(torch.softmax(cand, dim=-1), ids, u)
-        elif self.top_p < 1.0:
-            chosen = self._nucleus(logits, u)
-        else:
-            chosen = self._pick(torch.softmax(logits, dim=-1), None, u)
-        out = torch.full_like(scores, float("-inf"))
-        out.scatter_(-1, chosen, 0.0)
-        return out
-
-    def _nucleus(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Top-p without sorting the whole vocabulary: a row whose top-k candidates already hold ``top_p`` of the
-        mass has its whole nucleus among them (exact); rows that do not retry with more candidates. The choice
-        depends on the row alone, so results do not depend on the batch."""
-        import torch
-
-        vocab = logits.shape[-1]
-        lse = torch.logsumexp(logits, dim=-1, keepdim=True)
-        chosen = torch.zeros((logits.shape[0], 1), dtype=torch.long, device=logits.device)
-        pending = torch.arange(logits.shape[0], device=logits.device)
-        for k in (64, 1024, vocab):
-            if k >= vocab:
-                cand, ids = torch.sort(logits[pending], dim=-1, descending=True)
-            else:
-                cand, ids = torch.topk(logits[pending], k, dim=-1)
-            probs = torch.exp(cand - lse[pending])  # probabilities in the full distribution
-            covered = probs.sum(dim=-1) >= self.top_p if k < vocab else torch.ones_like(pending, dtype=torch.bool)
-            done = pending[covered]
-            if done.numel():
-                chosen[done] = self._pick(probs[covered], ids[covered], u[done])
-            pending = pending[~covered]
-            if not pending.numel():
-                break
-        return chosen
-
-    def _pick(self, probs: torch.Tensor, ids: torch.Tensor | None, u: torch.Tensor) -> torch.Tensor:
-        """Inverse-CDF draw with one uniform per row; ``probs`` sorted descending when ``top_p`` < 1."""
-        import torch
-
-        if self.top_p < 1.0:
-            before = torch.cumsum(probs, dim=-1) - probs  # mass of strictly more likely tokens
-            probs = probs.masked_fill(before >= self.top_p, 0.0)  # the top token always stays
-        cdf = torch.cumsum(probs, dim=-1)
-        pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
-        return pick if ids is None else ids.gather(-1, pick)
-
-
-class _StopOnStrings:
-    """Stops a row once its recent generated text contains one of the stop strings (a StoppingCriteria)."""
-
-    def __init__(self, tokenizer: Any, stops: Sequence[str], prompt_width: int) -> None:
-        self.tokenizer = tokenizer
-        self.stops = tuple(stops)
-        self.prompt_width = prompt_width
-        self.window = 8 + max(len(s) for s in stops)  # every token decodes to ≥ 1 character
-
-    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-        import torch
-
-        tails = input_ids[:, self.prompt_width :][:, -self.window :]
-        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
-        hits = [any(s in t for s in self.stops) for t in texts]
-        return torch.tensor(hits, dtype=torch.bool, device=input_ids.device)
 
 
 def generate_distributed(engine: Engine, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:

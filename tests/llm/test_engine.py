@@ -154,17 +154,17 @@ def test_bad_prompts_are_client_errors(tiny_engine: Engine) -> None:
 
 
 class _OOMAbove:
-    """Wraps ``model.generate``: raises CUDA OOM for batches of more than ``k`` rows, records batch sizes."""
+    """Wraps ``model.forward``: raises CUDA OOM for batches of more than ``k`` rows, records batch sizes."""
 
-    def __init__(self, generate, k: int) -> None:
-        self.generate, self.k, self.sizes = generate, k, []
+    def __init__(self, forward, k: int) -> None:
+        self.forward, self.k, self.sizes = forward, k, []
 
     def __call__(self, **kwargs):
         rows = kwargs["input_ids"].shape[0]
         self.sizes.append(rows)
         if rows > self.k:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return self.generate(**kwargs)
+        return self.forward(**kwargs)
 
 
 @pytest.mark.parametrize("k", [1, 3, 9, 10])
@@ -174,8 +174,8 @@ def test_oom_splits_batches_and_keeps_every_request(tiny_model_dir: Path, k: int
     prompts = [p for p in PROMPTS if isinstance(p, str) or p[0]["role"] != "system"]  # one micro-batch
     rows = len(prompts) * params.n  # 10
     expected = texts(engine.generate(prompts, params, token_budget=10**9))
-    fake = _OOMAbove(engine.model.generate, k)
-    engine.model.generate = fake
+    fake = _OOMAbove(engine.model.forward, k)
+    engine.model.forward = fake
     got = engine.generate(prompts, params, token_budget=10**9)
     assert texts(got) == expected
     assert fake.sizes[0] == rows  # tried the whole micro-batch first
@@ -189,7 +189,7 @@ def test_oom_splits_batches_and_keeps_every_request(tiny_model_dir: Path, k: int
 
 def test_oom_on_a_single_row_is_transient(tiny_model_dir: Path) -> None:
     engine = Engine.from_path(tiny_model_dir, device="cpu", dtype="fp32")
-    engine.model.generate = _OOMAbove(engine.model.generate, 0)
+    engine.model.forward = _OOMAbove(engine.model.forward, 0)
     with pytest.raises(TransientError):
         engine.generate(["hello", "hi"], SamplingParams(max_new_tokens=2))
 
@@ -220,7 +220,7 @@ def test_generate_distributed_single_process(tiny_engine: Engine) -> None:
 
 
 def test_nucleus_sampler_matches_full_sort_and_is_row_independent() -> None:
-    from marketing_gen.llm.engine import _SeededSampler
+    from marketing_gen.llm.processors import SeededSampler
 
     torch.manual_seed(0)
     vocab = 5000
@@ -228,7 +228,7 @@ def test_nucleus_sampler_matches_full_sort_and_is_row_independent() -> None:
     logits = torch.cat([torch.randn(2, vocab) * 8, torch.randn(2, vocab) * 3, torch.randn(2, vocab) * 0.05])
     params = SamplingParams(max_new_tokens=4, temperature=0.9, top_p=0.9, seed=1)
     seeds = [11, 12, 13, 14, 15, 16]
-    batch = _SeededSampler(seeds, 0, params)
+    batch = SeededSampler(seeds, 0, params)
     for step in range(4):
         ids = torch.zeros((6, step), dtype=torch.long)
         got = batch(ids, logits).argmax(-1)
@@ -242,7 +242,7 @@ def test_nucleus_sampler_matches_full_sort_and_is_row_independent() -> None:
         want = order.gather(-1, torch.searchsorted(cdf, u * cdf[:, -1:]).clamp(max=vocab - 1)).squeeze(-1)
         assert got.tolist() == want.tolist()
         for r in range(6):  # the same row alone picks the same token
-            alone = _SeededSampler([seeds[r]], 0, params)(ids[r : r + 1], logits[r : r + 1]).argmax(-1)
+            alone = SeededSampler([seeds[r]], 0, params)(ids[r : r + 1], logits[r : r + 1]).argmax(-1)
             assert alone.item() == got[r].item()
 
 
@@ -276,12 +276,12 @@ def test_shared_system_prefix_gives_the_same_texts(tiny_engine: Engine, monkeypa
 def test_repetition_penalty_counts_generated_tokens_only() -> None:
     import torch
 
-    from marketing_gen.llm.engine import _GeneratedRepetition
+    from marketing_gen.llm.processors import GeneratedRepetition
 
     # prompt width 3: tokens 1, 2 are prompt only; token 4 was generated; token 5 never seen
     ids = torch.tensor([[1, 2, 0, 4]])
     scores = torch.tensor([[1.0, 2.0, 2.0, 3.0, 2.0, 2.0]])
-    out = _GeneratedRepetition(3, 2.0, 0)(ids, scores.clone())
+    out = GeneratedRepetition(3, 2.0, 0)(ids, scores.clone())
     assert out[0, 2].item() == 2.0 and out[0, 1].item() == 2.0  # prompt tokens untouched
     assert out[0, 4].item() == 1.0  # generated token penalised
     assert out[0, 5].item() == 2.0
@@ -290,15 +290,15 @@ def test_repetition_penalty_counts_generated_tokens_only() -> None:
 def test_no_repeat_ngram_ignores_the_prompt() -> None:
     import torch
 
-    from marketing_gen.llm.engine import _GeneratedRepetition
+    from marketing_gen.llm.processors import GeneratedRepetition
 
     # prompt [7, 8]; generated [7, 8, 7]: the bigram (7, 8) repeats in the generated part → 8 is banned next
     ids = torch.tensor([[7, 8, 7, 8, 7]])
-    out = _GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
+    out = GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
     assert out[0, 8].item() == float("-inf")
     # with the prompt alone holding the bigram, nothing is banned
     ids = torch.tensor([[7, 8, 7]])
-    out = _GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
+    out = GeneratedRepetition(2, 1.0, 2)(ids, torch.zeros((1, 10)))
     assert torch.isfinite(out).all()
 
 
@@ -327,14 +327,14 @@ def test_preallocated_kv_cache_gives_the_texts_of_a_growing_cache(
         data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in prefix_kv or []]
         return DynamicCache(ddp_cache_data=data or None, config=config)
 
-    monkeypatch.setattr(engine_module, "_preallocated_cache", growing)
+    monkeypatch.setattr(engine_module.kv_cache, "preallocated_cache", growing)
     assert texts(tiny_engine.generate(prompts, params, token_budget=10**9)) == texts(preallocated)
 
 
 def test_preallocated_layer_writes_in_place_and_grows_past_its_capacity() -> None:
-    from marketing_gen.llm.engine import _preallocated_layer_class
+    from marketing_gen.llm.kv_cache import preallocated_layer_class
 
-    layer = _preallocated_layer_class()(capacity=5)
+    layer = preallocated_layer_class()(capacity=5)
     parts = [torch.randn(2, 3, n, 4) for n in (3, 1, 1, 2)]
     for k, part in enumerate(parts):
         keys, values = layer.update(part, -part)
@@ -342,3 +342,48 @@ def test_preallocated_layer_writes_in_place_and_grows_past_its_capacity() -> Non
         assert torch.equal(keys, expected) and torch.equal(values, -expected)
         assert layer.get_seq_length() == expected.shape[-2]
     assert layer.capacity == 7  # the last update went past the 5 planned positions
+
+
+def test_greedy_decode_matches_transformers_generate(tiny_engine: Engine) -> None:
+    """The engine's own decode loop (left padding, shared prefix, preallocated cache) against HF's generate."""
+    params = SamplingParams(max_new_tokens=10, temperature=0)
+    batched = tiny_engine.generate(PROMPTS, params, token_budget=10**9)
+    model, tok = tiny_engine.model, tiny_engine.tokenizer
+    for prompt, completion in zip(PROMPTS, batched, strict=True):
+        ids = tok(tiny_engine.render(prompt), add_special_tokens=isinstance(prompt, str), return_tensors="pt")
+        with torch.inference_mode():
+            out = model.generate(**ids, max_new_tokens=10, do_sample=False, pad_token_id=tiny_engine.pad_id)
+        new = out[0, ids["input_ids"].shape[1] :].tolist()
+        assert completion.tokens[0] == len(new)
+        assert completion.texts[0] == tok.decode(new, skip_special_tokens=True).strip()
+
+
+def test_rows_that_stop_early_leave_the_batch_without_changing_any_text(
+    tiny_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that hit a stop string are dropped from the running batch; every text is still the one the prompt
+    gets alone (each row samples from its own stream)."""
+    params = SamplingParams(max_new_tokens=24, temperature=1.0, top_k=20, seed=9, n=3)
+    full = tiny_engine.generate(PROMPTS, params, token_budget=10**9, ignore_eos=True)
+    # a stop string most rows hit, at different steps
+    counts: dict[str, int] = {}
+    for t in (t for c in full for t in c.texts):
+        for gram in {t[i : i + 2] for i in range(len(t) - 1) if t[i : i + 2].strip()}:
+            counts[gram] = counts.get(gram, 0) + 1
+    stop = max(counts, key=counts.__getitem__)
+    params = params.model_copy(update={"stop": (stop,)})
+    prompts = [p for p in PROMPTS if isinstance(p, str) or p[0]["role"] != "system"]  # one micro-batch
+    kept: list[int] = []  # rows of every forward pass
+    original = type(tiny_engine.model).forward
+
+    def forward(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        kept.append(kwargs["input_ids"].shape[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tiny_engine.model), "forward", forward)
+    together = tiny_engine.generate(prompts, params, token_budget=10**9)
+    assert kept[0] == len(prompts) * 3 and min(kept) < kept[0]  # finished rows were dropped mid-batch
+    alone = [tiny_engine.generate([p], params)[0] for p in prompts]
+    assert texts(together) == texts(alone)
+    assert [c.finish_reasons for c in together] == [c.finish_reasons for c in alone]
+    assert any("stop" in c.finish_reasons for c in together)
