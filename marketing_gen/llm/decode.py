@@ -30,6 +30,24 @@ def _takes_logits_to_keep(model_class: type) -> bool:
     return "logits_to_keep" in inspect.signature(model_class.forward).parameters
 
 
+def prefill_heads(model: Any, head_ids: torch.Tensor, head_attention: torch.Tensor, cache: Any, shared: int) -> None:
+    """Encode each group's shared head once (``cache`` holds the system prefix for every group), leaving the
+    cache with one row per group; the caller then copies group rows to prompt rows."""
+    import torch
+
+    positions = (head_attention.cumsum(-1) - 1).clamp(min=0)[:, shared:]
+    extra = {"logits_to_keep": 1} if _takes_logits_to_keep(type(model)) else {}
+    with torch.inference_mode():
+        model(
+            input_ids=head_ids,
+            attention_mask=head_attention,
+            position_ids=positions,
+            cache=cache,
+            use_cache=True,
+            **extra,
+        )
+
+
 def decode(
     model: Any,
     input_ids: torch.Tensor,

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.errors import ClientError, InvalidRequest, ModelLoadError, TransientError
 from marketing_gen.llm import kv_cache
-from marketing_gen.llm.decode import decode
+from marketing_gen.llm.decode import decode, prefill_heads
+from marketing_gen.llm.layout import plan_layout
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
 
 if TYPE_CHECKING:
@@ -63,6 +64,9 @@ class GenerateStats:
     batch_seconds: list[float] = field(default_factory=list)
     """Wall time of each micro-batch (same order as ``batch_rows``)."""
     prompt_tokens: int = 0
+    prefill_tokens: int = 0
+    """Token positions run in prefill, padding included; less than ``prompt_tokens`` when system prefixes and
+    shared heads (``layout.py``) are encoded once."""
     generated_tokens: int = 0
 
 
@@ -298,7 +302,7 @@ class Engine:
 
         started = time.perf_counter()
         try:
-            outputs = self._generate_batch(batch, params, ignore_eos)
+            outputs = self._generate_batch(batch, params, ignore_eos, stats)
         except torch.OutOfMemoryError as exc:
             if len(batch) == 1:
                 raise TransientError(f"out of device memory generating a single text: {exc}") from exc
@@ -317,26 +321,26 @@ class Engine:
             results[(row.index, row.sample)] = out
 
     def _generate_batch(
-        self, batch: list[_Row], params: SamplingParams, ignore_eos: bool
+        self, batch: list[_Row], params: SamplingParams, ignore_eos: bool, stats: GenerateStats
     ) -> list[tuple[str, str, int]]:
         """Decode one micro-batch of left-padded rows; returns (text, finish_reason, tokens) per row."""
-        import torch
 
-        # 1. one tensor: [shared system prefix][left padding][rest of the prompt], with its attention mask
+        # 1. one tensor: [system prefix][pad][shared head][pad][rest of the prompt] (``layout.py``)
         shared = batch[0].prefix
-        width = shared + max(len(r.ids) - shared for r in batch)
-        input_ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
-        for k, row in enumerate(batch):
-            rest = row.ids[shared:]
-            input_ids[k, :shared] = torch.tensor(row.ids[:shared], dtype=torch.long)
-            attention[k, :shared] = 1
-            input_ids[k, width - len(rest) :] = torch.tensor(rest, dtype=torch.long)
-            attention[k, width - len(rest) :] = 1
-        input_ids = input_ids.to(self.device)
-        attention = attention.to(self.device)
+        layout = plan_layout([r.ids for r in batch], shared, self.pad_id)
+        input_ids = layout.input_ids.to(self.device)
+        attention = layout.attention.to(self.device)
         prefix_kv = self._prefix_kv_for(batch[0].ids[:shared]) if shared else None
-        cache = kv_cache.preallocated_cache(self.model.config, len(batch), width + params.max_new_tokens, prefix_kv)
+        capacity = input_ids.shape[1] + params.max_new_tokens
+        if layout.head_ids is not None and layout.row_group is not None and layout.head_attention is not None:
+            groups = layout.head_ids.shape[0]
+            cache = kv_cache.preallocated_cache(self.model.config, groups, capacity, prefix_kv)
+            prefill_heads(
+                self.model, layout.head_ids.to(self.device), layout.head_attention.to(self.device), cache, shared
+            )
+            cache.batch_select_indices(layout.row_group.to(self.device))
+        else:
+            cache = kv_cache.preallocated_cache(self.model.config, len(batch), capacity, prefix_kv)
 
         # 2. decode (greedy, or each row's own seeded sampler), then cut each row at EOS / stop string
         generated = decode(
@@ -345,12 +349,13 @@ class Engine:
             attention,
             cache,
             params,
-            cached=shared,
+            cached=shared + layout.head_width,
             seeds=[r.seed for r in batch],
             eos_ids=self.eos_ids,
             tokenizer=self.tokenizer,
             ignore_eos=ignore_eos,
         )
+        stats.prefill_tokens += layout.prefill_tokens
         return [self._finish(ids, params) for ids in generated]
 
     def _prefix_kv_for(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:

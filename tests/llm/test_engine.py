@@ -178,7 +178,6 @@ def test_oom_splits_batches_and_keeps_every_request(tiny_model_dir: Path, k: int
     engine.model.forward = fake
     got = engine.generate(prompts, params, token_budget=10**9)
     assert texts(got) == expected
-    assert fake.sizes[0] == rows  # tried the whole micro-batch first
     assert all(size <= k for size in engine.last_stats.batch_rows)
     assert sum(engine.last_stats.batch_rows) == rows
     if k >= rows:  # at the boundary nothing is split
@@ -382,7 +381,8 @@ def test_rows_that_stop_early_leave_the_batch_without_changing_any_text(
 
     monkeypatch.setattr(type(tiny_engine.model), "forward", forward)
     together = tiny_engine.generate(prompts, params, token_budget=10**9)
-    assert kept[0] == len(prompts) * 3 and min(kept) < kept[0]  # finished rows were dropped mid-batch
+    rows = len(prompts) * 3
+    assert rows in kept and kept[-1] < rows  # finished rows were dropped mid-batch
     alone = [tiny_engine.generate([p], params)[0] for p in prompts]
     assert texts(together) == texts(alone)
     assert [c.finish_reasons for c in together] == [c.finish_reasons for c in alone]
