@@ -80,6 +80,9 @@ def build_prompts(n: int, channel: str = "email") -> list[list[dict[str, str]]]:
     return prompts
 
 
+LLAMA_PATH = "(c) llama.cpp, one at a time"
+
+
 @dataclass
 class Row:
     """One measured path."""
@@ -173,9 +176,7 @@ def run_engine(engine: Any, prompts: list[Any], params: Any, token_budget: int |
     return len(completions), sum(sum(c.tokens) for c in completions), latencies
 
 
-def run_llama_cpp(
-    gguf: Path, engine: Any, prompts: list[Any], params: Any, threads: int
-) -> tuple[int, int, list[float]]:
+def run_llama_cpp(gguf: Path, texts: list[str], params: Any, threads: int) -> tuple[int, int, list[float]]:
     """(c) llama.cpp (llama-cpp-python) on the same GGUF, one prompt at a time, EOS suppressed."""
     import llama_cpp
 
@@ -187,10 +188,10 @@ def run_llama_cpp(
         return scores
 
     latencies, tokens = [], 0
-    for prompt in prompts:
+    for text in texts:
         t0 = time.perf_counter()
         out = llm.create_completion(
-            engine.render(prompt),
+            text,
             max_tokens=params.max_new_tokens,
             temperature=params.temperature,
             top_p=params.top_p,
@@ -200,7 +201,42 @@ def run_llama_cpp(
         )
         tokens += out["usage"]["completion_tokens"]
         latencies.append(time.perf_counter() - t0)
-    return len(prompts), tokens, latencies
+    return len(texts), tokens, latencies
+
+
+def _llama_child(conn: Any, gguf: str, texts: list[str], params_json: str, threads: int) -> None:
+    from marketing_gen.llm.sampling import SamplingParams
+
+    params = SamplingParams.model_validate_json(params_json)
+    row = _measure(LLAMA_PATH, lambda: run_llama_cpp(Path(gguf), texts, params, threads))
+    conn.send(asdict(row))
+    conn.close()
+
+
+def measure_llama_cpp(gguf: Path, texts: list[str], params: Any, threads: int) -> Row:
+    """Row (c), measured in a child process: its peak RSS is llama.cpp's alone, and a llama.cpp build that
+    crashes (e.g. SIGILL from CPU instructions the machine does not allow) skips the row, not the benchmark."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_llama_child, args=(child, str(gguf), texts, params.model_dump_json(), threads))
+    proc.start()
+    child.close()
+    try:
+        result = parent.recv()  # EOFError when the child ended without sending
+    except EOFError:
+        result = None
+    proc.join()
+    if result is None or proc.exitcode != 0:
+        how = f"signal {-proc.exitcode}" if proc.exitcode and proc.exitcode < 0 else f"exit code {proc.exitcode}"
+        hint = (
+            " (illegal instruction: reinstall llama-cpp-python with CMAKE_ARGS='-DGGML_NATIVE=OFF -DGGML_AVX2=ON')"
+            if proc.exitcode == -4
+            else ""
+        )
+        return Row(path=LLAMA_PATH, note=f"llama.cpp process failed: {how}{hint}")
+    return Row(**result)
 
 
 def _table(rows: list[Row]) -> str:
@@ -287,18 +323,14 @@ def generate_cmd(
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
-        rows.append(
-            Row(path="(c) llama.cpp, one at a time", note="llama-cpp-python not installed (pip install '.[bench]')")
-        )
+        rows.append(Row(path=LLAMA_PATH, note="llama-cpp-python not installed (pip install '.[bench]')"))
     else:
         if gguf.is_file():
-            say("(c) llama.cpp, one at a time…")
-            threads = torch.get_num_threads()
-            rows.append(
-                _measure("(c) llama.cpp, one at a time", lambda: run_llama_cpp(gguf, engine, prompts, params, threads))
-            )
+            say("(c) llama.cpp, one at a time (in a child process)…")
+            rendered = [engine.render(p) for p in prompts]
+            rows.append(measure_llama_cpp(gguf, rendered, params, torch.get_num_threads()))
         else:
-            rows.append(Row(path="(c) llama.cpp, one at a time", note=f"no GGUF at {gguf}: run `model import-base`"))
+            rows.append(Row(path=LLAMA_PATH, note=f"no GGUF at {gguf}: run `model import-base`"))
 
     by = {r.path[:3]: r for r in rows}
     ratios = {

@@ -30,3 +30,14 @@ def test_bench_generate_table_and_json(settings_env: None, tiny_model_dir: Path,
         assert rows[key]["copies"] == 3 and rows[key]["tokens"] == 12  # equal output lengths on both paths
         assert rows[key]["copies_per_s"] > 0 and rows[key]["peak_rss_mb"] > 0
     assert "b/a" in report["ratios"] and len(report["samples"]) == 1
+
+
+def test_a_llama_cpp_process_that_fails_skips_its_row_only(tmp_path: Path) -> None:
+    from marketing_gen.cli.bench_generate import LLAMA_PATH, measure_llama_cpp
+    from marketing_gen.llm.sampling import SamplingParams
+
+    junk = tmp_path / "not-a-model.gguf"
+    junk.write_bytes(b"not a gguf file")
+    row = measure_llama_cpp(junk, ["hello"], SamplingParams(max_new_tokens=2, seed=1), threads=1)
+    assert row.path == LLAMA_PATH and row.copies == 0
+    assert row.note.startswith("llama.cpp process failed: exit code 1")
