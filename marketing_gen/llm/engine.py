@@ -1,9 +1,10 @@
 """The batched generation engine: load a model version once, then ``generate(prompts, params)``.
 
 Owns loading (device and dtype through ``llm/devices.py``), prompt rendering (chat template), length
-bucketing into token-budgeted micro-batches, per-request seeded sampling, stop strings, and CUDA-OOM
-splitting. Does not own prompt wording (``prompts.py``), output parsing (``llm/parse.py``) nor which
-version is active (``registry.py``).
+bucketing into token-budgeted micro-batches, the per-process system-prefix KV cache, and CUDA-OOM splitting.
+Each micro-batch is laid out by ``llm/layout.py`` and decoded by ``llm/decode.py`` (per-row processors in
+``llm/processors.py``, KV cache in ``llm/kv_cache.py``). Does not own prompt wording (``prompts.py``), output
+parsing (``llm/parse.py``) nor which version is active (``registry.py``).
 
 Determinism: every generated row (prompt × sample j) draws its random numbers from its own generator,
 seeded from ``(params.seed, rendered prompt, j)``; sampling is inverse-CDF with one uniform per step.

@@ -26,8 +26,6 @@ def preallocated_cache(config: Any, rows: int, capacity: int, prefix_kv: list[tu
         layer_class = preallocated_layer_class()
         cache.layers = [layer_class(capacity) for _ in cache.layers]
     if prefix_kv:
-        if not cache.layers:  # a config without layer types: one plain layer per cached layer
-            cache.layers = [DynamicLayer() for _ in prefix_kv]
         for layer, (keys, values) in zip(cache.layers, prefix_kv, strict=True):
             layer.update(keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
     return cache
