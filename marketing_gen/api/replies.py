@@ -7,6 +7,7 @@ micro-batcher runs for the app's lifetime. The pipeline itself is ``marketing_ge
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -41,7 +42,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         from marketing_gen.llm.engine import Engine
 
         try:
-            engine = await run_in_threadpool(Engine.from_settings, settings)
+            engine = await run_in_threadpool(
+                functools.partial(Engine.from_settings, settings, int8_decode=settings.reply_int8_decode)
+            )
         except (MarketingGenError, SQLAlchemyError, OSError) as exc:
             # The rest of the API (tracking, events) still serves; reply routes answer 503 with the reason.
             app.state.reply_error = f"reply model not loaded: {exc}"

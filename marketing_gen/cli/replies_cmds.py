@@ -36,7 +36,7 @@ def suggest_cmd(
     else:
         from marketing_gen.llm.engine import Engine
 
-        engine = Engine.from_settings(settings)
+        engine = Engine.from_settings(settings, int8_decode=settings.reply_int8_decode)
         result = suggest_replies(
             text, engine=engine, brand=brand, item=item, order_facts=orders, k=k, m=max(m, k), seed=seed
         )
@@ -134,15 +134,40 @@ def serve_cmd(host: str, port: int) -> None:
     show_default=True,
     help="Messages per batched generate call.",
 )
+@click.option(
+    "--max-new-tokens",
+    type=click.IntRange(8, 96),
+    default=None,
+    help="Token cap per candidate.  [default: the API's, replies.suggest.DEFAULT_MAX_NEW_TOKENS]",
+)
+@click.option(
+    "--int8-decode/--no-int8-decode",
+    default=None,
+    help="Decode steps of ≤ 8 rows with int8 weight copies, as the reply API does "
+    "(default: setting reply_int8_decode). Only calls that small use them: pair with --batch 1 --m 4.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
-def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch_size: int, as_json: bool) -> None:
+def eval_cmd(
+    holdout: int,
+    qa_count: int,
+    k: int,
+    m: int,
+    similarity: str,
+    batch_size: int,
+    max_new_tokens: int | None,
+    int8_decode: bool | None,
+    as_json: bool,
+) -> None:
     """Evaluate suggestions on held-out real Twitter support threads and Amazon QA questions."""
     from marketing_gen.config import get_settings
     from marketing_gen.llm.engine import Engine
     from marketing_gen.replies.evaluate import evaluate_replies, format_table
+    from marketing_gen.replies.suggest import DEFAULT_MAX_NEW_TOKENS
 
     settings = get_settings()
-    engine = Engine.from_settings(settings)
+    engine = Engine.from_settings(
+        settings, int8_decode=settings.reply_int8_decode if int8_decode is None else int8_decode
+    )
     report = evaluate_replies(
         engine,
         holdout=holdout,
@@ -151,6 +176,7 @@ def eval_cmd(holdout: int, qa_count: int, k: int, m: int, similarity: str, batch
         m=m,
         similarity=similarity,
         batch_size=batch_size,
+        max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
         progress=lambda msg: click.echo(msg, err=True),
     )
     if as_json:

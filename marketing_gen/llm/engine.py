@@ -91,6 +91,8 @@ class Engine:
         self.zero_shot_channels = _zero_shot_channels(self.path)
         """Channels this model was fine-tuned on without the prompt's example turn (None: a base model)."""
         self.last_stats = GenerateStats()
+        self.int8_decode_layers = 0
+        """Linear layers with an int8 copy for small decode steps (``from_path(int8_decode=True)`` on CPU)."""
         tokenizer.padding_side = "left"
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -115,8 +117,12 @@ class Engine:
         dtype: str | torch.dtype | None = None,
         settings: Settings | None = None,
         version: str | None = None,
+        int8_decode: bool = False,
     ) -> Engine:
-        """Load the HF model directory at ``path`` on ``device`` (default: settings / Accelerate) in ``dtype``."""
+        """Load the HF model directory at ``path`` on ``device`` (default: settings / Accelerate) in ``dtype``.
+
+        ``int8_decode``: on CPU, decode steps of ≤ 8 rows use int8 weight copies (``llm/int8_decode.py``).
+        """
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -139,10 +145,18 @@ class Engine:
         model.to(dev)
         model.eval()
         log.info("loaded %s on %s as %s", path, dev, torch_dtype)
-        return cls(model, tokenizer, version=version or path.name, path=path, token_budget=settings.token_budget)
+        int8_layers = 0
+        if int8_decode:
+            from marketing_gen.llm.int8_decode import enable_int8_decode
+
+            int8_layers = enable_int8_decode(model)
+            log.info("int8 decode: %d linear layers on %s", int8_layers, dev)
+        engine = cls(model, tokenizer, version=version or path.name, path=path, token_budget=settings.token_budget)
+        engine.int8_decode_layers = int8_layers
+        return engine
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Engine:
+    def from_settings(cls, settings: Settings | None = None, *, int8_decode: bool = False) -> Engine:
         """Load the active registered model version (``marketing-gen model list`` shows it)."""
         from marketing_gen.config import get_settings
         from marketing_gen.registry import active_version
@@ -151,7 +165,7 @@ class Engine:
         active = active_version(url=settings.database_url)
         if active is None:
             raise ClientError("No model: run `marketing-gen model import-base`")
-        return cls.from_path(active.path, settings=settings, version=active.name)
+        return cls.from_path(active.path, settings=settings, version=active.name, int8_decode=int8_decode)
 
     def few_shot_for(self, channel: str) -> bool:
         """Whether prompts for ``channel`` carry the template's example turn: yes for a base model and for

@@ -34,6 +34,7 @@ from marketing_gen.replies.candidates import fallback_reply
 from marketing_gen.replies.similarity import Similarity, get_similarity
 from marketing_gen.replies.suggest import (
     DEDUP_SIMILARITY,
+    DEFAULT_MAX_NEW_TOKENS,
     GenerateEngine,
     ReplySuggestions,
     finish_replies,
@@ -230,13 +231,17 @@ def run_suggestions(
     k: int,
     m: int,
     batch_size: int,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     progress: Callable[[str], None] | None = None,
 ) -> list[ReplySuggestions]:
     """Suggestions for every pair, ``batch_size`` messages per batched generate (seed = position)."""
     out: list[ReplySuggestions] = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
-        plans = [plan_replies(p.text[:2000], brand=_brand_for(p, brand), k=k, m=m, seed=0) for p in chunk]
+        plans = [
+            plan_replies(p.text[:2000], brand=_brand_for(p, brand), k=k, m=m, seed=0, max_new_tokens=max_new_tokens)
+            for p in chunk
+        ]
         completions = generate_for_plans(engine, plans)
         out.extend(
             finish_replies(plan, comps, model_version=engine.version)  # dedup as served (lexical)
@@ -261,6 +266,7 @@ def evaluate_replies(
     m: int = 8,
     similarity: str = "auto",
     batch_size: int = 16,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     twcs_path: str | Path | None = None,
     qa_path: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
@@ -273,8 +279,20 @@ def evaluate_replies(
     qa_pairs, qa_counts = load_amazon_qa(qa_path)
     qa_held = heldout_split(qa_pairs, qa_count)[0] if qa_count else []
     started = time.perf_counter()
-    tw_results = run_suggestions(held, engine, brand=brand, k=k, m=m, batch_size=batch_size, progress=progress)
-    qa_results = run_suggestions(qa_held, engine, brand=brand, k=k, m=m, batch_size=batch_size, progress=progress)
+    results = [
+        run_suggestions(
+            subset,
+            engine,
+            brand=brand,
+            k=k,
+            m=m,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+            progress=progress,
+        )
+        for subset in (held, qa_held)
+    ]
+    tw_results, qa_results = results
     elapsed = time.perf_counter() - started
     # Triage alone is cheap: its escalation rates on ALL pairs, by the weak label from the real reply.
     all_triage = Counter((p.label, triage(p.text).escalate) for p in pairs)
@@ -284,6 +302,9 @@ def evaluate_replies(
         "dedup_similarity": DEDUP_SIMILARITY,
         "k": k,
         "m": m,
+        "batch_size": batch_size,
+        "max_new_tokens": max_new_tokens,
+        "int8_decode_layers": getattr(engine, "int8_decode_layers", 0),
         "split": {
             "seed": SPLIT_SEED,
             "pairs_total": len(pairs),
@@ -325,7 +346,9 @@ def format_table(report: dict[str, Any]) -> str:
     ]
     tw, qa = report["twitter"], report["amazon_qa"]
     lines = [
-        f"model {report['model_version']}  k={report['k']} m={report['m']}  similarity: {report['similarity']}",
+        f"model {report['model_version']}  k={report['k']} m={report['m']}  similarity: {report['similarity']}  "
+        f"max tokens {report['max_new_tokens']}  batch {report['batch_size']}  "
+        f"int8 decode {'on' if report['int8_decode_layers'] else 'off'}",
         f"split seed {report['split']['seed']}  twitter held-out {report['split']['heldout']} "
         f"({report['split']['heldout_fingerprint']})  amazon QA {report['split']['qa_heldout']} "
         f"({report['split']['qa_fingerprint']})",
