@@ -7,6 +7,7 @@ micro-batcher runs for the app's lifetime. The pipeline itself is ``marketing_ge
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from marketing_gen.api.auth import require_token
 from marketing_gen.contexts import BrandFacts
 from marketing_gen.errors import MarketingGenError, ModelLoadError
-from marketing_gen.replies.batcher import ReplyBatcher
+from marketing_gen.replies.batcher import ReplyBatcher, model_thread
 from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_item_facts, load_order_facts
 from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
 
@@ -38,12 +39,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = app.state.settings
     engine = getattr(app.state, "reply_engine", None)
     app.state.reply_error = None
+    executor = model_thread()  # load and generate on the same thread (see ``model_thread``)
     if engine is None:
         from marketing_gen.llm.engine import Engine
 
         try:
-            engine = await run_in_threadpool(
-                functools.partial(Engine.from_settings, settings, int8_decode=settings.reply_int8_decode)
+            engine = await asyncio.get_running_loop().run_in_executor(
+                executor, functools.partial(Engine.from_settings, settings, int8_decode=settings.reply_int8_decode)
             )
         except (MarketingGenError, SQLAlchemyError, OSError) as exc:
             # The rest of the API (tracking, events) still serves; reply routes answer 503 with the reason.
@@ -64,8 +66,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             engine,
             max_wait_ms=getattr(app.state, "reply_max_wait_ms", 5.0),
             busy_wait_ms=getattr(app.state, "reply_busy_wait_ms", 50.0),
+            executor=executor,
         )
         await batcher.start()
+    else:
+        executor.shutdown(wait=False)
     app.state.reply_batcher = batcher
     try:
         yield

@@ -83,7 +83,7 @@ def run_bench(
     say(f"server up on 127.0.0.1:{port} in {load_s:.1f} s (model {app.state.reply_engine.version})")
     url = f"http://127.0.0.1:{port}/v1/replies/suggest"
     headers = {"Authorization": f"Bearer {token}"}
-    texts = bench_texts(n_requests + 2)
+    texts = bench_texts(max(n_requests + 2, concurrency))
 
     def call(client: httpx.Client, text: str) -> float:
         t0 = time.perf_counter()
@@ -99,15 +99,17 @@ def run_bench(
             serial_started = time.perf_counter()
             serial = [call(client, text) for text in texts[2:]]
             serial_s = time.perf_counter() - serial_started
-        batches_before = len(app.state.reply_batcher.stats.batch_sizes)
         say(f"serial: {n_requests} requests in {serial_s:.1f} s; concurrent phase ({concurrency} clients)")
         clients = [httpx.Client() for _ in range(concurrency)]
         try:
-            conc_started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                # warm-up round, not timed: every client connected and in flight, as in steady state
+                list(pool.map(call, clients, texts[: len(clients)]))
+                batches_before = len(app.state.reply_batcher.stats.batch_sizes)
+                conc_started = time.perf_counter()
                 futures = [pool.submit(call, clients[i % concurrency], t) for i, t in enumerate(texts[2:])]
                 concurrent = [f.result() for f in futures]
-            conc_s = time.perf_counter() - conc_started
+                conc_s = time.perf_counter() - conc_started
         finally:
             for c in clients:
                 c.close()
@@ -135,6 +137,7 @@ def run_bench(
         "concurrent_rps": round(conc_rps, 3),
         "speedup": round(conc_rps / serial_rps, 2),
         "mean_requests_per_batch": round(sum(sizes) / len(sizes), 2) if sizes else None,
+        "requests_per_batch": " ".join(map(str, sizes)),
     }
 
 

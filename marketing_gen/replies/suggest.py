@@ -36,8 +36,10 @@ MAX_K = 5
 """Most suggestions per request (there are five intents)."""
 MAX_M = 32
 """Most candidates per request."""
-DEFAULT_MAX_NEW_TOKENS = 40
-"""Replies are short; fewer tokens keep one request near a second on a 2-core CPU."""
+DEFAULT_MAX_NEW_TOKENS = 32
+"""Token cap per candidate. Real brand replies in the Twitter support sample run 21 tokens at the median and 32
+at p90 (SmolLM2 tokenizer); a longer candidate is cut back to its whole sentences. Each request waits for its
+longest candidate, so the cap sets the latency: 40 → 32 took serial p50 from 1.44 s to 1.18 s."""
 
 DEDUP_SIMILARITY = "lexical"
 """Default measure for near-duplicate removal. Lexical: ~1 ms per request, no model. MiniLM embeddings

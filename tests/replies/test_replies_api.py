@@ -112,3 +112,30 @@ def test_no_model_is_503(settings_env: None) -> None:
         r = c.post("/v1/replies/suggest", json={"text": "hello?"}, headers=AUTH)
     assert r.status_code == 503
     assert "model" in r.json()["detail"].lower()
+
+
+def test_engine_loads_on_the_thread_that_generates(settings_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Torch keeps an OpenMP team per calling thread: loading on one and generating on another halves CPU speed."""
+    import threading
+
+    from marketing_gen.llm.engine import Engine
+
+    threads: dict[str, set[int]] = {"load": set(), "generate": set()}
+
+    class ThreadRecordingEngine(ScriptedEngine):
+        def generate(self, prompts, params=None):  # type: ignore[no-untyped-def]
+            threads["generate"].add(threading.get_ident())
+            return super().generate(prompts, params)
+
+    def load(settings: object, *, int8_decode: bool = False) -> ScriptedEngine:
+        assert int8_decode is get_settings().reply_int8_decode  # the API asks for its latency mode
+        threads["load"].add(threading.get_ident())
+        return ThreadRecordingEngine(default=REPLY)
+
+    monkeypatch.setattr(Engine, "from_settings", staticmethod(load))
+    app = create_app(get_settings())
+    with TestClient(app) as c:
+        for text in ("Does it come in black?", "Is the blue one in stock?"):
+            assert c.post("/v1/replies/suggest", json={"text": text}, headers=AUTH).status_code == 200
+    assert len(threads["load"]) == 1 and threads["generate"] == threads["load"]
+    assert threading.get_ident() not in threads["load"]
