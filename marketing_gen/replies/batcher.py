@@ -50,6 +50,8 @@ class BatcherStats:
     generate_calls: int = 0
     max_requests_per_batch: int = 0
     batch_sizes: list[int] = field(default_factory=list)
+    batch_seconds: list[float] = field(default_factory=list)
+    """Model-thread time of each batch (generate + checks), same order as ``batch_sizes``."""
 
 
 @dataclass
@@ -157,10 +159,13 @@ class ReplyBatcher:
 
     def _answer(self, plans: Sequence[ReplyPlan]) -> list[ReplySuggestions]:
         """Runs in the worker thread: one ``generate`` per distinct ``SamplingParams``, then finish each plan."""
+        started = time.perf_counter()
         self.stats.generate_calls += len({p.params for p in plans if p.params is not None})
         completions = generate_for_plans(self.engine, plans)
         version = self.engine.version
-        return [
+        results = [
             finish_replies(plan, comps, similarity=self.similarity, model_version=version)
             for plan, comps in zip(plans, completions, strict=True)
         ]
+        self.stats.batch_seconds.append(time.perf_counter() - started)
+        return results

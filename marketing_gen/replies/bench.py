@@ -114,6 +114,7 @@ def run_bench(
             for c in clients:
                 c.close()
         sizes = app.state.reply_batcher.stats.batch_sizes[batches_before:]
+        seconds = app.state.reply_batcher.stats.batch_seconds[batches_before:]
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -138,6 +139,7 @@ def run_bench(
         "speedup": round(conc_rps / serial_rps, 2),
         "mean_requests_per_batch": round(sum(sizes) / len(sizes), 2) if sizes else None,
         "requests_per_batch": " ".join(map(str, sizes)),
+        "model_seconds_per_batch": " ".join(f"{t:.2f}" for t in seconds),
     }
 
 
