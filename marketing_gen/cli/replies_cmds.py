@@ -138,7 +138,7 @@ def serve_cmd(host: str, port: int) -> None:
     "--max-new-tokens",
     type=click.IntRange(8, 96),
     default=None,
-    help="Token cap per candidate.  [default: the API's, replies.suggest.DEFAULT_MAX_NEW_TOKENS]",
+    help="Token cap per candidate.  [default: 32, the API's cap]",
 )
 @click.option(
     "--int8-decode/--no-int8-decode",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import functools
 import hashlib
 import json
 import random
@@ -279,20 +280,17 @@ def evaluate_replies(
     qa_pairs, qa_counts = load_amazon_qa(qa_path)
     qa_held = heldout_split(qa_pairs, qa_count)[0] if qa_count else []
     started = time.perf_counter()
-    results = [
-        run_suggestions(
-            subset,
-            engine,
-            brand=brand,
-            k=k,
-            m=m,
-            batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
-            progress=progress,
-        )
-        for subset in (held, qa_held)
-    ]
-    tw_results, qa_results = results
+    run = functools.partial(
+        run_suggestions,
+        engine=engine,
+        brand=brand,
+        k=k,
+        m=m,
+        batch_size=batch_size,
+        max_new_tokens=max_new_tokens,
+        progress=progress,
+    )
+    tw_results, qa_results = run(held), run(qa_held)
     elapsed = time.perf_counter() - started
     # Triage alone is cheap: its escalation rates on ALL pairs, by the weak label from the real reply.
     all_triage = Counter((p.label, triage(p.text).escalate) for p in pairs)

@@ -43,3 +43,10 @@ def test_commands_have_help() -> None:
     for args in (["replies", "suggest"], ["replies", "batch"], ["serve"], ["eval", "replies"], ["bench", "replies"]):
         result = CliRunner().invoke(main, [*args, "--help"])
         assert result.exit_code == 0 and len(result.output) > 100, args
+
+
+def test_eval_help_states_the_api_token_cap() -> None:
+    from marketing_gen.replies.suggest import DEFAULT_MAX_NEW_TOKENS
+
+    result = CliRunner().invoke(main, ["eval", "replies", "--help"])
+    assert f"[default: {DEFAULT_MAX_NEW_TOKENS}, the API's cap]" in " ".join(result.output.split())
