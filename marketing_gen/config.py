@@ -5,12 +5,22 @@ from __future__ import annotations
 import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+OLD_DEFAULT_SECRET_KEY = "change-me-in-production"
+"""The signing key earlier versions shipped as a default: public, so it is refused like an unset key."""
+
+MIN_SECRET_KEY_BYTES = 32
+"""Shortest signing key accepted (UTF-8 bytes): ``python -c "import secrets; print(secrets.token_urlsafe(32))"``."""
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "0.0.0.0", ""})
+"""Hosts a recipient's mail client cannot reach: links built on them are dead in every inbox."""
 
 
 def _default_templates_dir() -> Path:
@@ -70,20 +80,43 @@ class Settings(BaseSettings):
     api_token: str | None = None
     """Bearer token for the HTTP API. Unset: the API refuses authenticated routes."""
 
-    secret_key: str = "change-me-in-production"
-    """Signs unsubscribe / click tokens."""
+    secret_key: str | None = None
+    """Signs unsubscribe / click / open tokens (HMAC-SHA256). No default: ``serve``, ``worker`` and every command
+    that signs tokens refuse to start without a key of at least 32 bytes (``marketing-gen demo`` makes its own)."""
+
+    secret_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Key rotation: comma-separated keys, newest first. New tokens are signed with the first; tokens signed with
+    any of them still verify (each token names its key by id). When set, ``secret_key`` may be left unset."""
 
     public_base_url: str = "http://localhost:8000"
-    """Base URL of ``marketing-gen serve`` as recipients see it (tracking and unsubscribe links)."""
+    """Base URL of ``marketing-gen serve`` as recipients see it (tracking and unsubscribe links). Emails are not
+    rendered while it points at localhost (except in ``marketing-gen demo``)."""
 
     token_ttl_days: int = 60
-    """How long unsubscribe / click tokens stay valid."""
+    """How long click / open tokens stay valid. Unsubscribe tokens never expire."""
+
+    embedded_demo: bool = False
+    """Set by ``marketing-gen demo`` for its own processes: links may point at localhost. Not for real sends."""
 
     frequency_cap: int = 3
     """At most this many messages per user per channel …"""
 
     frequency_window_days: int = 7
     """… within this many days, across campaigns."""
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def signing_keys(self) -> list[str]:
+        """Keys that verify tokens, newest (the one that signs) first."""
+        if self.secret_keys:
+            return list(self.secret_keys)
+        return [self.secret_key] if self.secret_key else []
 
     @property
     def effective_broker_url(self) -> str:
@@ -94,6 +127,48 @@ class Settings(BaseSettings):
             db_path = Path(self.database_url.removeprefix("sqlite:///"))
             return f"sqla+sqlite:///{db_path.with_name(db_path.stem + '_broker.db')}"
         return "sqla+sqlite:///marketing_gen_broker.db"
+
+
+def secret_problems(settings: Settings) -> list[str]:
+    """What is wrong with the signing keys, one sentence each naming the fix; empty when tokens can be signed."""
+    keys = settings.signing_keys
+    fix = 'e.g. python -c "import secrets; print(secrets.token_urlsafe(32))"'
+    if not keys:
+        return [f"MARKETING_GEN_SECRET_KEY is not set: set a random key of {MIN_SECRET_KEY_BYTES}+ bytes ({fix})"]
+    problems = []
+    for i, key in enumerate(keys):
+        name = "MARKETING_GEN_SECRET_KEY" if not settings.secret_keys else f"MARKETING_GEN_SECRET_KEYS[{i}]"
+        if key == OLD_DEFAULT_SECRET_KEY:
+            problems.append(f"{name} is the old public default {OLD_DEFAULT_SECRET_KEY!r}: links can be forged; {fix}")
+        elif len(key.encode("utf-8")) < MIN_SECRET_KEY_BYTES:
+            problems.append(
+                f"{name} is {len(key.encode('utf-8'))} bytes; use at least {MIN_SECRET_KEY_BYTES} random bytes ({fix})"
+            )
+    if settings.secret_keys and settings.secret_key and settings.secret_key not in settings.secret_keys:
+        problems.append(
+            "MARKETING_GEN_SECRET_KEY is not one of MARKETING_GEN_SECRET_KEYS: put it in the list (newest first) "
+            "or unset it"
+        )
+    return problems
+
+
+def public_url_problems(settings: Settings) -> list[str]:
+    """What is wrong with ``public_base_url`` for links that leave this machine (none inside the embedded demo)."""
+    parts = urlsplit(settings.public_base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [f"MARKETING_GEN_PUBLIC_BASE_URL={settings.public_base_url!r} is not an http(s) URL with a host"]
+    host = parts.hostname.lower()
+    if not settings.embedded_demo and (host in LOCAL_HOSTS or host.endswith(".localhost") or host.startswith("127.")):
+        return [
+            f"MARKETING_GEN_PUBLIC_BASE_URL is {settings.public_base_url!r}: recipients cannot reach it; set it to "
+            "the public URL of `marketing-gen serve` (e.g. https://links.example.com)"
+        ]
+    return []
+
+
+def link_settings_problems(settings: Settings) -> list[str]:
+    """Everything that stops rendering links recipients can use (signing keys, public base URL); empty when ok."""
+    return secret_problems(settings) + public_url_problems(settings)
 
 
 @lru_cache(maxsize=1)

@@ -27,3 +27,7 @@ class ModelLoadError(ServerError):
 
 class TransientError(ServerError):
     """A failure worth retrying (database lock, broker hiccup, CUDA OOM after splitting)."""
+
+
+class ConfigError(ClientError):
+    """A setting is missing or unsafe (unset signing key, localhost links); the message names the variable."""

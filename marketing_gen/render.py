@@ -11,7 +11,6 @@ Copy is passed to templates as data, never compiled as a template, so ``{{ … }
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -23,9 +22,10 @@ from typing import Any
 
 from marketing_gen.channels import push, sms
 from marketing_gen.channels.base import get_channel
-from marketing_gen.config import Settings
+from marketing_gen.config import Settings, link_settings_problems
 from marketing_gen.contexts import UserContext
-from marketing_gen.errors import InvalidRequest
+from marketing_gen.csv_safe import SafeDictWriter
+from marketing_gen.errors import ConfigError, InvalidRequest
 from marketing_gen.guardrails.facts import host_of
 from marketing_gen.guardrails.money import format_price
 from marketing_gen.prompts import display_title, template_environment
@@ -75,8 +75,12 @@ def render(
     settings: Settings,
     ad_group: str | None = None,
 ) -> RenderedArtifact:
-    """Render one checked copy for one user."""
+    """Render one checked copy for one user; ConfigError when links would be dead or forgeable (email, push)."""
     spec = get_channel(channel)
+    if spec.render_target in ("email_mime", "push"):
+        problems = link_settings_problems(settings)
+        if problems:
+            raise ConfigError(f"{channel} not rendered: " + "; ".join(problems))
     if spec.render_target == "email_mime":
         return render_email(fields, context, draft_id=draft_id, campaign_name=campaign_name, settings=settings)
     if spec.render_target == "google_ads_csv":
@@ -217,9 +221,9 @@ def google_ads_row(
 
 
 def google_ads_csv(rows: Iterable[Mapping[str, str]]) -> str:
-    """Google Ads Editor CSV text (header + rows)."""
+    """Google Ads Editor CSV text (header + rows); cells that would run as spreadsheet formulas are neutralised."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(GOOGLE_ADS_COLUMNS), lineterminator="\r\n")
+    writer = SafeDictWriter(out, fieldnames=list(GOOGLE_ADS_COLUMNS), lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({c: row.get(c, "") for c in GOOGLE_ADS_COLUMNS})

@@ -116,7 +116,8 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -
     """Point MARKETING_GEN_* settings at the test database and a tmp models dir."""
     monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", db_url)
     monkeypatch.setenv("MARKETING_GEN_MODELS_DIR", str(tmp_path / "models"))
-    monkeypatch.setenv("MARKETING_GEN_SECRET_KEY", "test-secret")
+    monkeypatch.setenv("MARKETING_GEN_SECRET_KEY", "test-secret-key-of-at-least-32-bytes-0123")
+    monkeypatch.setenv("MARKETING_GEN_PUBLIC_BASE_URL", "https://links.shop.example")
     monkeypatch.setenv("MARKETING_GEN_API_TOKEN", "test-token")
     get_settings.cache_clear()
     yield

@@ -17,7 +17,7 @@ from marketing_gen.errors import InvalidRequest
 from marketing_gen.render import GOOGLE_ADS_COLUMNS, google_ads_csv, render
 from marketing_gen.tokens import verify_token
 
-SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="render-secret")
+SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="render-secret-0123456789abcdefghijklmnop")
 BRAND = BrandFacts(
     name="Acme Home",
     website_url="https://acme.example.com",
@@ -115,11 +115,7 @@ def test_email_without_postal_address_is_refused() -> None:
 def test_output_templates_can_be_overridden(tmp_path: Path) -> None:
     (tmp_path / "output").mkdir()
     (tmp_path / "output" / "email.txt.j2").write_text("Custom {{ headline }} {{ unsubscribe_link }}", encoding="utf-8")
-    _, msg = _email(
-        settings=Settings(
-            public_base_url="https://mg.example.com", secret_key="render-secret", user_templates_dir=tmp_path
-        )
-    )
+    _, msg = _email(settings=SETTINGS.model_copy(update={"user_templates_dir": tmp_path}))
     assert msg.get_body(("plain",)).get_content().startswith("Custom A <b>warm</b> light https://mg.example.com/u/")
 
 
@@ -202,3 +198,9 @@ def test_meta_and_social_reply_are_plain_dicts() -> None:
     assert meta.as_bytes().startswith(b"{")
     reply = render("social_reply", {"text": "Thanks!"}, ctx(), draft_id=None, campaign_name="c", settings=SETTINGS)
     assert reply.data == {"text": "Thanks!"}
+
+
+def test_google_ads_csv_neutralises_formula_cells() -> None:
+    row = {c: "" for c in GOOGLE_ADS_COLUMNS} | {"Campaign": "winter", "Headline 1": "=1+1 Candle Set"}
+    cells = next(csv.DictReader(io.StringIO(google_ads_csv([row]))))
+    assert cells["Headline 1"] == "'=1+1 Candle Set" and cells["Campaign"] == "winter"

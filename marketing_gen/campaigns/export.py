@@ -6,7 +6,6 @@ Owns file layout only; the customer-facing artifacts were built by ``render`` an
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator
@@ -16,9 +15,11 @@ from typing import Any
 from sqlalchemy import select
 
 from marketing_gen.campaigns.state import load_campaign
+from marketing_gen.csv_safe import SafeWriter
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Draft, User
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.private_files import make_private_dir, open_private, write_private_bytes, write_private_text
 
 FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
 DELIVERABLE = ("ready", "queued")
@@ -68,13 +69,13 @@ def _flat(value: Any) -> str:
 
 
 def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | None = None) -> list[Path]:
-    """Write the campaign in ``fmt`` under ``out_dir``; returns the files written."""
+    """Write the campaign in ``fmt`` under ``out_dir`` (files 0600, new dirs 0700); returns the files written."""
     if fmt not in FORMATS:
         raise InvalidRequest(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(out_dir)
     if fmt == "jsonl":
         path = out_dir / f"campaign_{campaign_id}.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
+        with open_private(path, "w", encoding="utf-8") as fh:
             for row in _rows(campaign_id, url):
                 fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
         return [path]
@@ -83,8 +84,8 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
         field_names = sorted({k for r in rows for k in (r["fields"] or {})})
         path = out_dir / f"campaign_{campaign_id}.csv"
         base = ["draft_id", "user", "channel", "variant", "status", "fallback", "attempts", "skip_reason"]
-        with path.open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
+        with open_private(path, "w", encoding="utf-8", newline="") as fh:
+            writer = SafeWriter(fh)
             writer.writerow(base + field_names)
             for r in rows:
                 writer.writerow([_flat(r[k]) for k in base] + [_flat((r["fields"] or {}).get(f)) for f in field_names])
@@ -97,16 +98,16 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
             for r in _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE)
         ]
         path = out_dir / f"campaign_{campaign_id}_google_ads.csv"
-        path.write_text(google_ads_csv(a for a in ads if a), encoding="utf-8", newline="")
+        write_private_text(path, google_ads_csv(a for a in ads if a), newline="")
         return [path]
     eml_dir = out_dir / f"campaign_{campaign_id}_eml"
-    eml_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(eml_dir)
     written = []
     for r in _rows(campaign_id, url, channel="email", statuses=DELIVERABLE):
         eml = (r["rendered"] or {}).get("eml")
         if eml:
             safe_user = re.sub(r"[^\w.-]", "_", str(r["user"]))
             path = eml_dir / f"draft_{r['draft_id']}_{safe_user}.eml"
-            path.write_bytes(eml.encode("utf-8") if isinstance(eml, str) else eml)
+            write_private_bytes(path, eml.encode("utf-8") if isinstance(eml, str) else eml)
             written.append(path)
     return written

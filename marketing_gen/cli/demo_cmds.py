@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from marketing_gen.config import Settings
 
 DEMO_CHANNELS = ("email", "google_ads_rsa", "sms", "push")
+DEMO_KEY_FILE = "secret_key"
+"""The demo's signing key, beside its database (kept across runs; ``--fresh`` makes a new one)."""
 CANONICAL = (
     ("brand", "brand.json"),
     ("users", "users.csv"),
@@ -48,8 +50,26 @@ def ensure_demo_model(settings: Settings, echo: Callable[[str], None]) -> str:
     return result.name
 
 
+def demo_secret_key(work: Path) -> str:
+    """The demo's own signing key: random, made on the first run, kept in ``work/secret_key`` (0600)."""
+    import secrets
+
+    from marketing_gen.config import MIN_SECRET_KEY_BYTES
+    from marketing_gen.private_files import write_private_text
+
+    path = work / DEMO_KEY_FILE
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key.encode("utf-8")) >= MIN_SECRET_KEY_BYTES:
+            return key
+    key = secrets.token_urlsafe(MIN_SECRET_KEY_BYTES)
+    write_private_text(path, key + "\n")
+    return key
+
+
 def demo_settings(work: Path) -> Settings:
-    """Settings for the demo's own database and SQLite broker under ``work`` (everything else from the process)."""
+    """Settings for the demo's own database, SQLite broker and signing key under ``work`` (everything else from
+    the process); ``embedded_demo`` lets its links point at localhost."""
     from marketing_gen.config import get_settings
 
     base = get_settings()
@@ -59,6 +79,9 @@ def demo_settings(work: Path) -> Settings:
             "broker_url": f"sqla+sqlite:///{(work / 'broker.db').resolve()}",
             "broker_namespace": "",
             "models_dir": base.models_dir.resolve(),
+            "secret_key": demo_secret_key(work),
+            "secret_keys": [],
+            "embedded_demo": True,
         }
     )
 
@@ -74,6 +97,9 @@ def worker_env(settings: Settings) -> dict[str, str]:
             "MARKETING_GEN_BROKER_URL": settings.effective_broker_url,
             "MARKETING_GEN_BROKER_NAMESPACE": settings.broker_namespace,
             "MARKETING_GEN_MODELS_DIR": str(settings.models_dir),
+            "MARKETING_GEN_SECRET_KEY": settings.secret_key or "",
+            "MARKETING_GEN_SECRET_KEYS": ",".join(settings.secret_keys),
+            "MARKETING_GEN_EMBEDDED_DEMO": "true" if settings.embedded_demo else "false",
         }
     )
     return env
@@ -244,14 +270,16 @@ def demo(
     from marketing_gen.cli.campaign_cmds import start_campaign, wait_for
     from marketing_gen.db import upgrade
     from marketing_gen.demo_store import write_demo_store
+    from marketing_gen.private_files import make_private_dir, touch_private
     from marketing_gen.recommend.store import run_recommend
 
     if fresh and out_dir.exists():
         shutil.rmtree(out_dir)
-    work = out_dir / "work"
-    work.mkdir(parents=True, exist_ok=True)
+    work = make_private_dir(out_dir / "work")
     for name in ("marketing_gen.db", "marketing_gen.db-wal", "marketing_gen.db-shm", "broker.db"):
         (work / name).unlink(missing_ok=True)  # the database is always fresh; the model cache is not
+    for name in ("marketing_gen.db", "broker.db"):
+        touch_private(work / name)  # 0600 before SQLite creates it 0644 (its -wal / -shm files copy the mode)
     settings = demo_settings(work)
     url = settings.database_url
     started = time.perf_counter()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
 import click
 
 from marketing_gen.cli.groups import bench, echo_json, eval_, main
+from marketing_gen.csv_safe import SafeDictWriter
 
 DEFAULT_RETAIL = Path("..") / "shared" / "data" / "uci_online_retail_first_week_sample.csv"
 
@@ -104,7 +104,7 @@ def recommend(
     )
     if out is not None:
         with out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=["user_id", "item_id", "rank", "score"])
+            writer = SafeDictWriter(fh, fieldnames=["user_id", "item_id", "rank", "score"])
             writer.writeheader()
             writer.writerows(result.export)
     if as_json:

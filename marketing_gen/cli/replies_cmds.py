@@ -93,11 +93,20 @@ def batch_cmd(path: str, chunk: int, inline: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", type=int, default=8000, show_default=True, help="TCP port.")
 def serve_cmd(host: str, port: int) -> None:
-    """Run the HTTP API (FastAPI + uvicorn); OpenAPI docs at /docs."""
+    """Run the HTTP API (FastAPI + uvicorn); OpenAPI docs at /docs.
+
+    Refuses to start without a signing key of 32+ bytes (MARKETING_GEN_SECRET_KEY or _KEYS): tracking and
+    unsubscribe links are verified with it.
+    """
     import uvicorn
 
     from marketing_gen.api import create_app
+    from marketing_gen.config import get_settings, secret_problems
+    from marketing_gen.errors import ConfigError
 
+    problems = secret_problems(get_settings())
+    if problems:
+        raise ConfigError("serve will not start: " + "; ".join(problems))
     uvicorn.run(create_app(), host=host, port=port)
 
 

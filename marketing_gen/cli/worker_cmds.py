@@ -21,6 +21,18 @@ def choose_pool(queues: list[str], sqlite_broker: bool, pool: str) -> str:
     return "prefork"
 
 
+def require_worker_settings(queues: list[str]) -> None:
+    """ConfigError unless the signing key is safe (every worker) and, for the render queue, links can leave the
+    machine (``MARKETING_GEN_PUBLIC_BASE_URL`` not localhost, except in the embedded demo)."""
+    from marketing_gen.config import get_settings, link_settings_problems, secret_problems
+    from marketing_gen.errors import ConfigError
+
+    settings = get_settings()
+    problems = link_settings_problems(settings) if "render" in queues else secret_problems(settings)
+    if problems:
+        raise ConfigError("the worker will not start: " + "; ".join(problems))
+
+
 @main.command()
 @click.option(
     "-Q",
@@ -59,6 +71,7 @@ def worker(queues: str, concurrency: int | None, pool: str, hostname: str | None
     unknown = [q for q in wanted if q not in QUEUE_NAMES]
     if not wanted or unknown:
         raise InvalidRequest(f"--queues: unknown {unknown or queues!r}; choose from {', '.join(QUEUE_NAMES)}")
+    require_worker_settings(wanted)
     sqlite = is_sqlite_broker()
     chosen = choose_pool(wanted, sqlite, pool)
     argv = [

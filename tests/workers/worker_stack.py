@@ -100,7 +100,8 @@ def _stack_env(db_url: str, broker: str, namespace: str, tmp: Path) -> dict[str,
             "MARKETING_GEN_DEVICE": "cpu",
             "MARKETING_GEN_DTYPE": "fp32",
             "MARKETING_GEN_TORCH_THREADS": "1",
-            "MARKETING_GEN_SECRET_KEY": "test-secret",
+            "MARKETING_GEN_SECRET_KEY": "test-secret-key-of-at-least-32-bytes-0123",
+            "MARKETING_GEN_PUBLIC_BASE_URL": "https://links.shop.example",
             "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         }
     )
