@@ -118,7 +118,7 @@ def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserConte
                 text = re.sub(r"[ \t]+", " ", text).strip()
             out[f.name] = text
     if spec.render_target == "sms" and out.get("text"):
-        out["text"] = sms.finalize_text(out["text"], context.brand.name)
+        out["text"] = sms.finalize_text(out["text"], context.brand.name, context.locale)
     return out
 
 
@@ -261,7 +261,7 @@ def render_fallback(
     if offer.discount_pct:
         offer_line = format_pct(offer.discount_pct)
     elif offer.amount_off and item is not None:
-        offer_line = format_price(offer.amount_off, item.currency)
+        offer_line = format_price(offer.amount_off, item.currency, context.locale)
     name = (context.first_name or "").strip()
     text = env.get_template(spec.fallback_template).render(
         level=level,
@@ -270,7 +270,7 @@ def render_fallback(
         brand=context.brand,
         first_name=name if re.fullmatch(r"[^\W\d_]{2,20}", name) else "",
         item_title=display_title(item.title) if item else "",
-        item_price=format_price(item.price, item.currency) if item else "",
+        item_price=format_price(item.price, item.currency, context.locale) if item else "",
         offer_off=offer_line,
         offer_code=offer.code if offer.code and re.fullmatch(r"[A-Z0-9][A-Z0-9-]{3,}", offer.code) else "",
         channel=spec,

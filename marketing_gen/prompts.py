@@ -20,10 +20,10 @@ from typing import Any
 import jinja2
 
 from marketing_gen.channels.base import ChannelSpec, get_channel
-from marketing_gen.channels.sms import OPT_OUT
+from marketing_gen.channels.sms import opt_out_line
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
-from marketing_gen.guardrails.money import format_pct, format_price
+from marketing_gen.guardrails.money import format_day, format_pct, format_price
 from marketing_gen.llm.sampling import ChatMessage
 
 ROLE_MARKER = re.compile(r"^@@(SYSTEM|USER|ASSISTANT)@@$", re.MULTILINE)
@@ -43,6 +43,7 @@ LANGUAGES = {
     "no": "Norwegian",
     "fi": "Finnish",
     "pl": "Polish",
+    "ja": "Japanese",
 }
 MAX_ITEMS = 3
 """Items a prompt shows (the model is small; more items make longer, vaguer copy)."""
@@ -58,7 +59,7 @@ def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters["price"] = lambda item: format_price(item.price, item.currency)
+    env.filters["price"] = lambda item, locale=None: format_price(item.price, item.currency, locale)
     env.filters["pct"] = format_pct
     env.filters["display_title"] = display_title
     env.filters["short"] = shorten
@@ -156,7 +157,7 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
     if offer.code:
         offer_parts.append(f"code {offer.code}")
     if offer.ends_at:
-        offer_parts.append(f"ends {offer.ends_at.isoformat()}")
+        offer_parts.append(f"ends {format_day(offer.ends_at, context.locale)}")
     data: dict[str, Any] = {
         "customer": {
             "first_name": (context.first_name or "").strip() or None,
@@ -166,7 +167,7 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
             {
                 "name": shorten(display_title(i.title), 80),
                 "short": _short_if_shorter(i.title),
-                "price": format_price(i.price, i.currency) or None,
+                "price": format_price(i.price, i.currency, context.locale) or None,
                 "category": shorten(i.category, 40) if i.category else None,
                 "features": [shorten(f, 60) for f in i.features[:2]],
             }
@@ -218,7 +219,7 @@ def build_prompt(
     """
     spec = get_channel(channel)
     brand = context.brand
-    overhead = len(brand.name.strip()) + 2 + len(OPT_OUT) + 2
+    overhead = len(brand.name.strip()) + 2 + len(opt_out_line(context.locale)) + 2
     sms_budget = max(40, min(120, (160 if spec.max_segments == 1 else 153 * spec.max_segments) - overhead))
     variables = {
         "channel": spec,

@@ -93,7 +93,7 @@ def render(
         )
         return RenderedArtifact(spec.name, spec.render_target, {"row": row})
     if spec.render_target == "sms":
-        text = str(fields.get("text", ""))
+        text = sms.to_gsm7(str(fields.get("text", "")))
         info = sms.sms_info(text)
         data = {
             "to": context.phone,
@@ -153,7 +153,7 @@ def render_email(
         items.append(
             {
                 "title": display_title(item.title),
-                "price": format_price(item.price, item.currency),
+                "price": format_price(item.price, item.currency, context.locale),
                 "link": click_url(settings, draft_id=draft_id, url=item.url) if item.url else None,
                 "image_url": item.image_url,
             }

@@ -120,8 +120,8 @@ def _check_sms(fields: Mapping[str, Any], spec: ChannelSpec, facts: Facts) -> li
                 f"the limit is {spec.max_segments}",
             )
         )
-    if not sms.has_opt_out(text):
-        out.append(Violation("sms.optout", "text", f"the SMS must include '{sms.OPT_OUT}'"))
+    if not sms.has_opt_out(text, facts.language):
+        out.append(Violation("sms.optout", "text", f"the SMS must include '{sms.opt_out_line(facts.language)}'"))
     if facts.brand.name.strip() and not sms.has_brand(text, facts.brand.name):
         out.append(Violation("sms.brand", "text", f"the SMS must name the brand {facts.brand.name!r}"))
     return out
