@@ -184,8 +184,12 @@ _NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 _PHONE_PREFIX = {
-    "United Kingdom": "+44 7700 900", "Ireland": "+353 85 01", "Germany": "+49 151 2", "Austria": "+43 660 1",
-    "France": "+33 6 12 3", "Belgium": "+32 470 1", "Spain": "+34 600 1",
+    # country: (international, national) prefix; three digits follow. Odd users get the international form,
+    # even ones the national form people type, which the importer reads in the user's country (E.164).
+    "United Kingdom": ("+44 7400 123", "07400 123"), "Ireland": ("+353 85 123 4", "085 123 4"),
+    "Germany": ("+49 151 2345 6", "0151 2345 6"), "Austria": ("+43 660 123 4", "0660 123 4"),
+    "France": ("+33 6 12 34 5", "06 12 34 5"), "Belgium": ("+32 470 12 3", "0470 12 3"),
+    "Spain": ("+34 600 12 3", "600 12 3"),
 }  # fmt: skip
 _EPOCH = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
 """Interactions fall in the 90 days before this fixed date (fixed, so files are reproducible)."""
@@ -229,7 +233,7 @@ def write_demo_store(out_dir: str | Path, *, users: int = 120, seed: int = 0) ->
         # Plain ASCII local parts: strip accents (á → a, ß stays out of the name lists).
         email_local = unicodedata.normalize("NFKD", email_local).encode("ascii", "ignore").decode()
         sms = rng.random() < 0.3
-        phone = f"{_PHONE_PREFIX[country]}{i:03d}" if sms or rng.random() < 0.2 else ""
+        phone = f"{_PHONE_PREFIX[country][i % 2 == 0]}{i:03d}" if sms or rng.random() < 0.2 else ""
         user_rows.append(
             [f"C{i:05d}", f"{email_local}@example.com", "" if rng.random() < 0.03 else first, last, locale, country,
              phone, _yes(rng.random() < 0.85), _yes(sms), _yes(rng.random() < 0.4), _yes(rng.random() < 0.5),

@@ -22,7 +22,7 @@ from marketing_gen.importers.online_retail import build_category, build_title
 from marketing_gen.importers.rows import parse_bool, parse_price, parse_timestamp
 
 USERS_CSV = """user_id,email,first_name,last_name,locale,country,phone,email_consent,sms_consent,push_consent,tier
-u1,Ann@Example.com,Ann,Lee,en,United Kingdom,+44 7700 900001,yes,no,1,gold
+u1,Ann@Example.com,Ann,Lee,en,United Kingdom,07400 123001,yes,no,1,gold
 u2,bob@example.com,Bob,,de_at,Austria,,true,false,0,
 u3,cy@example.com,Cy,,fr,France,,no,yes,,silver
 """

@@ -17,10 +17,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
 )
+
+from marketing_gen.importers.phones import region_of, to_e164
 
 CURRENCY_SYMBOLS: dict[str, str] = {
     "US$": "USD",
@@ -252,10 +255,13 @@ class UserRow(_Row):
 
     @field_validator("phone")
     @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        if v is not None and not _PHONE.match(v):
+    def _phone(cls, v: str | None, info: ValidationInfo) -> str | None:
+        """Stored in E.164, a national number read in the user's country (``phones``)."""
+        if v is None:
+            return v
+        if not _PHONE.match(v):
             raise ValueError(f"not a phone number: {v!r}")
-        return v
+        return to_e164(v, region_of(info.data.get("country"), info.data.get("locale")))
 
     @field_validator("timezone")
     @classmethod
