@@ -22,6 +22,7 @@ from typing import Any
 
 from marketing_gen.channels import push, sms
 from marketing_gen.channels.base import get_channel
+from marketing_gen.channels.legal import legal_lines
 from marketing_gen.config import Settings, link_settings_problems
 from marketing_gen.contexts import UserContext
 from marketing_gen.csv_safe import SafeDictWriter
@@ -114,6 +115,7 @@ def render(
                 "image_url": _first(i.image_url for i in context.items),
                 "call_to_action": "SHOP_NOW",
                 "campaign": campaign_name,
+                "disclaimer": legal_lines(context.locale, settings).lines["ads_disclaimer"],
             }
         )
         return RenderedArtifact(spec.name, spec.render_target, data)
@@ -160,6 +162,7 @@ def render_email(
         )
     landing = _first(i.url for i in context.items) or brand.website_url
     body = str(fields.get("body", ""))
+    legal = legal_lines(context.locale, settings)
     variables = {
         "lang": (context.locale or "en").split("-")[0].split("_")[0],
         "brand": brand,
@@ -171,6 +174,8 @@ def render_email(
         "cta_link": click_url(settings, draft_id=draft_id, url=landing) if landing else settings.public_base_url,
         "items": items,
         "unsubscribe_link": unsubscribe,
+        "legal_reason": legal.fill("email_reason", brand=brand.name),
+        "legal_unsubscribe": legal.lines["email_unsubscribe"],
     }
     text = template_environment(settings).get_template("output/email.txt.j2").render(**variables)
     html = template_environment(settings, autoescape=True).get_template("output/email.html.j2").render(**variables)
@@ -237,7 +242,8 @@ def render_push(
     title, body = str(fields.get("title", "")), str(fields.get("body", ""))
     target = _first(i.url for i in context.items) or context.brand.website_url
     url = click_url(settings, draft_id=draft_id, url=target) if target else None
-    extra = {"draft_id": draft_id} if draft_id is not None else {}
+    extra: dict[str, Any] = {"draft_id": draft_id} if draft_id is not None else {}
+    extra["disclaimer"] = legal_lines(context.locale, settings).lines["push_disclaimer"]
     apns = push.build_apns(title, body, url=url, data=extra)
     fcm = push.build_fcm(title, body, url=url, data=extra)
     sizes = {"apns": push.payload_bytes(apns), "fcm": push.payload_bytes(fcm)}

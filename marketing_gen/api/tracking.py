@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from marketing_gen.channels.legal import LegalLines, legal_lines
 from marketing_gen.config import Settings
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Draft, Item, Recommendation, User, utcnow
@@ -42,7 +43,7 @@ _URL = re.compile(r"https?://[^\s\"'<>()\[\]{}]+", re.IGNORECASE)
 
 _PAGE = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
     """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="{{ lang }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="robots" content="noindex"><title>{{ title }}</title>
 <style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#111}
 button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid #111;background:#111;color:#fff}
@@ -51,24 +52,22 @@ button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:1px solid 
 <p>{{ message }}</p>
 {% if confirm %}<form method="post" action="{{ action }}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
-<button type="submit">Unsubscribe from {{ channel_label }}</button></form>{% endif %}
+<button type="submit">{{ button }}</button></form>{% endif %}
 </body></html>"""
 )
 
-CHANNEL_LABELS = {
-    "email": "marketing emails",
-    "sms": "marketing text messages",
-    "push": "marketing notifications",
-    "google_ads_rsa": "personalized ads",
-    "meta_ad": "personalized ads",
-    "ads": "personalized ads",
-}
-
 
 def _page(
-    title: str, message: str, *, status: int = 200, confirm: bool = False, action: str = "", channel_label: str = ""
+    title: str,
+    message: str,
+    *,
+    status: int = 200,
+    confirm: bool = False,
+    action: str = "",
+    button: str = "",
+    lang: str = "en",
 ) -> HTMLResponse:
-    body = _PAGE.render(title=title, message=message, confirm=confirm, action=action, channel_label=channel_label)
+    body = _PAGE.render(title=title, message=message, confirm=confirm, action=action, button=button, lang=lang)
     return HTMLResponse(body, status_code=status, headers=NO_STORE)
 
 
@@ -87,11 +86,18 @@ def _int(payload: dict[str, Any], key: str) -> int:
     return value
 
 
-def _mask(address: str | None) -> str:
+def _mask(address: str | None, legal: LegalLines) -> str:
+    if address and address.startswith("+") and len(address) > 6:  # E.164 phone: keep the country and last two
+        return f"{address[:3]}•••{address[-2:]}"
     if not address or "@" not in address:
-        return "your address"
+        return legal.lines["your_address"]
     local, _, domain = address.partition("@")
     return f"{local[:1]}•••@{domain}"
+
+
+def _done(legal: LegalLines, address: str | None, channel: str, brand: str) -> HTMLResponse:
+    message = legal.fill("page_done", address=_mask(address, legal), label=legal.label(channel), brand=brand)
+    return _page(legal.lines["page_done_title"], message, lang=legal.language)
 
 
 # -- unsubscribe ------------------------------------------------------------------------------------------------
@@ -115,15 +121,17 @@ def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
             return _invalid(InvalidRequest("unknown recipient"))
         done = channel in (user.unsubscribed_channels or [])
         address = user.email if channel == "email" else user.phone if channel == "sms" else None
-    label = CHANNEL_LABELS.get(channel, f"{channel} messages")
+        legal = legal_lines(user.locale, settings)
     if done:
-        return _page("You are unsubscribed", f"{_mask(address)} no longer receives {label} from {brand}.")
+        return _done(legal, address, channel, brand)
+    label = legal.label(channel)
     return _page(
-        "Unsubscribe?",
-        f"Stop sending {label} from {brand} to {_mask(address)}?",
+        legal.lines["page_confirm_title"],
+        legal.fill("page_confirm", label=label, brand=brand, address=_mask(address, legal)),
         confirm=True,
         action=str(request.url.path),
-        channel_label=label,
+        button=legal.fill("page_button", label=label),
+        lang=legal.language,
     )
 
 
@@ -160,8 +168,9 @@ def unsubscribe(token: str, request: Request) -> HTMLResponse:
             event_id=f"unsubscribe:{user_id}:{channel}:{draft_id or 0}",
         )
         brand = s.scalar(select(Brand.name).order_by(Brand.id).limit(1)) or "this store"
-    label = CHANNEL_LABELS.get(channel, f"{channel} messages")
-    return _page("You are unsubscribed", f"You will not receive {label} from {brand} any more.")
+        address = user.email if channel == "email" else user.phone if channel == "sms" else None
+        legal = legal_lines(user.locale, settings)
+    return _done(legal, address, channel, brand)
 
 
 # -- click redirect ---------------------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ def _check_push(fields: Mapping[str, Any], spec: ChannelSpec) -> list[Violation]
     if not isinstance(title, str) or not isinstance(body, str):
         return []
     # Worst case of what render adds: a tracking URL of typical length and the draft id.
-    probe = {"url": "https://example.invalid/c/" + "x" * 200, "draft_id": "0" * 12}
+    # and the localized disclaimer (≤ 40 characters, up to 4 UTF-8 bytes each).
+    probe = {"url": "https://example.invalid/c/" + "x" * 200, "draft_id": "0" * 12, "disclaimer": "x" * 160}
     sizes = [
         push.payload_bytes(push.build_apns(title, body, data=probe)),
         push.payload_bytes(push.build_fcm(title, body, data=probe)),
