@@ -21,7 +21,7 @@ from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
 from marketing_gen.render import render
 
-SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="legal-secret")
+SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="legal-lines-test-secret-0123456789abcdef")
 BRAND = BrandFacts(name="Northwind Outfitters", postal_address="12 Harbour Street, Bristol", website_url="https://s.ex")
 
 
