@@ -118,6 +118,75 @@ class Settings(BaseSettings):
             return list(self.secret_keys)
         return [self.secret_key] if self.secret_key else []
 
+    # --- delivery (marketing_gen/delivery, docs/review-and-send.md) ---------------------------------------
+
+    delivery_adapter: Literal["file", "smtp", "webhook"] = "file"
+    """Adapter ``campaign send`` uses when ``--adapter`` is not given."""
+
+    outbox_dir: Path = Path("exports/outbox")
+    """Where the ``file`` adapter writes one file per message."""
+
+    smtp_host: str = "localhost"
+    """SMTP relay (any ESP's relay; DKIM signing is left to the relay)."""
+
+    smtp_port: int = 25
+    """SMTP port: 25/587 (``starttls``), 465 (``tls``)."""
+
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    """``starttls`` upgrades a plain connection (refuses to go on when the relay does not offer it); ``tls`` is
+    implicit TLS (port 465); ``none`` only for a relay on the same host."""
+
+    smtp_username: str | None = None
+    """SMTP AUTH user (unset: no AUTH)."""
+
+    smtp_password: str | None = None
+    """SMTP AUTH password."""
+
+    smtp_ca_file: Path | None = None
+    """CA bundle to verify the relay's certificate with (default: the system's)."""
+
+    smtp_envelope_from: str | None = None
+    """Envelope sender (bounces go there); default: the message's From address."""
+
+    smtp_timeout_s: float = 30.0
+    """Socket timeout for one SMTP command."""
+
+    smtp_rate_per_s: float = 0.0
+    """At most this many messages per second per worker process through ``smtp`` (0: unlimited)."""
+
+    webhook_url: str | None = None
+    """Provider endpoint the ``webhook`` adapter POSTs each message to."""
+
+    webhook_secret: str | None = None
+    """Key of the ``X-MG-Signature`` HMAC-SHA256 header (unset: ``secret_key``)."""
+
+    webhook_timeout_s: float = 10.0
+    """HTTP timeout per request."""
+
+    webhook_rate_per_s: float = 0.0
+    """At most this many requests per second per worker process through ``webhook`` (0: unlimited)."""
+
+    send_max_attempts: int = Field(default=3, ge=1, le=10)
+    """Tries per message for transient errors (4xx SMTP replies, HTTP 5xx/429, dropped connections)."""
+
+    send_backoff_s: float = 0.5
+    """First retry delay; doubles on each retry."""
+
+    send_batch_size: int = Field(default=200, ge=1, le=10000)
+    """Outbox rows per ``send_batch`` task."""
+
+    sending_timeout_s: float = 600.0
+    """A row left in ``sending`` longer than this (its worker died) is reconciled, never blindly resent."""
+
+    quiet_hours: str = "21-8"
+    """Local hours in which ``quiet_channels`` never go out, ``START-END`` (21-8: 21:00 to 08:00); empty: none."""
+
+    quiet_channels: tuple[str, ...] = ("sms", "push")
+    """Channels held back during quiet hours (TCPA-style default)."""
+
+    default_timezone: str = "UTC"
+    """Time zone for users without one (quiet hours, send time)."""
+
     @property
     def effective_broker_url(self) -> str:
         """The broker URL, defaulting to a SQLite broker file beside the SQLite database."""

@@ -29,6 +29,7 @@ from marketing_gen.campaigns.state import (
     DraftStatus,
     load_campaign,
     maybe_complete,
+    needs_approval,
     transition,
     unfinished_count,
 )
@@ -345,6 +346,8 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
     for (campaign_id, channel), group in groups.items():
         campaign = campaigns[campaign_id]
         contexts = _contexts(group, campaign, channel, url)
+        # campaigns that need approval hold their drafts for a reviewer (marketing_gen.review)
+        after_render = DraftStatus.IN_REVIEW.value if needs_approval(campaign) else DraftStatus.READY.value
         for r in group:
             ctx = contexts.get(r.user_id)
             if ctx is None:
@@ -359,7 +362,7 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
             except (ClientError, ValueError) as exc:
                 updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"render: {exc}"[:256]}))
                 continue
-            updates.append((r.id, {"status": DraftStatus.READY.value, "rendered": stored_artifact(artifact)}))
+            updates.append((r.id, {"status": after_render, "rendered": stored_artifact(artifact)}))
     advanced: list[int] = []
     with session_scope(url) as s:
         for draft_id, values in updates:

@@ -39,10 +39,15 @@ class DraftStatus(str, Enum):
 
     PENDING = "pending"
     GENERATED = "generated"
+    IN_REVIEW = "in_review"
+    """Rendered, waiting for a reviewer (campaigns with ``approval: required``)."""
     READY = "ready"
+    """Rendered (and approved where approval is required): goes to the outbox."""
     QUEUED = "queued"
     FAILED = "failed"
     SKIPPED = "skipped"
+    REJECTED = "rejected"
+    """A reviewer rejected it (the reason is in ``skip_reason`` and the review audit trail)."""
 
 
 UNFINISHED = (DraftStatus.PENDING.value, DraftStatus.GENERATED.value, DraftStatus.READY.value)
@@ -77,6 +82,14 @@ ACTIVE = (
 
 MARKETING_CHANNELS = tuple(CONSENT_FOR_CHANNEL)
 """Channels a campaign may use (social replies are answered, not campaigned)."""
+
+APPROVAL_MODES = ("required", "none")
+"""``required``: rendered drafts wait in ``in_review`` for a reviewer; ``none``: they go straight to the outbox."""
+
+
+def needs_approval(campaign: Campaign) -> bool:
+    """Whether the campaign's drafts wait for a reviewer before the outbox."""
+    return (campaign.options or {}).get("approval", "none") == "required"
 
 
 def _offer_dict(text: str | None, discount_pct: Any, code: str | None, ends_at: Any) -> dict[str, Any]:
@@ -113,8 +126,15 @@ def create_campaign(
     variants: int = 1,
     options: dict[str, Any] | None = None,
     url: str | None = None,
+    approval: str = "none",
 ) -> int:
-    """Validate and insert a campaign in state ``created``; returns its id."""
+    """Validate and insert a campaign in state ``created``; returns its id.
+
+    ``approval="required"`` (the CLI's and review page's default) holds rendered drafts for a reviewer;
+    the library default ``"none"`` keeps the unattended flow for scripts and tests.
+    """
+    if approval not in APPROVAL_MODES:
+        raise InvalidRequest(f"--approval {approval!r}: choose one of {', '.join(APPROVAL_MODES)}")
     chans = [c.strip() for c in channels if c and c.strip()]
     if not chans:
         raise InvalidRequest(f"--channels: give at least one of {', '.join(MARKETING_CHANNELS)}")
@@ -135,7 +155,7 @@ def create_campaign(
             offer=offer,
             variants=variants,
             state=CampaignState.CREATED.value,
-            options=dict(options or {}),
+            options={**(options or {}), "approval": approval},
         )
         s.add(row)
         s.flush()

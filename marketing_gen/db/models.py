@@ -165,7 +165,7 @@ class Draft(Base):
     channel: Mapped[str] = mapped_column(String(32))
     variant: Mapped[int] = mapped_column(Integer, default=0)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
-    # pending | generated | ready | queued | failed | skipped
+    # pending | generated | in_review | ready | queued | failed | skipped | rejected
     status: Mapped[str] = mapped_column(String(16), default="pending")
     fields: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     violations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one list per attempt
@@ -183,7 +183,10 @@ class Draft(Base):
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_campaign", "campaign_id"),)
+    __table_args__ = (
+        Index("ix_outbox_campaign", "campaign_id"),
+        Index("ix_outbox_state_not_before", "state", "not_before"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), unique=True)
@@ -191,8 +194,67 @@ class OutboxMessage(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed
+    # queued | sending | sent | failed | bounced | skipped | uncertain  (see marketing_gen/delivery/send.py)
+    state: Mapped[str] = mapped_column(String(16), default="queued")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    adapter: Mapped[str | None] = mapped_column(String(16))
+    attempt_id: Mapped[str | None] = mapped_column(String(64))
+    """Written (with state ``sending``) before the adapter is called: the proof a send may have happened."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    not_before: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Quiet hours / retry backoff: the row is not sent before this time."""
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_message_id: Mapped[str | None] = mapped_column(String(256))
+    error: Mapped[str | None] = mapped_column(String(512))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ReviewAction(Base):
+    """Audit trail of the approval workflow: who did what to which draft, when, with the copy before/after."""
+
+    __tablename__ = "review_actions"
+    __table_args__ = (
+        Index("ix_review_actions_campaign_created", "campaign_id", "created_at"),
+        Index("ix_review_actions_draft", "draft_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # approve | reject | edit | edit_refused
+    reason: Mapped[str | None] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Account(Base):
+    """A person who may use the review page: reviewer (review, approve) or admin (also send)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="reviewer")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A logged-in browser: the cookie holds a random token, the database only its SHA-256 and the CSRF token."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ModelVersion(Base):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from marketing_gen.db import insert_ignore, session_scope
 from marketing_gen.db.models import Draft, FeedbackEvent
+from marketing_gen.delivery.suppression import apply_delivery_outcomes
 from marketing_gen.errors import InvalidRequest
 
 EVENTS: tuple[str, ...] = (
@@ -30,6 +31,7 @@ EVENTS: tuple[str, ...] = (
     "convert",
     "unsubscribe",
     "complaint",
+    "bounce",
     "reply_picked",
 )
 """Every outcome the feedback loop knows."""
@@ -263,6 +265,7 @@ def ingest_events(rows: Iterable[Mapping[str, Any]], *, url: str | None = None) 
             new = record_events(session, chunk)
             report.recorded += new
             report.duplicates += len(chunk) - new
+        apply_delivery_outcomes(session, batch)  # hard bounces / complaints → suppression
     return report
 
 
