@@ -65,7 +65,8 @@ def run_to_outbox(
     ready = render_drafts(generated, settings=settings)
     deliver_drafts(ready, settings=settings)
     with session_scope(url) as s:
-        ids = list(s.scalars(select(OutboxMessage.id).where(OutboxMessage.campaign_id == cid).order_by(OutboxMessage.id)))
+        q = select(OutboxMessage.id).where(OutboxMessage.campaign_id == cid).order_by(OutboxMessage.id)
+        ids = list(s.scalars(q))
     return cid, ids
 
 
