@@ -4,7 +4,8 @@
 Behaviour knobs for tests: ``reject`` (recipient → SMTP reply, e.g. ``"550 5.1.1 no such user"``),
 ``transient_failures`` (the first N DATA commands answer ``451``), ``delay_s`` (sleep before accepting DATA, so a
 test can kill a worker mid-batch), STARTTLS (``tls_context``), AUTH (``credentials``) and a relay without
-SMTPUTF8 (``smtputf8=False``). Received messages are parsed with the stdlib ``email`` package (``policy.default``) so a test asserts on real headers and parts.
+SMTPUTF8 (``smtputf8=False``). Received messages are parsed with the stdlib ``email`` package
+(``policy.default``) so a test asserts on real headers and parts.
 """
 
 from __future__ import annotations
