@@ -57,7 +57,9 @@ def test_create_status_pause_resume_cancel(embedded: str, tmp_path: Path) -> Non
     )
     status = json.loads(_invoke("campaign", "status", str(cid), "--json"))
     assert status["id"] == cid and status["state"] == "created" and status["channels"] == ["email", "push"]
-    assert set(status["counts"]) == {"pending", "generated", "ready", "queued", "failed", "skipped"}
+    assert set(status["counts"]) == {
+        "pending", "generated", "in_review", "ready", "queued", "failed", "skipped", "rejected"
+    }  # fmt: skip
     assert "fallback_rate" in status
 
     no_model = CliRunner().invoke(main, ["campaign", "run", str(cid)])

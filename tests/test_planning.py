@@ -196,7 +196,9 @@ def test_state_machine_and_status(db_url: str) -> None:
     cid = create_campaign(name="s", channels=["push"], offer_text="Spring sale", discount_pct=10, url=db_url)
     status = campaign_status(cid, url=db_url)
     assert status["state"] == "created" and status["offer"] == {"text": "Spring sale", "discount_pct": "10"}
-    assert set(status["counts"]) == {"pending", "generated", "ready", "queued", "failed", "skipped"}
+    assert set(status["counts"]) == {
+        "pending", "generated", "in_review", "ready", "queued", "failed", "skipped", "rejected"
+    }  # fmt: skip
     with session_scope(db_url) as s:
         row = load_campaign(s, cid)
         transition(s, row, CampaignState.PLANNED)

@@ -36,6 +36,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "workers.tasks.generate_batch": Queue.GENERATE,
     "workers.tasks.render_batch": Queue.RENDER,
     "workers.tasks.deliver_batch": Queue.DELIVER,
+    "workers.tasks.send_batch": Queue.DELIVER,
     "workers.reply_tasks.*": Queue.REPLIES,
     "workers.feedback_tasks.*": Queue.PREPARE,
 }

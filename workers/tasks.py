@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 
 from marketing_gen.campaigns import pipeline
 from marketing_gen.config import get_settings
+from marketing_gen.delivery import send
 from marketing_gen.errors import TransientError
 from workers import runtime
 from workers.app import app
@@ -78,3 +79,20 @@ def render_batch(draft_ids: Sequence[int]) -> list[int]:
 def deliver_batch(draft_ids: Sequence[int]) -> list[int]:
     """Put a batch of ready drafts in the outbox."""
     return _transient(pipeline.deliver_drafts, list(draft_ids), settings=get_settings())
+
+
+@app.task(name="workers.tasks.send_batch", **RETRY)
+def send_batch(outbox_ids: Sequence[int], adapter: str) -> int:
+    """Send a batch of queued outbox rows through ``adapter``; returns how many were sent.
+
+    First reconciles rows a dead worker left in ``sending`` (never resending what the provider may have taken).
+    Rows that hit transient errors after every inline retry are back in ``queued`` with a backoff; the task is
+    then retried (Celery backoff) and sends only those.
+    """
+    settings = get_settings()
+    _transient(send.reconcile_stale, settings=settings)
+    report = _transient(send.send_outbox, list(outbox_ids), adapter=adapter, settings=settings)
+    log.info("send_batch %s via %s: %s", len(outbox_ids), adapter, report.to_dict())
+    if report.retry_later:
+        raise TransientError(f"{report.retry_later} message(s) hit transient errors: {report.errors[:3]}")
+    return report.sent

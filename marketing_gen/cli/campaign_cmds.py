@@ -42,6 +42,14 @@ EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
 @click.option("--max-new-tokens", type=int, default=None, help="Cap on generated tokens per copy attempt.")
 @click.option("--max-regenerations", type=int, default=None, help="Extra attempts before the template fallback.")
 @click.option("--seed", type=int, default=None, help="Sampling seed (default: the campaign id).")
+@click.option(
+    "--approval",
+    type=click.Choice(["required", "none"]),
+    default="required",
+    show_default=True,
+    help="required: rendered drafts wait for a reviewer (`campaign review` / the review page) before the outbox; "
+    "none: they go straight to the outbox.",
+)
 def create_cmd(
     name: str,
     channels: str,
@@ -55,6 +63,7 @@ def create_cmd(
     max_new_tokens: int | None,
     max_regenerations: int | None,
     seed: int | None,
+    approval: str,
 ) -> None:
     """Create a campaign (state `created`); prints its id."""
     from marketing_gen.campaigns.state import create_campaign
@@ -78,6 +87,7 @@ def create_cmd(
         offer_ends=offer_ends,
         variants=variants,
         options=options,
+        approval=approval,
     )
     click.echo(cid)
 

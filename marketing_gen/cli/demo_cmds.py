@@ -321,8 +321,10 @@ def demo(
         offer_code="SPRING10",
         url=url,
         options=options,
+        approval="none",
     )
     click.echo(f"  campaign {cid}: channels {', '.join(DEMO_CHANNELS)}, everyone with consent")
+    click.echo("  approval: none (the demo skips the reviewer step; `campaign create` defaults to --approval required)")
 
     _step("worker: `marketing-gen worker` subprocess on the SQLite broker")
     log_path = work / "worker.log"

@@ -92,6 +92,16 @@ def campaign() -> None:
 
 
 @main.group(cls=ErrorConvertingGroup)
+def outbox() -> None:
+    """Delivery: outbox state, reconcile rows of dead workers, resolve uncertain sends."""
+
+
+@main.group(cls=ErrorConvertingGroup)
+def user() -> None:
+    """Accounts for the review page (reviewers and admins)."""
+
+
+@main.group(cls=ErrorConvertingGroup)
 def train() -> None:
     """Fine-tune the model with TRL (SFT, preference tuning)."""
 

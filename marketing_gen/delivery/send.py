@@ -142,6 +142,16 @@ def sendable_ids(
         return list(s.scalars(q))
 
 
+def plan_send(campaign_id: int | None, adapter: str, *, settings: Settings | None = None) -> list[list[int]]:
+    """Batches (``send_batch_size``) of the outbox rows ``adapter`` should send now."""
+    settings = settings or get_settings()
+    if adapter not in ADAPTERS:
+        raise InvalidRequest(f"--adapter {adapter!r}: choose one of {', '.join(ADAPTERS)}")
+    ids = sendable_ids(campaign_id, adapter, settings=settings)
+    size = settings.send_batch_size
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
 def _load_messages(ids: Sequence[int], url: str) -> list[tuple[OutboxMessage, User]]:
     with session_scope(url) as s:
         rows = s.execute(
@@ -155,9 +165,7 @@ def _load_messages(ids: Sequence[int], url: str) -> list[tuple[OutboxMessage, Us
             )
             .order_by(OutboxMessage.id)
         ).all()
-        for row, user in rows:
-            s.expunge(row)
-            s.expunge(user)
+        s.expunge_all()  # a user with two channels appears twice
     return [(r, u) for r, u in rows]
 
 
@@ -354,9 +362,7 @@ def reconcile_stale(
         if campaign_id is not None:
             q = q.where(OutboxMessage.campaign_id == campaign_id)
         stale = s.execute(q).all()
-        for row, user in stale:
-            s.expunge(row)
-            s.expunge(user)
+        s.expunge_all()
     counts: Counter[str] = Counter()
     for row, user in stale:
         adapter = build_adapter(row.adapter or settings.delivery_adapter, settings)

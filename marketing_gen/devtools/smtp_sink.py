@@ -2,9 +2,10 @@
 ``smtp`` adapter in tests, the browser test and ``bench send``.
 
 Behaviour knobs for tests: ``reject`` (recipient → SMTP reply, e.g. ``"550 5.1.1 no such user"``),
-``transient_failures`` (the first N DATA commands answer ``451``), ``delay_s`` (sleep before accepting DATA, so a
-test can kill a worker mid-batch), STARTTLS (``tls_context``), AUTH (``credentials``) and a relay without
-SMTPUTF8 (``smtputf8=False``). Received messages are parsed with the stdlib ``email`` package
+``transient_failures`` (the first N DATA commands answer ``451``), ``delay_s`` (keep the message, then sleep
+before the 250 reply, so a test can kill a worker after the relay took a message but before the worker heard
+so), STARTTLS (``tls_context``), AUTH (``credentials``) and a relay without SMTPUTF8 (``smtputf8=False``).
+Received messages are parsed with the stdlib ``email`` package
 (``policy.default``) so a test asserts on real headers and parts.
 """
 
@@ -59,8 +60,6 @@ class _Handler:
             if self.transient_failures > 0:
                 self.transient_failures -= 1
                 return "451 4.3.0 try again later"
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
         raw = bytes(envelope.original_content or envelope.content)
         with self.lock:
             queue_id = f"SINK{next(self.ids):06d}"
@@ -70,6 +69,8 @@ class _Handler:
                 self.received.append(
                     Received(envelope.mail_from, list(envelope.rcpt_tos), msg, raw, bool(envelope.smtp_utf8), queue_id)  # type: ignore[arg-type]
                 )
+        if self.delay_s:  # the message is already kept: a client killed now never learns it was accepted
+            await asyncio.sleep(self.delay_s)
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
 

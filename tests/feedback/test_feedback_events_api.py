@@ -24,7 +24,7 @@ def test_post_events_batch_reports_and_dedups(settings_env: None) -> None:
         {"draft_id": d1, "event": "click", "timestamp": "2026-11-01T09:05:00Z"},
         {"draft_id": d2, "event": "open", "timestamp": "2026-11-01T09:06:00Z", "esp": "acme"},
         {"draft_id": 987654, "event": "open", "timestamp": "2026-11-01T09:06:00Z"},
-        {"draft_id": d2, "event": "bounce", "timestamp": "2026-11-01T09:06:00Z"},
+        {"draft_id": d2, "event": "teleport", "timestamp": "2026-11-01T09:06:00Z"},
     ]
     client = TestClient(create_app())
     assert client.post("/v1/events", json=batch).status_code == 401
