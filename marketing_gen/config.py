@@ -104,20 +104,6 @@ class Settings(BaseSettings):
     frequency_window_days: int = 7
     """… within this many days, across campaigns."""
 
-    @field_validator("secret_keys", mode="before")
-    @classmethod
-    def _split_keys(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [k.strip() for k in value.split(",") if k.strip()]
-        return value
-
-    @property
-    def signing_keys(self) -> list[str]:
-        """Keys that verify tokens, newest (the one that signs) first."""
-        if self.secret_keys:
-            return list(self.secret_keys)
-        return [self.secret_key] if self.secret_key else []
-
     # --- delivery (marketing_gen/delivery, docs/review-and-send.md) ---------------------------------------
 
     delivery_adapter: Literal["file", "smtp", "webhook"] = "file"
@@ -186,6 +172,20 @@ class Settings(BaseSettings):
 
     default_timezone: str = "UTC"
     """Time zone for users without one (quiet hours, send time)."""
+
+    @field_validator("secret_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def signing_keys(self) -> list[str]:
+        """Keys that verify tokens, newest (the one that signs) first."""
+        if self.secret_keys:
+            return list(self.secret_keys)
+        return [self.secret_key] if self.secret_key else []
 
     @property
     def effective_broker_url(self) -> str:

@@ -34,7 +34,12 @@ def _states(url: str, cid: int) -> dict[int, str]:
 
 def test_kill9_mid_send_then_restart_sends_each_message_at_most_once(stack: Stack) -> None:
     seed_store(stack.db_url, N_USERS)
-    settings = Settings(database_url=stack.db_url, secret_key="test-secret", public_base_url="https://t.example")
+    env = stack.env
+    settings = Settings(
+        database_url=stack.db_url,
+        secret_key=env["MARKETING_GEN_SECRET_KEY"],
+        public_base_url=env["MARKETING_GEN_PUBLIC_BASE_URL"],
+    )
     cid, ids = run_to_outbox(stack.db_url, settings)
     assert len(ids) >= 20
     with SmtpSink(delay_s=0.4) as sink:
