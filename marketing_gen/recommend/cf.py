@@ -1,36 +1,26 @@
-"""Built-in recommender: implicit-feedback item-item collaborative filtering with a popularity fallback.
+"""Item-item models on sparse similarity rows: the item-kNN, RP3β and the popularity baseline.
 
-Owns the in-memory part (numpy + scipy.sparse, rows and columns are dense 0-based indices):
-1. ``build_interactions`` turns event arrays into the user × item matrix (duplicates and unknown ids dropped
-   and counted),
-2. ``fit`` weights it (TF-IDF, BM25, cosine, conditional probability or raw co-occurrence) and keeps the top
-   neighbours of every item,
-3. ``ItemItemModel.recommend`` scores users in chunks of sparse products (blended with item popularity, plus
-   a repeat bonus when purchased items are allowed) and picks the top k with the filters (in stock and
-   priced, not already purchased, at most N per category) in vectorised padded blocks, filling short lists
-   from the popular items of the user's categories, then from the globally popular ones.
-The defaults (TF-IDF, 50 neighbours, popularity weight 1) were chosen with ``marketing-gen eval recs --sweep``
-on the Online Retail sample.
-Does not own the database (``store.py``) nor the offline evaluation (``evaluate.py``).
+Owns ``fit`` (item-kNN: the user × item matrix weighted by TF-IDF, BM25, cosine, conditional probability or raw
+co-occurrence, top neighbours per item kept), ``fit_rp3beta`` (random walk item → user → item with popularity
+penalty, Paudel et al. 2016 / Dacrema et al. 2019) and ``popularity_model``. Scoring is one sparse product per
+chunk of users (``x @ similarity``), blended with item popularity for the kNN, plus a repeat bonus when consumed
+items are allowed. The ranking (filters, category cap, fill) is ``ranking.Recommender``'s.
+The kNN defaults (TF-IDF, 50 neighbours, popularity weight 1) were chosen on the Online Retail sample; the
+automatic selection (``select.py``) also tries a cosine variant without the blend.
+Does not own the database (``store.py``), the dense models (``models.py``) nor the evaluation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import scipy.sparse as sp
 
 from marketing_gen.errors import InvalidRequest
-
-EVENTS: tuple[str, ...] = ("view", "cart", "purchase", "rating")
-"""Event kinds, in code order (``event`` arrays hold indices into this tuple; -1 = unknown)."""
-
-EVENT_WEIGHTS: dict[str, float] = {"view": 0.25, "cart": 0.5, "purchase": 1.0, "rating": 0.5}
-"""Implicit-feedback strength of one event; a user's weight for an item is log1p(sum of its events)."""
-
-PURCHASE = EVENTS.index("purchase")
+from marketing_gen.recommend.interactions import Interactions
+from marketing_gen.recommend.ranking import Recommender, chunk_size, row_normalized, select_top
 
 Weighting = Literal["bm25", "tfidf", "cosine", "conditional", "none"]
 
@@ -55,92 +45,7 @@ class CFParams:
     popularity_weight: float = 1.0
     """Blend: score = CF score / the user's best CF score + popularity_weight · popularity / top popularity."""
     repeat_weight: float = 1.0
-    """When purchased items are allowed: bonus for the user's own items (their weight / the user's top weight)."""
-
-
-@dataclass
-class Interactions:
-    """The implicit-feedback data of a store, as index arrays and sparse matrices."""
-
-    matrix: sp.csr_matrix
-    """users × items, float32: log1p of the summed event weights."""
-    purchased: sp.csr_matrix
-    """users × items, 1.0 where the user purchased the item."""
-    item_category: np.ndarray
-    """int32 category code per item (-1 = no category)."""
-    item_eligible: np.ndarray
-    """bool per item: may be recommended (in stock and priced)."""
-    report: dict[str, int] = field(default_factory=dict)
-    """Counts of what was dropped or is cold: duplicates, unknown ids, users/items without interactions."""
-
-    @property
-    def n_users(self) -> int:
-        """Number of user rows."""
-        return int(self.matrix.shape[0])
-
-    @property
-    def n_items(self) -> int:
-        """Number of item columns."""
-        return int(self.matrix.shape[1])
-
-
-def build_interactions(
-    n_users: int,
-    n_items: int,
-    user: np.ndarray,
-    item: np.ndarray,
-    event: np.ndarray,
-    *,
-    ts: np.ndarray | None = None,
-    item_category: np.ndarray | None = None,
-    item_eligible: np.ndarray | None = None,
-) -> Interactions:
-    """Aggregate event arrays (row index, column index, event code, optional timestamp) into ``Interactions``.
-
-    Rows with an index of -1 or out of range (unknown user / item) or an unknown event code are dropped and
-    counted; with ``ts`` given, exact duplicates (same user, item, event, ts) are dropped and counted.
-    """
-    user = np.asarray(user, dtype=np.int64)
-    item = np.asarray(item, dtype=np.int64)
-    event = np.asarray(event, dtype=np.int64)
-    report = {"events": int(user.size)}
-    bad_user = (user < 0) | (user >= n_users)
-    bad_item = (item < 0) | (item >= n_items)
-    bad_event = (event < 0) | (event >= len(EVENTS))
-    report["unknown_user"] = int(bad_user.sum())
-    report["unknown_item"] = int((bad_item & ~bad_user).sum())
-    report["unknown_event"] = int((bad_event & ~bad_user & ~bad_item).sum())
-    keep = ~(bad_user | bad_item | bad_event)
-    user, item, event = user[keep], item[keep], event[keep]
-    report["duplicates"] = 0
-    if ts is not None and user.size:
-        t = np.asarray(ts, dtype=np.int64)[keep]
-        order = np.lexsort((t, event, item, user))
-        u, i, e, t = user[order], item[order], event[order], t[order]
-        dup = np.zeros(u.size, dtype=bool)
-        dup[1:] = (u[1:] == u[:-1]) & (i[1:] == i[:-1]) & (e[1:] == e[:-1]) & (t[1:] == t[:-1])
-        report["duplicates"] = int(dup.sum())
-        user, item, event = u[~dup], i[~dup], e[~dup]
-    weights = np.array([EVENT_WEIGHTS[name] for name in EVENTS], dtype=np.float32)[event]
-    shape = (n_users, n_items)
-    matrix = sp.csr_matrix((weights, (user, item)), shape=shape, dtype=np.float32)
-    matrix.sum_duplicates()
-    matrix.data = np.log1p(matrix.data).astype(np.float32)
-    is_buy = event == PURCHASE
-    purchased = sp.csr_matrix((np.ones(int(is_buy.sum()), dtype=np.float32), (user[is_buy], item[is_buy])), shape=shape)
-    purchased.sum_duplicates()
-    purchased.data[:] = 1.0
-    if item_category is None:
-        item_category = np.full(n_items, -1, dtype=np.int32)
-    if item_eligible is None:
-        item_eligible = np.ones(n_items, dtype=bool)
-    item_category = np.asarray(item_category, dtype=np.int32)
-    item_eligible = np.asarray(item_eligible, dtype=bool)
-    report["events_used"] = int(user.size)
-    report["users_without_interactions"] = int((np.diff(matrix.indptr) == 0).sum())
-    report["items_without_interactions"] = int((np.bincount(matrix.indices, minlength=n_items) == 0).sum())
-    report["items_not_recommendable"] = int((~item_eligible).sum())
-    return Interactions(matrix, purchased, item_category, item_eligible, report)
+    """When consumed items are allowed: bonus for the user's own items (their weight / the user's top weight)."""
 
 
 def _weighted(x: sp.csr_matrix, params: CFParams) -> sp.csr_matrix:
@@ -182,155 +87,41 @@ def _prune_rows(block: sp.csr_matrix, first_row: int, keep: int) -> tuple[np.nda
             shape=block.shape,
         )
         rows = rows[ok]
-    sel = _select_top(block, keep)
+    sel = select_top(block, keep)
     return rows[sel] + first_row, block.indices[sel], block.data[sel]
 
 
-def _tie_key(values: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
-    """A float64 sort key equal in order to ``values`` (all > 0) with exact ties broken by lower column first.
-
-    The tie term is below half a float32 ulp, so it never reorders distinct float32 values.
-    """
-    return values.astype(np.float64) * (1.0 - cols * (1e-8 / max(n_cols, 1)))
-
-
-def _select_top(m: sp.csr_matrix, keep: int, budget: int = 8_000_000) -> np.ndarray:
-    """Mask over ``m.data``: the ``keep`` largest entries of each row (values > 0; ties: lower column first)."""
-    lengths = np.diff(m.indptr)
-    mask = np.ones(m.nnz, dtype=bool)
-    long_rows = np.flatnonzero(lengths > keep)
-    if long_rows.size == 0 or keep <= 0:
-        return mask if keep > 0 else ~mask
-    mask[np.repeat(lengths > keep, lengths)] = False
-    long_rows = long_rows[np.argsort(lengths[long_rows], kind="stable")]  # similar widths share a padded block
-    sorted_len = lengths[long_rows]
-    a = 0
-    while a < long_rows.size:
-        # Largest group from a whose padded block (rows × widest row) stays within the budget.
-        padded = (np.arange(1, long_rows.size - a + 1)) * sorted_len[a:]
-        b = a + max(1, int(np.searchsorted(padded, budget, side="right")))
-        rows = long_rows[a:b]
-        width = int(lengths[rows].max())
-        ln = lengths[rows]
-        starts = m.indptr[rows]
-        rr = np.repeat(np.arange(rows.size), ln)
-        pos = np.arange(int(ln.sum())) - np.repeat(np.cumsum(ln) - ln, ln)
-        flat = np.repeat(starts, ln) + pos
-        key = np.full((rows.size, width), -np.inf)
-        key[rr, pos] = _tie_key(m.data[flat], m.indices[flat], m.shape[1])
-        part = np.argpartition(-key, keep - 1, axis=1)[:, :keep]
-        mask[(starts[:, None] + part).ravel()] = True
-        a = b
-    return mask
-
-
-def _chunk_size(n: int, nnz_per_row: float, budget: int = 20_000_000) -> int:
-    """Rows per chunk so that a chunk's sparse product stays around ``budget`` non-zeros."""
-    return int(max(64, min(n, budget // max(nnz_per_row, 1.0))))
-
-
 @dataclass
-class ItemItemModel:
-    """A fitted item-item model: pruned similarity rows, item popularity and the fallback orders."""
+class ItemItemModel(Recommender):
+    """A fitted item-item model: pruned similarity rows, scored by one sparse product per chunk of users."""
 
     similarity: sp.csr_matrix
     """items × items: row j holds item j's top neighbours (columns not recommendable already removed)."""
-    popularity: np.ndarray
-    """Distinct users per item."""
-    data: Interactions
     params: CFParams
-    _global_order: np.ndarray = field(init=False, repr=False)
-    _category_order: dict[int, np.ndarray] = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        eligible = np.flatnonzero(self.data.item_eligible)
-        # Popular first, then lower index: a deterministic order for ties and for cold items (popularity 0).
-        order = eligible[np.lexsort((eligible, -self.popularity[eligible]))]
-        self._global_order = order
-        cats = self.data.item_category[order]
-        self._category_order = {}
-        if order.size:
-            by_cat = np.argsort(cats, kind="stable")
-            cats_sorted = cats[by_cat]
-            bounds = np.flatnonzero(np.diff(cats_sorted)) + 1
-            for part in np.split(by_cat, bounds):
-                code = int(cats[part[0]])
-                if code >= 0:
-                    self._category_order[code] = order[part]
+    name: ClassVar[str] = "item-knn"
 
-    def recommend(
-        self,
-        users: np.ndarray | None = None,
-        *,
-        k: int = 10,
-        exclude_purchased: bool = True,
-        max_per_category: int | None = 3,
-        fallback: bool = True,
-    ) -> Recommendations:
-        """Top-k items for each user row in ``users`` (default: all), best first, with the filters applied."""
-        data = self.data
-        users = np.arange(data.n_users) if users is None else np.asarray(users, dtype=np.int64)
-        cap = max_per_category if max_per_category and max_per_category > 0 else None
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []  # position, item, score, from_cf
-        counts = {"users": int(users.size), "with_cf": 0, "cold_start": 0, "filled": 0, "skipped": 0}
-        sim = self.similarity
+    def chunk_rows(self) -> int:
+        """Users per chunk: the chunk's sparse product stays around 20 M non-zeros."""
+        data, sim = self.data, self.similarity
         nnz_per_user = max(1.0, data.matrix.nnz / max(data.n_users, 1)) * max(1.0, sim.nnz / max(sim.shape[0], 1))
-        step = _chunk_size(users.size, nnz_per_user)
-        cats = data.item_category
-        for start in range(0, users.size, step):
-            rows = users[start : start + step]
-            x = data.matrix[rows]
-            bought = data.purchased[rows]
-            scores = self._chunk_scores(x, bought, k, exclude_purchased)
-            # 1. Vectorised top-k with the category cap, for every row that yields k items that way.
-            top_r, top_i, top_s, complete = _top_k_rows(scores, k, cap, cats)
-            parts.append((top_r + start, top_i, top_s, np.ones(top_i.size, dtype=bool)))
-            counts["with_cf"] += int(complete.sum())
-            # 2. The other rows one by one: every candidate (the cap may have cut the best ones), then the fill.
-            for local in np.flatnonzero(~complete).tolist():
-                s, e = scores.indptr[local], scores.indptr[local + 1]
-                picked_i, picked_s = _pick_sorted(scores.indices[s:e], scores.data[s:e], k, cap, cats)
-                n_cf = len(picked_i)
-                if fallback and n_cf < k:
-                    xs, xe = x.indptr[local], x.indptr[local + 1]
-                    excluded = set(picked_i)
-                    if exclude_purchased:
-                        excluded.update(bought.indices[bought.indptr[local] : bought.indptr[local + 1]].tolist())
-                    self._fill(picked_i, picked_s, excluded, x.indices[xs:xe], x.data[xs:xe], k, cap)
-                n = len(picked_i)
-                if n == 0:
-                    counts["skipped"] += 1
-                    continue
-                if n_cf:
-                    counts["with_cf"] += 1
-                    counts["filled"] += int(n > n_cf)
-                else:
-                    counts["cold_start"] += 1
-                flags = np.zeros(n, dtype=bool)
-                flags[:n_cf] = True
-                parts.append(
-                    (
-                        np.full(n, start + local, dtype=np.int64),
-                        np.asarray(picked_i, dtype=np.int64),
-                        np.asarray(picked_s, dtype=np.float32),
-                        flags,
-                    )
-                )
-        return Recommendations.from_parts(users, parts, counts)
+        return chunk_size(data.n_users, nnz_per_user)
 
-    def _chunk_scores(self, x: sp.csr_matrix, bought: sp.csr_matrix, k: int, exclude_purchased: bool) -> sp.csr_matrix:
-        """Candidate scores of a chunk of users: CF (+ popularity blend, + repeat bonus), filters applied."""
+    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+        """CF scores of a chunk of users (+ popularity blend, + repeat bonus), consumed items dropped if asked."""
         params = self.params
+        x = self.data.matrix[rows]
+        bought = self.data.consumed[rows]
         scores = (x @ self.similarity).tocsr()
-        if exclude_purchased and bought.nnz:
+        if exclude_consumed and bought.nnz:
             scores = (scores - scores.multiply(bought)).tocsr()
         scores.eliminate_zeros()
-        repeat = params.repeat_weight > 0 and not exclude_purchased
+        repeat = params.repeat_weight > 0 and not exclude_consumed
         if params.popularity_weight > 0 or repeat:
-            scores = _row_normalized(scores)
+            scores = row_normalized(scores)
         if repeat:
             eligible = sp.diags(self.data.item_eligible.astype(np.float32))
-            scores = (scores + params.repeat_weight * _row_normalized((x @ eligible).tocsr())).tocsr()
+            scores = (scores + params.repeat_weight * row_normalized((x @ eligible).tocsr())).tocsr()
         if params.popularity_weight > 0 and scores.nnz:
             # score + β·popularity for CF candidates, β·popularity alone for the top popular items, so a
             # popular item can outrank a weak neighbour. Rows without any CF candidate are left to the fallback.
@@ -345,229 +136,130 @@ class ItemItemModel:
                 (np.tile(pop[top].astype(np.float32), has.size), np.tile(top, has.size), indptr), shape=scores.shape
             )
             scores = scores.maximum(popular).tocsr()
-            if exclude_purchased and bought.nnz:
+            if exclude_consumed and bought.nnz:
                 scores = (scores - scores.multiply(bought)).tocsr()
                 scores.eliminate_zeros()
         return scores
 
-    def _fill(
-        self,
-        picked_i: list[int],
-        picked_s: list[float],
-        excluded: set[int],
-        user_items: np.ndarray,
-        user_weights: np.ndarray,
-        k: int,
-        cap: int | None,
-    ) -> None:
-        """Append popular items of the user's categories (most interacted first), then globally popular ones."""
-        cats = self.data.item_category
-        per_cat: dict[int, int] = {}
-        for item in picked_i:
-            per_cat[int(cats[item])] = per_cat.get(int(cats[item]), 0) + 1
-        orders: list[np.ndarray] = []
-        if user_items.size:
-            user_cats = cats[user_items]
-            known = user_cats >= 0
-            if known.any():
-                weight = np.bincount(user_cats[known], weights=user_weights[known])
-                present = np.flatnonzero(weight > 0)
-                for code in present[np.lexsort((present, -weight[present]))]:
-                    if int(code) in self._category_order:
-                        orders.append(self._category_order[int(code)])
-        orders.append(self._global_order)
-        n_users = max(self.data.n_users, 1)
-        for order in orders:
-            for item in order.tolist():
-                if len(picked_i) >= k:
-                    return
-                if item in excluded:
-                    continue
-                c = int(cats[item])
-                if cap is not None and c >= 0 and per_cat.get(c, 0) >= cap:
-                    continue
-                excluded.add(item)
-                per_cat[c] = per_cat.get(c, 0) + 1
-                picked_i.append(item)
-                picked_s.append(float(self.popularity[item]) / n_users)
 
+@dataclass
+class RP3BetaModel(ItemItemModel):
+    """RP3β: item-item transition probabilities (item → user → item), divided by the target's popularity^β."""
 
-def _row_normalized(m: sp.csr_matrix) -> sp.csr_matrix:
-    """Each row divided by its maximum (empty rows stay empty)."""
-    m = m.tocsr()
-    lengths = np.diff(m.indptr)
-    top = np.zeros(m.shape[0], dtype=np.float64)
-    nonempty = lengths > 0
-    if m.nnz:
-        top[nonempty] = np.maximum.reduceat(m.data, m.indptr[:-1][nonempty])
-    inv = np.divide(1.0, top, out=np.zeros_like(top), where=top > 0)
-    out = m.copy()
-    out.data = (out.data * np.repeat(inv, lengths)).astype(np.float32)
-    return out
-
-
-def _top_k_rows(
-    m: sp.csr_matrix, k: int, cap: int | None, cats: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Best ``k`` per row (score desc, item asc on ties, ≤ ``cap`` per category), vectorised over rows.
-
-    Returns (row, item, score) of the rows that got k items this way, best first, and a bool ``complete`` per
-    row; the caller handles incomplete rows (too few candidates, or the cap cut into the top 3k).
-    """
-    n_rows = m.shape[0]
-    complete = np.zeros(n_rows, dtype=bool)
-    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), complete)
-    if m.nnz == 0 or k <= 0:
-        return empty
-    want = k if cap is None else 3 * k
-    sel = _select_top(m, want)
-    lengths = np.bincount(np.repeat(np.arange(n_rows), np.diff(m.indptr))[sel], minlength=n_rows)
-    width = int(lengths.max())
-    rr = np.repeat(np.arange(n_rows), lengths)
-    pos = np.arange(rr.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    items = np.full((n_rows, width), -1, dtype=np.int64)
-    items[rr, pos] = m.indices[sel]
-    values = np.zeros((n_rows, width), dtype=np.float32)
-    values[rr, pos] = m.data[sel]
-    key = np.full((n_rows, width), -np.inf)
-    key[rr, pos] = _tie_key(m.data[sel], m.indices[sel], m.shape[1])
-    order = np.argsort(-key, axis=1, kind="stable")
-    key = np.take_along_axis(key, order, 1)
-    items = np.take_along_axis(items, order, 1)
-    values = np.take_along_axis(values, order, 1)
-    keep = np.isfinite(key)
-    if cap is not None:
-        c = np.where(keep, cats[np.maximum(items, 0)], -1)
-        idx = np.broadcast_to(np.arange(width), c.shape)
-        by_cat = np.lexsort((idx, c), axis=1)
-        cs = np.take_along_axis(c, by_cat, 1)
-        first = np.ones_like(cs, dtype=bool)
-        first[:, 1:] = cs[:, 1:] != cs[:, :-1]
-        group_start = np.maximum.accumulate(np.where(first, idx, 0), axis=1)
-        occurrence = np.empty_like(group_start)
-        np.put_along_axis(occurrence, by_cat, idx - group_start, 1)
-        keep &= (c < 0) | (occurrence < cap)
-    keep &= np.cumsum(keep, axis=1) <= k
-    complete = keep.sum(axis=1) == k
-    keep &= complete[:, None]
-    r, col = np.nonzero(keep)
-    return r, items[r, col], values[r, col], complete
-
-
-def _pick_sorted(
-    items: np.ndarray, scores: np.ndarray, k: int, cap: int | None, cats: np.ndarray
-) -> tuple[list[int], list[float]]:
-    """Walk candidates by score desc / item asc, skipping items over the category cap."""
-    order = np.lexsort((items, -scores))
-    picked_i: list[int] = []
-    picked_s: list[float] = []
-    per_cat: dict[int, int] = {}
-    for item, score in zip(items[order].tolist(), scores[order].tolist(), strict=True):
-        c = int(cats[item])
-        if cap is not None and c >= 0:
-            if per_cat.get(c, 0) >= cap:
-                continue
-            per_cat[c] = per_cat.get(c, 0) + 1
-        picked_i.append(item)
-        picked_s.append(score)
-        if len(picked_i) >= k:
-            break
-    return picked_i, picked_s
+    name: ClassVar[str] = "rp3beta"
 
 
 @dataclass
-class Recommendations:
-    """Flat arrays, grouped by user in input order, best first: user row, item column, rank (1-based), score."""
+class PopularityModel(ItemItemModel):
+    """The baseline: no similarity, so every user gets the popular items of their categories, then the others."""
 
-    user: np.ndarray
-    item: np.ndarray
-    rank: np.ndarray
-    score: np.ndarray
-    from_cf: np.ndarray
-    """True for collaborative-filtering picks, False for popularity fallback."""
-    counts: dict[str, int]
-    """users, with_cf (≥1 CF item), cold_start (fallback only), filled (CF + fallback), skipped (nothing)."""
-
-    @classmethod
-    def from_parts(
-        cls,
-        users: np.ndarray,
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
-        counts: dict[str, int],
-    ) -> Recommendations:
-        """Assemble (position in ``users``, item, score, from_cf) pieces, each best first, into user order."""
-        if not parts:
-            empty = np.zeros(0, dtype=np.int64)
-            return cls(empty, empty.copy(), empty.copy(), np.zeros(0, np.float32), np.zeros(0, bool), counts)
-        pos = np.concatenate([p[0] for p in parts])
-        order = np.argsort(pos, kind="stable")  # pieces keep their best-first order within a user
-        pos = pos[order]
-        item = np.concatenate([p[1] for p in parts])[order]
-        score = np.concatenate([p[2] for p in parts])[order]
-        from_cf = np.concatenate([p[3] for p in parts])[order]
-        starts = np.flatnonzero(np.r_[True, pos[1:] != pos[:-1]])
-        lengths = np.diff(np.r_[starts, pos.size])
-        rank = np.arange(pos.size) - np.repeat(starts, lengths) + 1
-        return cls(users[pos], item, rank.astype(np.int64), score.astype(np.float32), from_cf, counts)
-
-    def lists(self) -> dict[int, list[int]]:
-        """user row → recommended item columns, best first."""
-        result: dict[int, list[int]] = {}
-        for u, i in zip(self.user.tolist(), self.item.tolist(), strict=True):
-            result.setdefault(u, []).append(i)
-        return result
+    name: ClassVar[str] = "popularity"
 
 
-def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
-    """Fit the item-item model: weighted item-item dot products, top ``params.neighbours`` per item."""
-    params = params or CFParams()
-    n_items = data.n_items
-    w = _weighted(data.matrix, params)
-    wt = w.T.tocsr()
-    # Average non-zeros of a row of W^T W ≈ sum over an item's users of their item counts.
-    per_user = np.diff(w.indptr).astype(np.float64)
+def _similarity(
+    left: sp.csr_matrix, right: sp.csr_matrix, neighbours: int, block_fn=None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Top ``neighbours`` of each row of ``left @ right`` (items × items, diagonal dropped), in row chunks."""
+    n_items = left.shape[0]
+    # Average non-zeros of a row of the product ≈ sum over an item's users of their item counts.
+    per_user = np.diff(right.indptr).astype(np.float64)
     est = float((per_user**2).sum() / max(n_items, 1)) if per_user.size else 1.0
-    step = _chunk_size(n_items, est)
+    step = chunk_size(n_items, est)
     parts_r, parts_c, parts_v = [], [], []
-    norm = None
-    if params.weighting == "conditional":
-        n = np.asarray(w.sum(axis=0)).ravel().astype(np.float64)
-        norm = np.where(n > 0, n, 1.0)
     for start in range(0, n_items, step):
-        block = (wt[start : start + step] @ w).tocsr()
-        if norm is not None:
-            row_norm = norm[start : start + block.shape[0]] ** params.alpha
-            block = (sp.diags((1.0 / row_norm).astype(np.float32)) @ block).tocsr()
-            if params.alpha < 1.0:
-                block.data *= (norm[block.indices] ** (params.alpha - 1.0)).astype(np.float32)
-        r, c, v = _prune_rows(block, start, params.neighbours)
+        block = (left[start : start + step] @ right).tocsr()
+        if block_fn is not None:
+            block = block_fn(block, start)
+        r, c, v = _prune_rows(block, start, neighbours)
         parts_r.append(r)
         parts_c.append(c)
         parts_v.append(v)
     rows = np.concatenate(parts_r) if parts_r else np.zeros(0, np.int64)
     cols = np.concatenate(parts_c) if parts_c else np.zeros(0, np.int64)
     vals = np.concatenate(parts_v) if parts_v else np.zeros(0, np.float32)
-    ok = data.item_eligible[cols]  # never score an item that cannot be recommended
-    rows, cols, vals = rows[ok], cols[ok], vals[ok].astype(np.float64)
-    popularity = np.bincount(data.matrix.indices, minlength=n_items).astype(np.float64)
+    return rows, cols, vals.astype(np.float64)
+
+
+def _matrix(data: Interactions, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> sp.csr_matrix:
+    """items × items similarity from triplets: columns that cannot be recommended and non-positive values dropped."""
+    keep = data.item_eligible[cols] & (vals > 0)  # never score an item that cannot be recommended
+    n = data.n_items
+    return sp.csr_matrix((vals[keep].astype(np.float32), (rows[keep], cols[keep])), shape=(n, n), dtype=np.float32)
+
+
+def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
+    """Fit the item-kNN: weighted item-item dot products, top ``params.neighbours`` per item."""
+    params = params or CFParams()
+    w = _weighted(data.matrix, params)
+    block_fn = None
+    if params.weighting == "conditional":
+        n = np.asarray(w.sum(axis=0)).ravel().astype(np.float64)
+        norm = np.where(n > 0, n, 1.0)
+
+        def block_fn(block: sp.csr_matrix, start: int) -> sp.csr_matrix:
+            row_norm = norm[start : start + block.shape[0]] ** params.alpha
+            block = (sp.diags((1.0 / row_norm).astype(np.float32)) @ block).tocsr()
+            if params.alpha < 1.0:
+                block.data *= (norm[block.indices] ** (params.alpha - 1.0)).astype(np.float32)
+            return block
+
+    rows, cols, vals = _similarity(w.T.tocsr(), w, params.neighbours, block_fn)
+    popularity = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float64)
     if params.history_idf > 0:
         idf = np.maximum(np.log(max(data.n_users, 1) / (1.0 + popularity)), 0.0) ** params.history_idf
         vals = vals * idf[rows]
-    keep = vals > 0
-    sim = sp.csr_matrix(
-        (vals[keep].astype(np.float32), (rows[keep], cols[keep])), shape=(n_items, n_items), dtype=np.float32
-    )
-    return ItemItemModel(similarity=sim, popularity=popularity, data=data, params=params)
+    return ItemItemModel(data, _matrix(data, rows, cols, vals), params)
 
 
-def popularity_model(data: Interactions, *, repeat_weight: float = 0.0) -> ItemItemModel:
+@dataclass(frozen=True)
+class RP3Params:
+    """How RP3β is fitted."""
+
+    alpha: float = 1.0
+    """Power of every transition probability (1 = the plain random walk; < 1 flattens strong links)."""
+    beta: float = 0.5
+    """Popularity penalty: the walk's arrival probability at item j is divided by popularity(j)^beta."""
+    neighbours: int = 100
+    """Most similar items kept per item."""
+
+
+def fit_rp3beta(data: Interactions, params: RP3Params | None = None) -> RP3BetaModel:
+    """Fit RP3β: W = (P_iu · P_ui)^α-walk with columns scaled by popularity^-β, top ``neighbours`` per row."""
+    params = params or RP3Params()
+    x = data.matrix.astype(np.float32)
+    p_ui = _row_stochastic(x)
+    p_iu = _row_stochastic(x.T.tocsr())
+    if params.alpha != 1.0:
+        p_ui.data **= params.alpha
+        p_iu.data **= params.alpha
+    degree = np.bincount(x.indices, minlength=data.n_items).astype(np.float64)
+    penalty = np.divide(1.0, degree**params.beta, out=np.zeros_like(degree), where=degree > 0).astype(np.float32)
+
+    def block_fn(block: sp.csr_matrix, start: int) -> sp.csr_matrix:
+        block.data *= penalty[block.indices]
+        return block
+
+    rows, cols, vals = _similarity(p_iu, p_ui, params.neighbours, block_fn)
+    walk = CFParams(neighbours=params.neighbours, history_idf=0.0, popularity_weight=0.0)
+    return RP3BetaModel(data, _matrix(data, rows, cols, vals), walk)
+
+
+def _row_stochastic(m: sp.csr_matrix) -> sp.csr_matrix:
+    """Each row divided by its sum (empty rows stay empty)."""
+    m = m.tocsr(copy=True)
+    sums = np.asarray(m.sum(axis=1)).ravel()
+    inv = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)
+    m.data = (m.data * np.repeat(inv, np.diff(m.indptr))).astype(np.float32)
+    return m
+
+
+def popularity_model(data: Interactions, *, repeat_weight: float = 0.0) -> PopularityModel:
     """The baseline: no similarity, so users get the popularity(-by-category) fallback.
 
-    With ``repeat_weight`` > 0 and purchased items allowed, the user's own items come first ("buy again").
+    With ``repeat_weight`` > 0 and consumed items allowed, the user's own items come first ("buy again").
     """
     n = data.n_items
-    popularity = np.bincount(data.matrix.indices, minlength=n).astype(np.float64)
     params = CFParams(
         neighbours=0, history_idf=0.0, popularity_weight=1.0 if repeat_weight else 0.0, repeat_weight=repeat_weight
     )
-    return ItemItemModel(sp.csr_matrix((n, n), dtype=np.float32), popularity, data, params)
+    return PopularityModel(data, sp.csr_matrix((n, n), dtype=np.float32), params)
