@@ -1,4 +1,4 @@
-"""Built-in recommender: CF on planted patterns, filters, fallback, DB writes, evaluation, CLI."""
+"""Built-in recommender: item-kNN on planted patterns, filters, fallback, DB writes and runs, CLI."""
 
 from __future__ import annotations
 
@@ -10,23 +10,14 @@ from decimal import Decimal
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import shared_data
 from sqlalchemy import func, select
 
 from marketing_gen.cli import main
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Interaction, Item, Recommendation, User
+from marketing_gen.db.models import Interaction, Item, Recommendation, RecommenderRun, User
 from marketing_gen.errors import InvalidRequest
-from marketing_gen.recommend.cf import EVENTS, PURCHASE, CFParams, build_interactions, fit, popularity_model
-from marketing_gen.recommend.evaluate import (
-    Purchase,
-    evaluate_online_retail,
-    evaluate_split,
-    ndcg_at_k,
-    recall_at_k,
-    split_last_basket,
-    split_temporal,
-)
+from marketing_gen.recommend.cf import CFParams, fit, popularity_model
+from marketing_gen.recommend.interactions import EVENTS, PURCHASE, build_interactions
 from marketing_gen.recommend.store import load_store_data, run_recommend
 
 VIEW = EVENTS.index("view")
@@ -85,7 +76,7 @@ def test_purchased_items_excluded_by_default_and_allowed_on_request():
     default = model.recommend(np.arange(100), k=5)
     bought = {(u, i) for u, i in zip(users, items, strict=True)}
     assert not bought & set(zip(default.user.tolist(), default.item.tolist(), strict=True))
-    allowed = model.recommend(np.arange(100), k=5, exclude_purchased=False)
+    allowed = model.recommend(np.arange(100), k=5, exclude_consumed=False)
     assert bought & set(zip(allowed.user.tolist(), allowed.item.tolist(), strict=True))
 
 
@@ -172,61 +163,6 @@ def test_recommendations_are_deterministic():
     assert np.array_equal(a.item, b.item) and np.array_equal(a.user, b.user)
 
 
-# -- evaluation ---------------------------------------------------------------------------------------------
-
-
-def test_metrics():
-    assert recall_at_k(["a", "x", "b"], {"a", "b"}, 10) == 1.0
-    assert recall_at_k(["x"] * 3, {"a"}, 3) == 0.0
-    assert ndcg_at_k(["a", "x"], {"a"}, 10) == 1.0
-    assert 0 < ndcg_at_k(["x", "a"], {"a"}, 10) < 1
-
-
-def synthetic_purchases() -> list[Purchase]:
-    """Planted pairs: users who buy pN buy qN; decoys dN are more popular than any qN.
-
-    Users 0-59 buy pN and qN in one basket (training only); users 60-119 buy pN first and qN later.
-    """
-    rng = np.random.default_rng(7)
-    start = dt.datetime(2026, 1, 1)
-    out = []
-    for u in range(120):
-        pair = u % 6
-        first = [f"p{pair}", f"d{int(rng.integers(0, 4))}", f"r{int(rng.integers(0, 200))}"]
-        if u < 60:
-            first.append(f"q{pair}")
-        out += [Purchase(f"u{u}", item, f"b{u}a", start + dt.timedelta(hours=u)) for item in first]
-        if u >= 60:
-            out.append(Purchase(f"u{u}", f"q{pair}", f"b{u}b", start + dt.timedelta(days=6, hours=u)))
-    return out
-
-
-def test_cf_beats_popularity_on_a_planted_pattern():
-    purchases = synthetic_purchases()
-    catalog = sorted({p.item for p in purchases})
-    last_basket = split_last_basket(purchases)
-    assert len(last_basket.test) == 60
-    for split in (last_basket, split_temporal(purchases)):
-        rows = evaluate_split(split, catalog, k=10)
-        by_method = {r.method: r for r in rows}
-        for row in rows:
-            assert 0.0 <= row.recall <= 1.0 and 0.0 <= row.ndcg <= 1.0 and 0.0 < row.coverage <= 1.0
-        assert by_method["item-item CF"].recall > by_method["popularity"].recall
-        assert by_method["item-item CF"].users == len(split.test) > 0
-
-
-def test_online_retail_eval_cf_beats_popularity():
-    rows, report = evaluate_online_retail(shared_data("uci_online_retail_first_week_sample.csv"))
-    assert report["purchases"] > 9000
-    recall = {(r.split.split(" ")[0], r.setting.split(" ")[0], r.method): r.recall for r in rows}
-    assert len(rows) == 10
-    for split in ("leave-last-basket-out", "temporal"):
-        assert recall[(split, "repeats", "item-item CF")] > recall[(split, "repeats", "popularity")]
-    cf = np.mean([r.recall for r in rows if r.method == "item-item CF"])
-    pop = np.mean([r.recall for r in rows if r.method == "popularity"])
-    assert cf > pop
-
-
 # -- database -----------------------------------------------------------------------------------------------
 
 
@@ -273,9 +209,9 @@ def rows_of(url: str) -> list[tuple[str, str, int, str]]:
 
 def test_db_write_is_idempotent_and_filters_hold(any_db_url):
     seed_store(any_db_url)
-    first = run_recommend(any_db_url, k=4)
+    first = run_recommend(any_db_url, k=4, model="item-knn")
     rows = rows_of(any_db_url)
-    assert run_recommend(any_db_url, k=4).export == first.export
+    assert run_recommend(any_db_url, k=4, model="item-knn").export == first.export
     assert rows_of(any_db_url) == rows  # rerun: same rows, no duplicates
     with session_scope(any_db_url) as s:
         n = s.scalar(select(func.count()).select_from(Recommendation))
@@ -297,13 +233,32 @@ def test_db_write_is_idempotent_and_filters_hold(any_db_url):
 
 def test_recommend_for_some_users_replaces_only_theirs(db_url):
     seed_store(db_url)
-    run_recommend(db_url, k=3)
+    run_recommend(db_url, k=3, model="item-knn")
     before = rows_of(db_url)
-    run = run_recommend(db_url, k=1, users=["u5", "nobody"])
+    run = run_recommend(db_url, k=1, users=["u5", "nobody"], model="item-knn")
     after = rows_of(db_url)
     assert run.counts["unknown_users"] == 1 and run.counts["users"] == 1
     assert [r for r in after if r[0] == "u5" and r[3] == "builtin"] == [("u5", "i1", 1, "builtin")]
     assert [r for r in after if r[0] != "u5"] == [r for r in before if r[0] != "u5"]
+
+
+def test_auto_on_a_tiny_store_falls_back_to_popularity_and_records_why(db_url):
+    seed_store(db_url)
+    run = run_recommend(db_url, k=3)
+    assert run.model == "popularity" and run.selection is not None
+    assert "too little data" in run.selection.reason and "popularity by category" in run.selection.reason
+    with session_scope(db_url) as s:
+        recorded = s.scalars(select(RecommenderRun)).one()
+        assert (recorded.model, recorded.requested) == ("popularity", "auto")
+        assert recorded.figures["reason"] == run.selection.reason
+        assert recorded.counts["rows_written"] == run.counts["rows_written"] > 0
+    builtin = [r for r in rows_of(db_url) if r[3] == "builtin"]
+    assert {r[1] for r in builtin}.isdisjoint({"i6", "i7"})  # out of stock, unpriced
+    assert ("u9", "i3", 1, "upstream") in rows_of(db_url)
+    # u5 bought i0, i2 (kitchen) and i6, i7 (garden): none comes back; equal category weights, so Garden (the
+    # lower category code) first with its popular i4, i5, then the kitchen item it has not bought.
+    u5 = [r[1] for r in builtin if r[0] == "u5"]
+    assert u5 == ["i4", "i5", "i1"]
 
 
 def test_load_store_data_maps_ids(db_url):
@@ -330,32 +285,24 @@ def test_recommend_cli_json_and_csv(settings_env, db_url, tmp_path):
         rows = list(csv.DictReader(fh))
     assert rows == [{k: str(v) for k, v in r.items()} for r in payload["recommendations"]]
     assert set(rows[0]) == {"user_id", "item_id", "rank", "score"}
+    assert payload["model"] == "popularity" and "too little data" in payload["selection"]["reason"]
     text = CliRunner().invoke(main, ["recommend", "--users", "u1,u2"])
-    assert text.exit_code == 0 and "users 2" in text.output
-
-
-def test_eval_cli_json_on_online_retail():
-    path = shared_data("uci_online_retail_first_week_sample.csv")
-    result = CliRunner().invoke(main, ["eval", "recs", "--data", str(path), "--json", "--neighbours", "20"])
-    assert result.exit_code == 0, result.output
-    payload = json.loads(result.output)
-    assert payload["params"]["neighbours"] == 20
-    methods = {(r["split"].split(" ")[0], r["method"]) for r in payload["rows"]}
-    assert ("temporal", "item-item CF") in methods and ("leave-last-basket-out", "popularity") in methods
-    for row in payload["rows"]:
-        assert 0 <= row["recall"] <= 1 and (row["gain"] is None) == (row["method"] == "popularity")
+    assert text.exit_code == 0 and "users 2" in text.output and "too little data" in text.output
+    forced = CliRunner().invoke(main, ["recommend", "--model", "ease", "--k", "2"])
+    assert forced.exit_code == 0 and "model: ease" in forced.output
+    bad = CliRunner().invoke(main, ["recommend", "--neighbours", "5"])
+    assert bad.exit_code == 2 and "--model item-knn" in bad.output
 
 
 def test_bench_cli_small(tmp_path):
-    result = CliRunner().invoke(main, ["bench", "recs", "--users", "300", "--items", "5", "--db-users", "0", "--json"])
+    args = ["bench", "recs", "--users", "300", "--items", "40", "--db-users", "0", "--json"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert figures["counts"]["users"] == 300 and figures["rows"] > 0
-
-
-def test_eval_cli_rejects_a_missing_file(tmp_path):
-    result = CliRunner().invoke(main, ["eval", "recs", "--data", str(tmp_path / "none.csv")])
-    assert result.exit_code != 0 and "--data" in result.output
+    assert figures["model"] == figures["selection"]["chosen"]
+    fitted = [c for c in figures["selection"]["candidates"] if "fit_s" in c]
+    assert {c["model"] for c in fitted} == {"popularity", "item-knn", "rp3beta", "ials", "ease"}
 
 
 def test_commands_have_help():

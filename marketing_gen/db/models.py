@@ -119,6 +119,20 @@ class Recommendation(Base):
     generated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class RecommenderRun(Base):
+    """One ``marketing-gen recommend`` run: the model used, why (the automatic selection's figures), counts."""
+
+    __tablename__ = "recommender_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[str] = mapped_column(String(32))  # popularity | item-knn | rp3beta | ials | ease
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    requested: Mapped[str] = mapped_column(String(32), default="auto")  # auto or the model asked for
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # selection: every candidate, reason
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Brand(Base):
     __tablename__ = "brands"
 

@@ -1,7 +1,8 @@
 """Benchmark of the built-in recommender on generated data (``marketing-gen bench recs``).
 
 Owns the generator (power-law item popularity, categories, a favourite category per user, a few duplicate and
-dangling events) and the timing of fit + top-k for every user in memory, plus an optional smaller run of the
+dangling events) and the timing, in memory, of the automatic selection (each candidate's fit time and hold-out
+figures, EASE's size-limit skip), the final fit and top-k for every user, plus an optional smaller run of the
 whole database path. Does not assert anything: it prints figures.
 """
 
@@ -12,12 +13,15 @@ import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from marketing_gen.recommend.cf import EVENTS, PURCHASE, Interactions, build_interactions, fit
+from marketing_gen.recommend.interactions import EVENTS, PURCHASE, Interactions, build_interactions
+from marketing_gen.recommend.models import fit_model
+from marketing_gen.recommend.select import select_model
 
 
 def _peak_rss_mib() -> float:
@@ -83,9 +87,17 @@ def _interactions(n_users: int, n_items: int, ev: dict[str, np.ndarray]) -> Inte
 
 
 def run_bench(
-    *, n_users: int, n_items: int, per_user: int = 20, k: int = 10, db_users: int = 0, seed: int = 0
+    *,
+    n_users: int,
+    n_items: int,
+    per_user: int = 20,
+    k: int = 10,
+    db_users: int = 0,
+    seed: int = 0,
+    model: str = "auto",
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Generate, build the matrix, fit, recommend top-k for all users; optionally time the DB path too."""
+    """Generate, build the matrix, select (``auto``) or take ``model``, fit, top-k for all users; optional DB run."""
     figures: dict[str, Any] = {"users": n_users, "items": n_items, "k": k, "rss_before_mib": round(_peak_rss_mib())}
     t0 = time.perf_counter()
     ev = generate_events(n_users, n_items, per_user, seed=seed)
@@ -94,18 +106,40 @@ def run_bench(
     t1, c1 = time.perf_counter(), time.process_time()
     data = _interactions(n_users, n_items, ev)
     t2 = time.perf_counter()
-    model = fit(data)
+    chosen, params = model, {}
+    if model == "auto":
+        selection = select_model(data, k=k, seed=seed, progress=progress)
+        chosen, params = selection.model, selection.params
+        figures["selection"] = {
+            "chosen": chosen,
+            "reason": selection.reason,
+            "sample_users": selection.sample_users,
+            "eval_users": selection.eval_users,
+            "full_grid": selection.full_grid,
+            "candidates": [
+                {"model": c.model, "fit_s": c.fit_s, "recall": round(c.recall, 4), "ndcg": round(c.ndcg, 4)}
+                if c.skipped is None
+                else {"model": c.model, "skipped": c.skipped}
+                for c in selection.candidates
+            ],
+        }
     t3 = time.perf_counter()
-    recs = model.recommend(k=k)
-    t4, c4 = time.perf_counter(), time.process_time()
+    if progress:
+        progress(f"fitting {chosen} on every interaction")
+    fitted = fit_model(chosen, params, data)
+    t4 = time.perf_counter()
+    recs = fitted.recommend(k=k)
+    t5, c5 = time.perf_counter(), time.process_time()
     figures.update(
+        model=chosen,
+        params=params,
         matrix_s=round(t2 - t1, 2),
-        fit_s=round(t3 - t2, 2),
-        recommend_s=round(t4 - t3, 2),
-        total_s=round(t4 - t1, 2),
-        total_cpu_s=round(c4 - c1, 2),  # CPU time of this process: wall time minus waiting for a shared CPU
+        select_s=round(t3 - t2, 2),
+        fit_s=round(t4 - t3, 2),
+        recommend_s=round(t5 - t4, 2),
+        total_s=round(t5 - t1, 2),
+        total_cpu_s=round(c5 - c1, 2),  # CPU time of this process: wall time minus waiting for a shared CPU
         load_average=round(os.getloadavg()[0], 1),
-        similarity_nnz=int(model.similarity.nnz),
         rows=int(recs.item.size),
         counts=recs.counts,
         dropped={key: data.report[key] for key in ("duplicates", "unknown_item")},
@@ -117,7 +151,7 @@ def run_bench(
 
 
 def _bench_db(n_users: int, n_items: int, per_user: int, k: int, seed: int) -> dict[str, Any]:
-    """Fill a temporary SQLite store and time ``run_recommend`` (load + fit + recommend + replace rows)."""
+    """Fill a temporary SQLite store and time ``run_recommend`` (load + select + fit + recommend + replace rows)."""
     from sqlalchemy import insert
 
     from marketing_gen.db import get_engine, session_scope, upgrade

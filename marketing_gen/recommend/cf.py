@@ -5,8 +5,8 @@ co-occurrence, top neighbours per item kept), ``fit_rp3beta`` (random walk item 
 penalty, Paudel et al. 2016 / Dacrema et al. 2019) and ``popularity_model``. Scoring is one sparse product per
 chunk of users (``x @ similarity``), blended with item popularity for the kNN, plus a repeat bonus when consumed
 items are allowed. The ranking (filters, category cap, fill) is ``ranking.Recommender``'s.
-The kNN defaults (TF-IDF, 50 neighbours, popularity weight 1) were chosen on the Online Retail sample; the
-automatic selection (``select.py``) also tries a cosine variant without the blend.
+The kNN defaults (TF-IDF, 50 neighbours, history idf 1, no popularity blend) are one point of the grid the
+automatic selection (``select.py``) tries; it also tries cosine and the old popularity blend.
 Does not own the database (``store.py``), the dense models (``models.py``) nor the evaluation.
 """
 
@@ -42,8 +42,10 @@ class CFParams:
     history_idf: float = 1.0
     """Scale each history item's neighbours by idf^history_idf (idf = log(users / (1 + its users))): a rare item
     in a user's history says more about their taste than a best seller. 0 = off."""
-    popularity_weight: float = 1.0
-    """Blend: score = CF score / the user's best CF score + popularity_weight · popularity / top popularity."""
+    popularity_weight: float = 0.0
+    """Blend: score = CF score / the user's best CF score + popularity_weight · popularity / top popularity.
+    Off by default: a global blend pulls best sellers of other tastes into personal lists (the automatic
+    selection still tries 1.0)."""
     repeat_weight: float = 1.0
     """When consumed items are allowed: bonus for the user's own items (their weight / the user's top weight)."""
 

@@ -223,6 +223,8 @@ class Recommender(ABC):
     """Distinct users per item."""
     _global_order: np.ndarray = field(init=False, repr=False)
     _category_order: dict[int, np.ndarray] = field(init=False, repr=False)
+    _order_lists: dict[int, list[int]] = field(init=False, repr=False)
+    """The same orders as Python lists (key -1 = global), converted once: the fill walks them per user."""
 
     name: ClassVar[str] = "model"
     """The model's name in reports and ``--model``."""
@@ -243,6 +245,8 @@ class Recommender(ABC):
                 code = int(cats[part[0]])
                 if code >= 0:
                     self._category_order[code] = order[part]
+        self._order_lists = {code: o.tolist() for code, o in self._category_order.items()}
+        self._order_lists[-1] = order.tolist()
 
     @abstractmethod
     def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
@@ -329,20 +333,20 @@ class Recommender(ABC):
         per_cat: dict[int, int] = {}
         for item in picked_i:
             per_cat[int(cats[item])] = per_cat.get(int(cats[item]), 0) + 1
-        orders: list[np.ndarray] = []
+        orders: list[list[int]] = []
         if user_items.size:
             user_cats = cats[user_items]
             known = user_cats >= 0
             if known.any():
                 weight = np.bincount(user_cats[known], weights=user_weights[known])
                 present = np.flatnonzero(weight > 0)
-                for code in present[np.lexsort((present, -weight[present]))]:
-                    if int(code) in self._category_order:
-                        orders.append(self._category_order[int(code)])
-        orders.append(self._global_order)
+                for code in present[np.lexsort((present, -weight[present]))].tolist():
+                    if code in self._order_lists:
+                        orders.append(self._order_lists[code])
+        orders.append(self._order_lists[-1])
         n_users = max(self.data.n_users, 1)
         for order in orders:
-            for item in order.tolist():
+            for item in order:
                 if len(picked_i) >= k:
                     return
                 if item in excluded:

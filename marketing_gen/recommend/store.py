@@ -1,14 +1,17 @@
 """The recommender's database side: read users / items / interactions into arrays, write recommendation rows.
 
-Owns the mapping between database ids and the dense indices of ``cf.py`` and the replace-per-user write of
-the ``recommendations`` table (source ``builtin``). Does not own the math (``cf.py``) nor the join for prompts
-(``contexts.py``).
+Owns the mapping between database ids and the dense indices of the models, ``run_recommend`` (automatic
+selection or a named model, refit on every interaction, top-k for the users) and the replace-per-user write of
+the ``recommendations`` table (source ``builtin``) together with its ``recommender_runs`` row (the model used
+and the selection's figures). Does not own the math (``cf.py``, ``models.py``, ``select.py``) nor the join for
+prompts (``contexts.py``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +20,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from marketing_gen.db import session_scope, upsert
-from marketing_gen.db.models import Interaction, Item, Recommendation, User, utcnow
-from marketing_gen.recommend.cf import EVENTS, CFParams, Interactions, build_interactions, fit
+from marketing_gen.db.models import Interaction, Item, Recommendation, RecommenderRun, User, utcnow
+from marketing_gen.errors import InvalidRequest
+from marketing_gen.recommend.interactions import EVENTS, Interactions, build_interactions
+from marketing_gen.recommend.models import CANDIDATES, fit_model
+from marketing_gen.recommend.select import Selection, select_model
 
 BUILTIN = "builtin"
 """``recommendations.source`` of the rows this module writes."""
@@ -143,10 +149,17 @@ def replace_recommendations(
 class RecommendRun:
     """What ``run_recommend`` did."""
 
+    model: str
+    """The model whose lists were written."""
+    params: dict[str, Any]
     counts: dict[str, int]
     """users, with_cf, cold_start, filled, skipped, unknown_users, rows_written."""
     report: dict[str, int]
     """Data counts: events, duplicates, unknown ids, cold users and items, items without price / out of stock."""
+    selection: Selection | None = None
+    """The automatic selection's figures (``model="auto"`` only)."""
+    fit_s: float = 0.0
+    """Seconds of the final fit on every interaction."""
     export: list[dict[str, Any]] = field(default_factory=list)
     """user_id, item_id (external ids), rank, score — one per written row."""
 
@@ -156,15 +169,23 @@ def run_recommend(
     *,
     k: int = 10,
     users: Sequence[str] | None = None,
-    exclude_purchased: bool = True,
+    exclude_consumed: bool = True,
     max_per_category: int | None = 3,
-    params: CFParams | None = None,
+    model: str = "auto",
+    params: dict[str, Any] | None = None,
     export: bool = True,
+    progress: Callable[[str], None] | None = None,
 ) -> RecommendRun:
-    """Fit on every interaction, recommend for ``users`` (external ids; default all), write source-builtin rows.
+    """Choose (``model="auto"``) or take a model, fit it on every interaction, write top-k source-builtin rows.
 
-    With ``export`` the result carries every written row with external ids (for --json / --out).
+    ``users`` are external ids (default: all). ``exclude_consumed`` drops items the user purchased or rated;
+    without it they compete on their score (item-kNN and popularity add a repeat bonus: "buy again").
+    ``params`` override the named model's defaults (ignored by ``auto``, which picks its own). The run and its
+    figures are recorded in ``recommender_runs`` in the same transaction as the rows. With ``export`` the result
+    carries every written row with external ids (for --json / --out).
     """
+    if model != "auto" and model not in CANDIDATES:
+        raise InvalidRequest(f"--model {model!r} is not one of auto, {', '.join(CANDIDATES)}")
     with session_scope(url) as session:
         store = load_store_data(session)
     data = store.interactions
@@ -176,16 +197,38 @@ def run_recommend(
         wanted = list(dict.fromkeys(users))
         rows = np.array([index[u] for u in wanted if u in index], dtype=np.int64)
         unknown = len(wanted) - rows.size
-    model = fit(data, params)
-    recs = model.recommend(rows, k=k, exclude_purchased=exclude_purchased, max_per_category=max_per_category)
+    selection = None
+    chosen, chosen_params = model, dict(params or {})
+    if model == "auto":
+        selection = select_model(data, k=k, progress=progress)
+        chosen, chosen_params = selection.model, dict(selection.params)
+    if chosen == "popularity" and not exclude_consumed:
+        chosen_params.setdefault("repeat_weight", 1.0)  # "buy again": the user's own items first
+    if progress:
+        progress(f"fitting {chosen} on every interaction")
+    t0 = time.perf_counter()
+    fitted = fit_model(chosen, chosen_params, data)
+    fit_s = time.perf_counter() - t0
+    recs = fitted.recommend(rows, k=k, exclude_consumed=exclude_consumed, max_per_category=max_per_category)
     out_rows = [
         {"user_id": store.user_ids[u], "item_id": store.item_ids[i], "rank": r, "score": s}
         for u, i, r, s in zip(
             recs.user.tolist(), recs.item.tolist(), recs.rank.tolist(), recs.score.tolist(), strict=True
         )
     ]
+    counts = dict(recs.counts, unknown_users=unknown)
     with session_scope(url) as session:
         written = replace_recommendations(session, None if users is None else store.user_ids[rows].tolist(), out_rows)
+        counts["rows_written"] = written
+        session.add(
+            RecommenderRun(
+                model=chosen,
+                params=chosen_params,
+                requested=model,
+                figures=selection.to_json() if selection else {},
+                counts=dict(counts, fit_s=round(fit_s, 3), exclude_consumed=exclude_consumed),
+            )
+        )
     exported = []
     if export:
         exported = [
@@ -194,5 +237,4 @@ def run_recommend(
                 recs.user.tolist(), recs.item.tolist(), recs.rank.tolist(), recs.score.tolist(), strict=True
             )
         ]
-    counts = dict(recs.counts, unknown_users=unknown, rows_written=written)
-    return RecommendRun(counts, dict(data.report), exported)
+    return RecommendRun(chosen, chosen_params, counts, dict(data.report), selection, round(fit_s, 3), exported)
