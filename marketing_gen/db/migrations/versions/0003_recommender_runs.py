@@ -1,15 +1,15 @@
 """recommender runs: the model each `recommend` run used and the automatic selection's figures
 
-Revision ID: 0002_recommender_runs
-Revises: 0001
+Revision ID: 0003_recommender_runs
+Revises: 0002_review_send
 Create Date: 2026-11-30 00:15:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_recommender_runs'
-down_revision = '0001'
+revision = '0003_recommender_runs'
+down_revision = '0002_review_send'
 branch_labels = None
 depends_on = None
 
