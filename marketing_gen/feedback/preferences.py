@@ -261,6 +261,14 @@ def build_preference_rows(
                 },
             }
         )
+    # 4. Reviewers' decisions: rejections (KTO negatives) and human edits (DPO pairs), see review.training.
+    from marketing_gen.review.training import review_preference_rows
+
+    review = review_preference_rows(url=url, campaign_id=campaign_id)
+    data.kto += review["kto"]
+    data.dpo += review["dpo"]
+    if review["kto"] or review["dpo"]:
+        data.counts["review_rejections"], data.counts["review_edits"] = len(review["kto"]), len(review["dpo"])
     data.counts["positives"] = sum(1 for r in data.kto if r["label"])
     data.counts["negatives"] = sum(1 for r in data.kto if not r["label"])
     return data

@@ -325,10 +325,10 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
     The context is rebuilt from the database now (``recommend.build_contexts``), so a draft whose user's
     recommendations changed since is trained with today's prompt: acceptable for copy that was approved.
     """
-    from sqlalchemy import func, select
+    from sqlalchemy import func, or_, select
 
     from marketing_gen.db import session_scope
-    from marketing_gen.db.models import Draft, FeedbackEvent
+    from marketing_gen.db.models import Draft, FeedbackEvent, ReviewAction
 
     report = report if report is not None else BuildReport()
     with session_scope(url) as session:
@@ -336,7 +336,11 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
             select(Draft.id, Draft.user_id, Draft.channel, Draft.variant, Draft.fields, Draft.campaign_id)
             .where(
                 Draft.status.in_(("ready", "queued")),
-                Draft.fallback.is_(False),
+                # a template fallback is not the model's copy, unless a reviewer rewrote it (human-written copy)
+                or_(
+                    Draft.fallback.is_(False),
+                    Draft.id.in_(select(ReviewAction.draft_id).where(ReviewAction.action == "edit")),
+                ),
                 Draft.fields.is_not(None),
                 Draft.channel != "social_reply",
             )
