@@ -1,19 +1,26 @@
 """HTTP API (FastAPI): thin routes over the same library functions the CLI uses.
 
-Owns the app factory and bearer-token auth. Routes live in sibling modules and are included here.
+Owns the app factory and the error mapping: every error of the JSON API is an RFC 9457 problem
+(``api/problems.py``); ``api/auth.py``'s ``RequestGuard`` authenticates ``/v1/`` requests from their headers and
+bounds every body before the app reads it. Routes live in sibling modules and are included here.
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from marketing_gen import __version__
+from marketing_gen.api.auth import RequestGuard
+from marketing_gen.api.problems import problem_response
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.errors import ClientError, NotFound, ServerError
 
 MAX_BODY_BYTES = 256 * 1024
-"""Requests larger than this are refused with 413."""
+"""Requests larger than this are refused with 413 (declared or streamed)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -21,25 +28,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(title="marketing-gen", version=__version__, description="Reply suggestions, tracking, events.")
     app.state.settings = settings
+    app.add_middleware(RequestGuard, max_body_bytes=MAX_BODY_BYTES)
 
-    @app.middleware("http")
-    async def limit_body_size(request: Request, call_next):  # type: ignore[no-untyped-def]
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
-            return JSONResponse(status_code=413, content={"detail": f"request body over {MAX_BODY_BYTES} bytes"})
-        return await call_next(request)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # loc / msg / type only: echoing ``input`` would mirror (possibly large or private) request data back
+        errors = jsonable_encoder([{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()])
+        summary = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        return problem_response(422, summary or "invalid request", errors=errors)
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=404, content={"detail": str(exc)})
+        return problem_response(404, str(exc))
 
     @app.exception_handler(ClientError)
     async def client_error(_request: Request, exc: ClientError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        return problem_response(400, str(exc))
 
     @app.exception_handler(ServerError)
     async def server_error(_request: Request, exc: ServerError) -> JSONResponse:
-        return JSONResponse(status_code=503, content={"detail": f"{type(exc).__name__}: {exc}"})
+        return problem_response(503, f"{type(exc).__name__}: {exc}")
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+        return problem_response(500, "internal error (see the server log)")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

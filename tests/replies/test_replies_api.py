@@ -76,8 +76,10 @@ def test_escalation(client: TestClient, engine: ScriptedEngine) -> None:
 )
 def test_bad_input_is_422_with_a_clear_message(client: TestClient, payload: dict, field: str, words: str) -> None:  # type: ignore[type-arg]
     r = client.post("/v1/replies/suggest", json=payload, headers=AUTH)
-    assert r.status_code == 422
-    errors = r.json()["detail"]
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    problem = r.json()
+    assert problem["type"] == "urn:marketing-gen:problem:validation-failed" and field in problem["detail"]
+    errors = problem["errors"]
     assert any(e["loc"][-1] == field and words in e["msg"].lower() for e in errors), errors
 
 
