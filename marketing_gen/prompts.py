@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.sandbox import SandboxedEnvironment
 
 from marketing_gen.channels.base import ChannelSpec, get_channel
 from marketing_gen.channels.sms import opt_out_line
@@ -50,8 +51,11 @@ MAX_ITEMS = 3
 
 
 @lru_cache(maxsize=8)
-def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
+def _environment(dirs: tuple[Path, ...], autoescape: bool, sandboxed: bool) -> jinja2.Environment:
+    # User templates are not ours: a plain Environment lets `{{ cycler.__init__.__globals__.os.popen(…) }}` run
+    # commands. The sandbox refuses such attribute access (jinja2.sandbox.SecurityError) and unsafe callables.
+    env_class = SandboxedEnvironment if sandboxed else jinja2.Environment
+    env = env_class(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         autoescape=autoescape,
@@ -68,10 +72,11 @@ def _environment(dirs: tuple[Path, ...], autoescape: bool) -> jinja2.Environment
 
 
 def template_environment(settings: Settings | None = None, *, autoescape: bool = False) -> jinja2.Environment:
-    """The Jinja2 environment: ``user_templates_dir`` first (when set), then ``templates_dir``."""
+    """The Jinja2 environment: ``user_templates_dir`` first (when set), then ``templates_dir``; sandboxed
+    (``jinja2.sandbox.SandboxedEnvironment``) whenever a user templates dir is set."""
     settings = settings or get_settings()
     dirs = tuple(d for d in (settings.user_templates_dir, settings.templates_dir) if d is not None)
-    return _environment(dirs, autoescape)
+    return _environment(dirs, autoescape, settings.user_templates_dir is not None)
 
 
 def display_title(title: str) -> str:

@@ -20,6 +20,8 @@ from email.policy import SMTP
 from email.utils import formataddr, formatdate
 from typing import Any
 
+from jinja2.sandbox import SecurityError
+
 from marketing_gen.channels import push, sms
 from marketing_gen.channels.base import get_channel
 from marketing_gen.channels.legal import legal_lines
@@ -177,8 +179,14 @@ def render_email(
         "legal_reason": legal.fill("email_reason", brand=brand.name),
         "legal_unsubscribe": legal.lines["email_unsubscribe"],
     }
-    text = template_environment(settings).get_template("output/email.txt.j2").render(**variables)
-    html = template_environment(settings, autoescape=True).get_template("output/email.html.j2").render(**variables)
+    try:
+        text = template_environment(settings).get_template("output/email.txt.j2").render(**variables)
+        html = template_environment(settings, autoescape=True).get_template("output/email.html.j2").render(**variables)
+    except SecurityError as exc:  # a user template reached for something the sandbox refuses
+        raise InvalidRequest(
+            f"an email template in MARKETING_GEN_USER_TEMPLATES_DIR was refused by the sandbox ({exc}); "
+            "templates may only use the variables they are given"
+        ) from exc
 
     domain = host_of(brand.website_url or settings.public_base_url) or "localhost"
     msg = EmailMessage(policy=EMAIL_POLICY)

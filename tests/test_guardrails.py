@@ -93,6 +93,15 @@ def test_rsa_counts_and_per_asset_limits() -> None:
     assert "missing.path1" not in found  # paths are optional
 
 
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_copy_beginning_with_a_formula_character_is_a_hard_finding(start: str) -> None:
+    found = check({**CLEAN_EMAIL, "subject": start + "1+1 Candle Set"}, ctx(), "email")
+    assert "format.formula.subject" in codes(hard(found))
+    rsa = {"headlines": ["Soft light", start + "HYPERLINK(x)", "Warm evenings"], "descriptions": ["Cosy.", "Warm."]}
+    assert "format.formula.headlines" in codes(check(rsa, ctx(), "google_ads_rsa"))
+    assert "format.formula.subject" not in codes(check({**CLEAN_EMAIL, "subject": "Save 1+1 today"}, ctx(), "email"))
+
+
 def test_placeholders_tags_and_newlines() -> None:
     fields = {**CLEAN_EMAIL, "body": "Hi [Your Name], thanks", "subject": "Line one\nline two"}
     found = codes(check(fields, ctx(), "email"))

@@ -204,3 +204,25 @@ def test_google_ads_csv_neutralises_formula_cells() -> None:
     row = {c: "" for c in GOOGLE_ADS_COLUMNS} | {"Campaign": "winter", "Headline 1": "=1+1 Candle Set"}
     cells = next(csv.DictReader(io.StringIO(google_ads_csv([row]))))
     assert cells["Headline 1"] == "'=1+1 Candle Set" and cells["Campaign"] == "winter"
+
+
+ATTACK = "{{ cycler.__init__.__globals__.os.popen('touch %s').read() }}"
+
+
+def test_user_templates_cannot_run_commands(tmp_path: Path) -> None:
+    import jinja2
+
+    from marketing_gen.prompts import build_prompt
+
+    marker = tmp_path / "pwned"
+    user_dir = tmp_path / "user_templates"
+    (user_dir / "output").mkdir(parents=True)
+    (user_dir / "prompts").mkdir()
+    (user_dir / "output" / "email.txt.j2").write_text(ATTACK % marker, encoding="utf-8")
+    (user_dir / "prompts" / "sms.j2").write_text(ATTACK % marker + "\n@@USER@@\n{{ data }}\n", encoding="utf-8")
+    settings = SETTINGS.model_copy(update={"user_templates_dir": user_dir})
+    with pytest.raises(InvalidRequest, match="sandbox"):
+        _email(settings=settings)
+    with pytest.raises(jinja2.exceptions.SecurityError):
+        build_prompt(ctx(), "sms", settings=settings)
+    assert not marker.exists()

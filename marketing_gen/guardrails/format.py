@@ -1,4 +1,5 @@
-"""Format checks: required fields, list counts, length limits, single-line fields, placeholders, SMS, push."""
+"""Format checks: required fields, list counts, length limits, formula-like starts, single-line fields,
+placeholders, SMS, push."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from marketing_gen.channels import push, sms
 from marketing_gen.channels.base import ChannelSpec, all_channels
+from marketing_gen.csv_safe import is_formula_like
 from marketing_gen.guardrails.facts import Facts, Violation
 
 SINGLE_LINE = {
@@ -81,6 +83,15 @@ def check_format(fields: Mapping[str, Any], spec: ChannelSpec, facts: Facts) -> 
                         f.name,
                         f"{label} has {len(text.strip())} characters; aim for ≥ {f.soft_min_len}",
                         hard=False,
+                    )
+                )
+            if is_formula_like(text):  # a spreadsheet would run it (CSV exports neutralise it, but with a ')
+                out.append(
+                    Violation(
+                        f"format.formula.{f.name}",
+                        f.name,
+                        f"{label} begins with {text[:1]!r}: spreadsheets and ad-platform bulk sheets read it as a "
+                        "formula; start with a word",
                     )
                 )
             if f.name in SINGLE_LINE and ("\n" in text.strip() or "\r" in text.strip()):
