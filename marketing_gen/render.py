@@ -3,7 +3,8 @@
 - email → RFC 5322 ``multipart/alternative`` (text + HTML, ``templates/output/email.{txt,html}.j2``, HTML
   autoescaped), CAN-SPAM footer (postal address, per-user unsubscribe link with a signed token),
   ``List-Unsubscribe`` + ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``; item links go through
-  click tracking (``{public_base_url}/c/{token}``);
+  click tracking (``{public_base_url}/c/{token}``); IDN domains in ASCII form, a non-ASCII mailbox name renders
+  with the SMTPUTF8 policy (``data["smtputf8"]``);
 - google_ads_rsa → one Google Ads Editor CSV row (``GOOGLE_ADS_COLUMNS``; ``google_ads_csv`` writes a file);
 - sms → text, encoding, segments; push → APNs and FCM payloads (≤ 4096 bytes); meta_ad, social_reply → dicts.
 Copy is passed to templates as data, never compiled as a template, so ``{{ … }}`` in a title stays text.
@@ -15,11 +16,14 @@ import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, SMTPUTF8
 from email.utils import formataddr, formatdate
 from typing import Any
 
+import idna
+from email_validator import EmailNotValidError, validate_email
 from jinja2.sandbox import SecurityError
 
 from marketing_gen.channels import push, sms
@@ -48,6 +52,10 @@ GOOGLE_ADS_COLUMNS: tuple[str, ...] = (
 EMAIL_POLICY = SMTP.clone(max_line_length=998)
 """CRLF, and no folding below RFC 5322's 998: ``List-Unsubscribe`` URLs must stay one unencoded token."""
 
+EMAIL_POLICY_UTF8 = SMTPUTF8.clone(max_line_length=998)
+"""The same for a recipient whose mailbox name is not ASCII (RFC 6531): headers in raw UTF-8. Such messages are
+marked ``smtputf8: true`` in their data; the relay must be sent them with the ``SMTPUTF8`` mail option."""
+
 EMAIL_ITEMS = 3
 """Items shown as cards in an email."""
 
@@ -64,7 +72,7 @@ class RenderedArtifact:
     def as_bytes(self) -> bytes:
         """Email: the RFC 5322 message (an .eml file); other channels: the data as UTF-8 JSON."""
         if self.message is not None:
-            return self.message.as_bytes(policy=EMAIL_POLICY)
+            return self.message.as_bytes(policy=self.message.policy)
         return json.dumps(self.data, ensure_ascii=False, indent=2).encode("utf-8")
 
 
@@ -141,6 +149,26 @@ def unsubscribe_link(context: UserContext, settings: Settings, *, channel: str, 
     return template.format(base_url=settings.public_base_url.rstrip("/"), token=token)
 
 
+def recipient_address(address: str) -> tuple[str, bool]:
+    """``address`` as it goes in ``To:`` — the domain in its ASCII (punycode) form — and whether it needs SMTPUTF8
+    (a mailbox name that is not ASCII, e.g. ``josé.1@example.net``); InvalidRequest when it is no address."""
+    try:
+        parsed = validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidRequest(f"recipient address {address!r} is not valid: {exc}") from exc
+    if parsed.ascii_email:
+        return parsed.ascii_email, False
+    return f"{parsed.local_part}@{parsed.ascii_domain}", True
+
+
+def ascii_domain(host: str) -> str:
+    """A host name in its ASCII form (IDNA 2008 / UTS 46 punycode): ``bücher.example`` → ``xn--bcher-kva.example``."""
+    try:
+        return idna.encode(host, uts46=True).decode("ascii")
+    except idna.IDNAError as exc:
+        raise InvalidRequest(f"domain {host!r} cannot be written in ASCII form: {exc}") from exc
+
+
 def render_email(
     fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, campaign_name: str, settings: Settings
 ) -> RenderedArtifact:
@@ -188,11 +216,13 @@ def render_email(
             "templates may only use the variables they are given"
         ) from exc
 
-    domain = host_of(brand.website_url or settings.public_base_url) or "localhost"
-    msg = EmailMessage(policy=EMAIL_POLICY)
+    domain = ascii_domain(host_of(brand.website_url or settings.public_base_url) or "localhost")
+    to, smtputf8 = recipient_address(context.email) if context.email else (None, False)
+    msg = EmailMessage(policy=EMAIL_POLICY_UTF8 if smtputf8 else EMAIL_POLICY)
     msg["From"] = formataddr((brand.name, f"no-reply@{domain}"))
-    if context.email:
-        msg["To"] = formataddr(((context.first_name or "").strip(), context.email))
+    if to:
+        local, _, to_domain = to.rpartition("@")
+        msg["To"] = Address(display_name=(context.first_name or "").strip(), username=local, domain=to_domain)
     msg["Subject"] = variables["subject"]
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = f"<mg-{draft_id if draft_id is not None else context.user_id}.{context.user_id}@{domain}>"
@@ -203,7 +233,8 @@ def render_email(
     msg.add_alternative(html, subtype="html", cte="quoted-printable")
     data = {
         "from": str(msg["From"]),
-        "to": str(msg["To"]) if context.email else None,
+        "to": str(msg["To"]) if to else None,
+        "smtputf8": smtputf8,
         "subject": variables["subject"],
         "preheader": variables["preheader"],
         "text": text,

@@ -53,7 +53,8 @@ def ctx(brand: BrandFacts = BRAND, items: tuple[ItemFacts, ...] = ITEMS) -> User
 
 def _email(settings: Settings = SETTINGS, context: UserContext | None = None):
     artifact = render("email", EMAIL_FIELDS, context or ctx(), draft_id=7, campaign_name="winter", settings=settings)
-    return artifact, email.message_from_bytes(artifact.as_bytes(), policy=policy.default)
+    # Decoded as UTF-8 first (as the pipeline stores it): SMTPUTF8 messages carry raw UTF-8 header bytes.
+    return artifact, email.message_from_string(artifact.as_bytes().decode("utf-8"), policy=policy.default)
 
 
 def test_email_is_multipart_alternative_with_one_click_unsubscribe() -> None:
@@ -226,3 +227,68 @@ def test_user_templates_cannot_run_commands(tmp_path: Path) -> None:
     with pytest.raises(jinja2.exceptions.SecurityError):
         build_prompt(ctx(), "sms", settings=settings)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "to", "smtputf8"),
+    [
+        ("anna@example.org", "anna@example.org", False),
+        ("josé.1@example.net", "josé.1@example.net", True),  # Latin
+        ("user@bücher.example", "user@xn--bcher-kva.example", False),  # IDN domain only: ASCII form, plain SMTP
+        ("пользователь@пример.рф", "пользователь@xn--e1afmkfd.xn--p1ai", True),  # Cyrillic
+        ("用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v", True),  # Han
+        ("θσερ@εχαμπλε.ψομ", "θσερ@xn--mxahbxey0c.xn--xxaf0a", True),  # Greek
+        ("मानक@example.in", "मानक@example.in", True),  # Devanagari
+    ],
+)
+def test_internationalised_addresses_render(address: str, to: str, smtputf8: bool) -> None:
+    from dataclasses import replace
+
+    artifact, msg = _email(context=replace(ctx(), email=address))
+    raw = artifact.as_bytes()
+    assert artifact.data["smtputf8"] is smtputf8
+    assert msg["To"].addresses[0].addr_spec == to
+    assert raw.isascii() is not smtputf8  # only SMTPUTF8 messages carry raw UTF-8 headers
+    assert msg["To"].addresses[0].display_name == "Anna"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_an_address_that_is_no_address_fails_with_a_clear_reason() -> None:
+    from dataclasses import replace
+
+    with pytest.raises(InvalidRequest, match="not valid"):
+        _email(context=replace(ctx(), email="Pelé <x>"))
+
+
+def test_an_smtputf8_message_is_accepted_by_a_real_smtp_server() -> None:
+    import smtplib
+    from dataclasses import replace
+
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        envelopes: list = []  # type: ignore[type-arg]
+
+        async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=True)
+    controller.start()
+    try:
+        artifact, msg = _email(context=replace(ctx(), email="josé.1@example.net"))
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            smtp.ehlo()
+            assert smtp.has_extn("smtputf8")
+            smtp.sendmail("no-reply@acme.example.com", ["josé.1@example.net"], artifact.as_bytes(), ["SMTPUTF8"])
+    finally:
+        controller.stop()
+    (envelope,) = inbox.envelopes
+    assert envelope.rcpt_tos == ["josé.1@example.net"] and envelope.smtp_utf8
+    assert "To: Anna <josé.1@example.net>" in envelope.content.decode("utf-8")
