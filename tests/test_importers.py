@@ -124,6 +124,22 @@ def test_users_import_validates_and_records_consent(tmp_path: Path, any_db_url: 
     assert users["u3"].consent_push_at is None  # blank consent cell = not given
 
 
+def test_line_breaks_in_names_and_phones_are_row_errors(tmp_path: Path, sqlite_url: str) -> None:
+    content = (
+        "user_id,email,first_name,last_name,phone\n"
+        'n1,n1@example.com,"Ann\r\nBcc: victim@example.org",Lee,\n'
+        'n2,n2@example.com,Bo,"Li\nX",\n'
+        'n3,n3@example.com,Cy,,"+44 7700\n900003"\n'
+        'n4,n4@example.com,Di,,"+44 7700\r900004"\n'
+        "n5,n5@example.com,Ed,Ng,+44 7700 900005\n"
+    )
+    report = import_file("users", write(tmp_path, "users.csv", content), url=sqlite_url)
+    assert (report.imported, report.rejected) == (1, 4)
+    assert [e.field for e in report.errors] == ["first_name", "last_name", "phone", "phone"]
+    assert all("line break" in e.reason for e in report.errors)
+    assert set(load_users(sqlite_url)) == {"n5"}
+
+
 def test_reimport_updates_and_never_duplicates(tmp_path: Path, any_db_url: str) -> None:
     path = write(tmp_path, "users.csv", USERS_CSV)
     import_file("users", path, url=any_db_url)

@@ -43,7 +43,9 @@ _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 _NUMBER = re.compile(r"^\d[\d,.\s']*$")
 _RANGE = re.compile(r"\d\s*(-|–|—|to)\s*\D{0,4}\d", re.IGNORECASE)
 _LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
-_PHONE = re.compile(r"^\+?[\d\s().\-/]{6,31}$")
+_PHONE = re.compile(r"^\+?[\d ().\-/]{6,31}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+"""Line breaks and other control characters: a header (``To:``) or an SMS gateway field would split on them."""
 _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 
@@ -242,6 +244,14 @@ class UserRow(_Row):
     sms_consent: OptBool = None
     push_consent: OptBool = None
     ads_consent: OptBool = None
+
+    @field_validator("first_name", "last_name", "country", "phone", mode="before")
+    @classmethod
+    def _one_line(cls, v: Any) -> Any:
+        if isinstance(v, str) and _CONTROL.search(v.strip()):
+            kind = "a line break" if re.search(r"[\r\n\u2028\u2029]", v.strip()) else "a control character"
+            raise ValueError(f"contains {kind}: {v!r} (must be one line of text)")
+        return v
 
     @field_validator("locale")
     @classmethod
