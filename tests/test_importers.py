@@ -131,7 +131,7 @@ def test_line_breaks_in_names_and_phones_are_row_errors(tmp_path: Path, sqlite_u
         'n2,n2@example.com,Bo,"Li\nX",\n'
         'n3,n3@example.com,Cy,,"+44 7700\n900003"\n'
         'n4,n4@example.com,Di,,"+44 7700\r900004"\n'
-        "n5,n5@example.com,Ed,Ng,+44 7700 900005\n"
+        "n5,n5@example.com,Ed,Ng,+44 7911 123456\n"
     )
     report = import_file("users", write(tmp_path, "users.csv", content), url=sqlite_url)
     assert (report.imported, report.rejected) == (1, 4)
