@@ -43,6 +43,7 @@ def seed_users(url: str, n: int, *, timezone: str | None = None) -> None:
                 consent_email=True,
                 consent_sms=True,
                 consent_push=True,
+                consent_ads=True,
             )
             for i in range(n)
         ]

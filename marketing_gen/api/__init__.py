@@ -74,4 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(replies_api.router)
 
+    from marketing_gen.api import review_pages
+
+    app.include_router(review_pages.router)
+
     return app
