@@ -8,6 +8,8 @@
 - google_ads_rsa → one Google Ads Editor CSV row (``GOOGLE_ADS_COLUMNS``; ``google_ads_csv`` writes a file);
 - sms → text, encoding, segments; push → APNs and FCM payloads (≤ 4096 bytes); meta_ad, social_reply → dicts.
 Copy is passed to templates as data, never compiled as a template, so ``{{ … }}`` in a title stays text.
+Every artifact carries ``ai_mark`` (model | fallback | human; EU AI Act Art. 50); an email also carries the
+``X-AI-Generated`` / ``X-AI-Content-Origin`` headers.
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ marked ``smtputf8: true`` in their data; the relay must be sent them with the ``
 EMAIL_ITEMS = 3
 """Items shown as cards in an email."""
 
+AI_MARKS = ("model", "fallback", "human")
+"""Who wrote a piece of copy: the model, the template fallback, or a person (a reviewer's edit)."""
+AI_GENERATED_HEADER = "X-AI-Generated"
+AI_ORIGIN_HEADER = "X-AI-Content-Origin"
+
 
 @dataclass
 class RenderedArtifact:
@@ -85,8 +92,40 @@ def render(
     campaign_name: str,
     settings: Settings,
     ad_group: str | None = None,
+    ai_mark: str = "model",
 ) -> RenderedArtifact:
-    """Render one checked copy for one user; ConfigError when links would be dead or forgeable (email, push)."""
+    """Render one checked copy for one user, marked with who wrote it (``ai_mark``: model | fallback | human; the
+    default marks copy as model-written, the safe side); ConfigError when links would be dead or forgeable."""
+    if ai_mark not in AI_MARKS:
+        raise InvalidRequest(f"ai_mark {ai_mark!r}: choose one of {', '.join(AI_MARKS)}")
+    artifact = _render_target(
+        channel, fields, context, draft_id=draft_id, campaign_name=campaign_name, settings=settings, ad_group=ad_group
+    )
+    artifact.data["ai_mark"] = ai_mark
+    if artifact.message is not None:
+        headers = ai_mark_headers(ai_mark)
+        for name, value in headers.items():
+            artifact.message[name] = value
+        artifact.data["headers"].update(headers)
+    return artifact
+
+
+def ai_mark_headers(ai_mark: str) -> dict[str, str]:
+    """The machine-readable AI marking of an email (EU AI Act Art. 50): ``X-AI-Generated: yes|no`` and who wrote
+    the copy (``X-AI-Content-Origin: model|fallback|human``)."""
+    return {AI_GENERATED_HEADER: "yes" if ai_mark == "model" else "no", AI_ORIGIN_HEADER: ai_mark}
+
+
+def _render_target(
+    channel: str,
+    fields: Mapping[str, Any],
+    context: UserContext,
+    *,
+    draft_id: int | None,
+    campaign_name: str,
+    settings: Settings,
+    ad_group: str | None,
+) -> RenderedArtifact:
     spec = get_channel(channel)
     if spec.render_target in ("email_mime", "push"):
         problems = link_settings_problems(settings)

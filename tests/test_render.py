@@ -198,7 +198,7 @@ def test_meta_and_social_reply_are_plain_dicts() -> None:
     assert meta.data["primary_text"] == "p" and meta.data["link"] == "https://acme.example.com/p/1"
     assert meta.as_bytes().startswith(b"{")
     reply = render("social_reply", {"text": "Thanks!"}, ctx(), draft_id=None, campaign_name="c", settings=SETTINGS)
-    assert reply.data == {"text": "Thanks!"}
+    assert reply.data == {"text": "Thanks!", "ai_mark": "model"}
 
 
 def test_google_ads_csv_neutralises_formula_cells() -> None:
@@ -292,3 +292,19 @@ def test_an_smtputf8_message_is_accepted_by_a_real_smtp_server() -> None:
     (envelope,) = inbox.envelopes
     assert envelope.rcpt_tos == ["josé.1@example.net"] and envelope.smtp_utf8
     assert "To: Anna <josé.1@example.net>" in envelope.content.decode("utf-8")
+
+
+@pytest.mark.parametrize(("mark", "generated"), [("model", "yes"), ("fallback", "no"), ("human", "no")])
+def test_every_artifact_carries_the_ai_mark(mark: str, generated: str) -> None:
+    artifact = render("email", EMAIL_FIELDS, ctx(), draft_id=7, campaign_name="w", settings=SETTINGS, ai_mark=mark)
+    msg = email.message_from_bytes(artifact.as_bytes(), policy=policy.default)
+    assert msg["X-AI-Generated"] == generated and msg["X-AI-Content-Origin"] == mark
+    assert artifact.data["ai_mark"] == mark and artifact.data["headers"]["X-AI-Generated"] == generated
+    for channel, fields in (("sms", {"text": "Acme: hi. STOP to opt out"}), ("social_reply", {"text": "Thanks!"})):
+        other = render(channel, fields, ctx(), draft_id=1, campaign_name="w", settings=SETTINGS, ai_mark=mark)
+        assert other.data["ai_mark"] == mark
+
+
+def test_unknown_ai_mark_is_refused() -> None:
+    with pytest.raises(InvalidRequest, match="ai_mark"):
+        render("sms", {"text": "x"}, ctx(), draft_id=1, campaign_name="w", settings=SETTINGS, ai_mark="robot")

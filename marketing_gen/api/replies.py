@@ -28,6 +28,11 @@ from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
 
 log = logging.getLogger(__name__)
 
+AI_LABEL = "AI suggestion"
+TEMPLATE_LABEL = "Template suggestion"
+AI_NOTICE = "Suggestions marked 'AI suggestion' were written by an AI model: read and edit before you send."
+"""Shown to the agent (EU AI Act Art. 50: people are told when text comes from an AI system)."""
+
 API_CANDIDATES = 4
 """Candidates per API request (m; at least k): one prompt per intent keeps one request near a second on CPU.
 Override with ``app.state.reply_m``."""
@@ -120,6 +125,8 @@ class SuggestionOut(BaseModel):
     text: str
     intent: str = Field(description="answer | ask_details | thank | recommend | apologize")
     fallback: bool = Field(description="True: a safe template, not model text.")
+    ai_mark: Literal["model", "fallback"] = Field(description="Who wrote it (EU AI Act Art. 50): model | fallback.")
+    label: str = Field(description=f"What to show the agent next to it: {AI_LABEL!r} or {TEMPLATE_LABEL!r}.")
 
 
 class SuggestResponse(BaseModel):
@@ -131,6 +138,8 @@ class SuggestResponse(BaseModel):
     flagged_injection: bool
     suggestions: list[SuggestionOut]
     model_version: str | None
+    ai_generated: bool = Field(description="True when any suggestion was written by the AI model.")
+    notice: str = Field(description="Disclosure to show the agent above the suggestions.")
 
 
 @router.post(
@@ -164,6 +173,17 @@ async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
     return {
         **result.to_dict(),
         "flagged_injection": result.flagged_injection,
-        "suggestions": [{"text": s.text, "intent": s.intent, "fallback": s.fallback} for s in result.suggestions],
+        "suggestions": [
+            {
+                "text": s.text,
+                "intent": s.intent,
+                "fallback": s.fallback,
+                "ai_mark": "fallback" if s.fallback else "model",
+                "label": TEMPLATE_LABEL if s.fallback else AI_LABEL,
+            }
+            for s in result.suggestions
+        ],
+        "ai_generated": any(not s.fallback for s in result.suggestions),
+        "notice": AI_NOTICE,
         "model_version": result.model_version,
     }

@@ -2,6 +2,9 @@
 
 Owns file layout only; the customer-facing artifacts were built by ``render`` and stored on the draft
 (``rendered``): ``eml`` (the MIME message as text) for email, ``data.row`` (a Google Ads Editor CSV row) for RSA.
+JSONL and CSV carry ``ai_mark`` (model | fallback | human, EU AI Act Art. 50); the .eml files carry the
+``X-AI-Generated`` header. The Google Ads Editor CSV keeps Google's columns only (an unknown column would not
+import); its drafts' marks are in the JSONL/CSV export.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ def _rows(
                 "status": d.status,
                 "fields": d.fields,
                 "fallback": d.fallback,
+                "ai_mark": d.ai_mark,
                 "attempts": d.attempts,
                 "violations": d.violations,
                 "skip_reason": d.skip_reason,
@@ -83,7 +87,7 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
         rows = list(_rows(campaign_id, url))
         field_names = sorted({k for r in rows for k in (r["fields"] or {})})
         path = out_dir / f"campaign_{campaign_id}.csv"
-        base = ["draft_id", "user", "channel", "variant", "status", "fallback", "attempts", "skip_reason"]
+        base = ["draft_id", "user", "channel", "variant", "status", "ai_mark", "fallback", "attempts", "skip_reason"]
         with open_private(path, "w", encoding="utf-8", newline="") as fh:
             writer = SafeWriter(fh)
             writer.writerow(base + field_names)

@@ -317,6 +317,7 @@ def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
         "violations": _json_safe(res.violations),
         "attempts": int(res.attempts),
         "fallback": bool(res.fallback),
+        "ai_mark": "fallback" if res.fallback else "model",
         "model_version": model_version,
         "prompt_hash": res.prompt_hash,
         "seed": res.seed,
@@ -338,7 +339,10 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
         return []
     with session_scope(url) as s:
         ids = [r.id for r in refs]
-        fields: dict[int, Any] = {i: f for i, f in s.execute(select(Draft.id, Draft.fields).where(Draft.id.in_(ids)))}
+        fields: dict[int, Any] = {}
+        marks: dict[int, str] = {}
+        for i, f, mark in s.execute(select(Draft.id, Draft.fields, Draft.ai_mark).where(Draft.id.in_(ids))):
+            fields[i], marks[i] = f, mark or "model"
     groups: dict[tuple[int, str], list[_DraftRef]] = defaultdict(list)
     for r in refs:
         groups[(r.campaign_id, r.channel)].append(r)
@@ -355,7 +359,13 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
                 continue
             try:
                 artifact = render(
-                    channel, fields[r.id] or {}, ctx, draft_id=r.id, campaign_name=campaign.name, settings=settings
+                    channel,
+                    fields[r.id] or {},
+                    ctx,
+                    draft_id=r.id,
+                    campaign_name=campaign.name,
+                    settings=settings,
+                    ai_mark=marks[r.id],
                 )
             # A template, field or data problem (e.g. an address the email policy cannot encode — ValueError covers
             # UnicodeError): this draft fails with the reason, the rest of the batch goes on.

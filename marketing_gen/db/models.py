@@ -185,6 +185,9 @@ class Draft(Base):
     violations: Mapped[list[Any]] = mapped_column(JSON, default=list)  # one list per attempt
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Who wrote the stored copy (EU AI Act Art. 50 machine-readable mark): model | fallback | human; None before
+    # generation. Carried into the rendered artifact (X-AI-Generated header) and every export.
+    ai_mark: Mapped[str | None] = mapped_column(String(16))
     skip_reason: Mapped[str | None] = mapped_column(String(256))
     model_version: Mapped[str | None] = mapped_column(String(128))
     prompt_hash: Mapped[str | None] = mapped_column(String(64))

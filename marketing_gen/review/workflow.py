@@ -166,7 +166,15 @@ def edit_draft(
     if outcome.accepted:
         try:
             rendered = stored_artifact(
-                render(channel, after, contexts[0], draft_id=draft_id, campaign_name=name, settings=settings)
+                render(
+                    channel,
+                    after,
+                    contexts[0],
+                    draft_id=draft_id,
+                    campaign_name=name,
+                    settings=settings,
+                    ai_mark="human",
+                )
             )
         except (ClientError, ValueError) as exc:
             outcome.accepted = False
@@ -176,7 +184,7 @@ def edit_draft(
             res = s.execute(
                 update(Draft)
                 .where(Draft.id == draft_id, Draft.status == DraftStatus.IN_REVIEW.value)
-                .values(fields=after, rendered=rendered, updated_at=utcnow())
+                .values(fields=after, rendered=rendered, ai_mark="human", updated_at=utcnow())
             )
             if not res.rowcount:  # type: ignore[attr-defined]
                 raise InvalidRequest(f"draft {draft_id} left review while it was being edited; reload it")

@@ -46,6 +46,13 @@ def test_suggest_shape(client: TestClient, engine: ScriptedEngine) -> None:
     assert len({s["intent"] for s in body["suggestions"]}) == 3
     assert body["model_version"] == engine.version
     assert len(engine.calls) == 1
+    # EU AI Act Art. 50: the agent is told which suggestions an AI wrote
+    assert body["ai_generated"] is True and "AI model" in body["notice"]
+    for s in body["suggestions"]:
+        assert (s["ai_mark"], s["label"]) == (
+            ("fallback", "Template suggestion") if s["fallback"] else ("model", "AI suggestion")
+        )
+    assert any(s["ai_mark"] == "model" for s in body["suggestions"])
 
 
 def test_k_above_default_candidates(client: TestClient) -> None:

@@ -102,7 +102,11 @@ def test_edit_is_rechecked_refused_then_accepted_and_audited(settings: Settings,
         and row["human_edited"]
         and row["status"] == "in_review"
     )
-    assert email.message_from_string(row["rendered"]["eml"])["Subject"] == "Enamel pans picked for you"
+    edited_eml = email.message_from_string(row["rendered"]["eml"])
+    assert edited_eml["Subject"] == "Enamel pans picked for you"
+    assert edited_eml["X-AI-Content-Origin"] == "human" and edited_eml["X-AI-Generated"] == "no"  # AI Act mark
+    with session_scope(db_url) as s:
+        assert s.scalar(select(Draft.ai_mark).where(Draft.id == target)) == "human"
     trail = audit_trail(cid, url=db_url)
     assert [a["action"] for a in trail] == ["edit", "edit_refused"]
     assert (

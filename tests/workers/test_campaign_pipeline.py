@@ -100,6 +100,13 @@ def test_campaign_completes_with_exact_drafts_and_rerun_changes_nothing(stack: S
     status = campaign_status(cid, url=stack.db_url)
     assert status["counts"]["queued"] == status["outbox"] == sum(1 for d in drafts if d[2] == "queued")
     assert status["fallback_rate"] == 1.0  # the random model never passes the checks: templates stepped in
+    with session_scope(stack.db_url) as s:  # and the copy says so (EU AI Act Art. 50 mark)
+        marks = s.execute(
+            select(Draft.ai_mark, Draft.rendered).where(Draft.campaign_id == cid, Draft.status == "queued")
+        )
+        for mark, rendered in marks:
+            assert mark == "fallback" == rendered["data"]["ai_mark"]
+            assert "eml" not in rendered or "X-AI-Generated: no" in rendered["eml"]
 
     # `campaign run` again: re-plans (nothing new), re-enqueues nothing unfinished → no row changes.
     with session_scope(stack.db_url) as s:
