@@ -66,3 +66,24 @@ def test_demo_key_is_made_once_private_and_reaches_the_worker(env: pytest.Monkey
     child = worker_env(settings)
     assert child["MARKETING_GEN_SECRET_KEY"] == key and child["MARKETING_GEN_EMBEDDED_DEMO"] == "true"
     assert child["MARKETING_GEN_SECRET_KEYS"] == ""
+
+
+def test_the_demo_database_stays_private_after_sqlite_writes_it(tmp_path: Path) -> None:
+    import os
+
+    from marketing_gen.db import get_engine, upgrade
+    from marketing_gen.private_files import make_private_dir, touch_private
+
+    old = os.umask(0o022)
+    try:
+        work = make_private_dir(tmp_path / "demo_out" / "work")
+        db = touch_private(work / "marketing_gen.db")
+        upgrade(f"sqlite:///{db}")
+        get_engine.cache_clear()
+    finally:
+        os.umask(old)
+    assert db.stat().st_size > 0  # SQLite wrote the schema into the file we created …
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600  # … and kept its mode
+    assert stat.S_IMODE(work.stat().st_mode) == 0o700 and stat.S_IMODE(work.parent.stat().st_mode) == 0o700
+    extra = [p for p in work.iterdir() if p.name.startswith("marketing_gen.db-")]
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in extra)  # -wal / -shm copy the database's mode
