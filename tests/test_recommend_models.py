@@ -120,3 +120,27 @@ def test_unknown_model_and_bad_params_are_client_errors():
         fit_model("magic", {}, data)
     with pytest.raises(InvalidRequest, match="bad parameters for ease"):
         fit_model("ease", {"lambda": 1}, data)
+
+
+@pytest.mark.parametrize("cap", [None, 2])
+def test_vectorised_popularity_gives_the_per_user_fill_order(cap):
+    import scipy.sparse as sp
+
+    from marketing_gen.recommend.cf import CFParams, ItemItemModel, popularity_model
+
+    rng = np.random.default_rng(11)
+    n_users, n_items = 300, 60
+    users = rng.integers(0, n_users, 2500)
+    items = (rng.pareto(1.2, 2500) * 6).astype(int) % n_items
+    events = rng.choice([PURCHASE, RATING, VIEW, CART], 2500)
+    cats = rng.integers(-1, 6, n_items)  # some items without a category
+    eligible = rng.random(n_items) > 0.1
+    data = build_interactions(
+        n_users, n_items, users, items, events, ts=np.arange(2500), item_category=cats, item_eligible=eligible
+    )
+    fast = popularity_model(data).recommend(k=8, max_per_category=cap)
+    # The reference: no candidates at all, so every user goes through the per-user fill.
+    slow = ItemItemModel(data, sp.csr_matrix((n_items, n_items), dtype=np.float32), CFParams(neighbours=0))
+    reference = slow.recommend(k=8, max_per_category=cap)
+    assert fast.lists() == reference.lists()
+    assert fast.counts["with_cf"] > 0 and reference.counts["with_cf"] == 0
