@@ -109,7 +109,9 @@ class ItemItemModel(Recommender):
         nnz_per_user = max(1.0, data.matrix.nnz / max(data.n_users, 1)) * max(1.0, sim.nnz / max(sim.shape[0], 1))
         return chunk_size(data.n_users, nnz_per_user)
 
-    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+    def candidates(
+        self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
+    ) -> sp.csr_matrix:
         """CF scores of a chunk of users (+ popularity blend, + repeat bonus), consumed items dropped if asked."""
         params = self.params
         x = self.data.matrix[rows]
@@ -157,12 +159,19 @@ class PopularityModel(ItemItemModel):
 
     name: ClassVar[str] = "popularity"
 
-    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+    def chunk_rows(self) -> int:
+        """Users per chunk: about a hundred candidates each, so 50,000 users stay around 5 M entries."""
+        return chunk_size(self.data.n_users, 400.0)
+
+    def candidates(
+        self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
+    ) -> sp.csr_matrix:
         """Vectorised popularity by category: the same order as the per-user fill, for a whole chunk at once.
 
         Score = (number of the user's categories − the category's rank) + popularity / (top popularity + 1), so
         categories come in the user's order and popularity orders items inside each. Each category offers
-        ``k`` (or the category cap's worth) plus the user's consumed items of it, so exclusions never starve it.
+        ``k`` items (or the category cap's worth) plus the user's consumed items of it, so exclusions never
+        starve it.
         """
         if not exclude_consumed and self.params.repeat_weight > 0:
             return super().candidates(rows, k=k, exclude_consumed=exclude_consumed)  # "buy again" blend
@@ -190,7 +199,8 @@ class PopularityModel(ItemItemModel):
             n_user_cats = np.bincount(u, minlength=rows.size)
             flat, cat_start, cat_len = self._category_arrays(n_cats)
             extra = np.asarray(used[u, c]).ravel().astype(np.int64) if u.size else np.zeros(0, np.int64)
-            take = np.minimum(cat_len[c], k + extra)
+            per_cat = min(k, max_per_category) if max_per_category else k
+            take = np.minimum(cat_len[c], per_cat + extra)
             pos = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
             items = flat[np.repeat(cat_start[c], take) + pos]
             parts_r.append(np.repeat(u, take))

@@ -91,7 +91,9 @@ class EaseModel(_DenseModel):
 
     name: ClassVar[str] = "ease"
 
-    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+    def candidates(
+        self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
+    ) -> sp.csr_matrix:
         """x_u · B for a chunk of users, best ``3k`` per user among recommendable (and unconsumed) items."""
         x = self.data.matrix[rows][:, self.active]
         dense = np.asarray(x @ self.weights, dtype=np.float32)
@@ -132,7 +134,9 @@ class IALSModel(_DenseModel):
 
     name: ClassVar[str] = "ials"
 
-    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+    def candidates(
+        self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
+    ) -> sp.csr_matrix:
         """User factors · item factors for a chunk of users, best ``3k`` per user among allowed items."""
         dense = self.user_factors[rows] @ self.item_factors.T
         return dense_candidates(dense, self._blocked(rows, exclude_consumed), 3 * k, self._has_history(rows))

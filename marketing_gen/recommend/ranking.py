@@ -249,11 +249,14 @@ class Recommender(ABC):
         self._order_lists[-1] = order.tolist()
 
     @abstractmethod
-    def candidates(self, rows: np.ndarray, *, k: int, exclude_consumed: bool) -> sp.csr_matrix:
+    def candidates(
+        self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
+    ) -> sp.csr_matrix:
         """Candidate scores for the user ``rows`` (rows × items, only proposed items stored, higher = better).
 
         Must never propose an item that cannot be recommended, nor — with ``exclude_consumed`` — an item the
-        user purchased or rated (``data.consumed``).
+        user purchased or rated (``data.consumed``). ``max_per_category`` is the cap the ranking will apply
+        (a model may use it to propose fewer items per category).
         """
 
     def chunk_rows(self) -> int:
@@ -279,7 +282,7 @@ class Recommender(ABC):
         step = self.chunk_rows()
         for start in range(0, users.size, step):
             rows = users[start : start + step]
-            scores = self.candidates(rows, k=k, exclude_consumed=exclude_consumed).tocsr()
+            scores = self.candidates(rows, k=k, exclude_consumed=exclude_consumed, max_per_category=cap).tocsr()
             consumed = data.consumed[rows]
             # 1. Vectorised top-k with the category cap, for every row that yields k items that way.
             top_r, top_i, top_s, complete = top_k_rows(scores, k, cap, cats)
