@@ -213,19 +213,27 @@ def select_model(
     holdout = build_holdout(sample, max_users=max_eval_users, seed=seed)
     events = int(holdout.train.matrix.nnz)
     full_grid = events <= full_grid_max_events
-    base = {
-        "k": k,
-        "eval_users": int(holdout.users.size),
-        "sample_users": int(sample.n_users),
-        "train_events": events,
-        "full_grid": full_grid,
-    }
+
+    def done(model: str, params: dict[str, Any], reason: str, results: list[CandidateResult]) -> Selection:
+        return Selection(
+            model,
+            params,
+            reason,
+            k=k,
+            eval_users=int(holdout.users.size),
+            sample_users=int(sample.n_users),
+            train_events=events,
+            full_grid=full_grid,
+            candidates=results,
+            seconds=time.perf_counter() - start,
+        )
+
     if holdout.users.size < MIN_EVAL_USERS:
         reason = (
             f"too little data to choose: {holdout.users.size} user(s) with earlier history and a later "
             f"interaction (need {MIN_EVAL_USERS}); using popularity by category"
         )
-        return Selection("popularity", {}, reason, candidates=[], seconds=time.perf_counter() - start, **base)
+        return done("popularity", {}, reason, [])
     results: list[CandidateResult] = []
     best_values: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name in [c for c in CANDIDATES if c in candidates]:
@@ -260,6 +268,4 @@ def select_model(
     reason = f"best hold-out recall@{k} {top:.4f} over {holdout.users.size} users"
     if tied:
         reason += f" (tied with {', '.join(tied)}: the cheaper model wins)"
-    return Selection(
-        chosen.model, chosen.params, reason, candidates=results, seconds=time.perf_counter() - start, **base
-    )
+    return done(chosen.model, chosen.params, reason, results)
