@@ -103,6 +103,19 @@ def test_selection_is_deterministic():
 def test_large_training_data_tries_only_each_default_point():
     selection = select_model(planted_pairs(), max_eval_users=40, full_grid_max_events=10)
     assert not selection.full_grid and all(len(c.grid) == 1 for c in selection.candidates)
+    wide = select_model(planted_pairs(), max_eval_users=40, full_grid_max_items=10, candidates=("item-knn",))
+    assert not wide.full_grid and len(wide.candidates[0].grid) == 1
+
+
+def test_ease_over_its_size_limit_is_skipped_with_the_reason(monkeypatch):
+    from marketing_gen.recommend import models
+
+    monkeypatch.setattr(models, "EASE_MAX_ITEMS", 10)
+    selection = select_model(planted_pairs(), max_eval_users=40, candidates=("popularity", "rp3beta", "ease"))
+    ease = next(c for c in selection.candidates if c.model == "ease")
+    assert ease.skipped is not None and "limit of 10" in ease.skipped and ease.grid == []
+    assert selection.model == "rp3beta"
+    assert "skipped" in selection.summary()
 
 
 def test_unknown_candidate_is_a_client_error():

@@ -102,10 +102,17 @@ class EaseModel(_DenseModel):
         return sp.csr_matrix((top.data, self.active[top.indices], top.indptr), shape=(rows.size, self.data.n_items))
 
 
-def fit_ease(data: Interactions, params: EaseParams | None = None, *, max_items: int = EASE_MAX_ITEMS) -> EaseModel:
-    """Closed-form EASE on the items with interactions; raises ``ModelTooLarge`` above ``max_items`` of them."""
+def active_items(data: Interactions) -> np.ndarray:
+    """Item columns with at least one interaction."""
+    return np.flatnonzero(np.bincount(data.matrix.indices, minlength=data.n_items) > 0)
+
+
+def fit_ease(data: Interactions, params: EaseParams | None = None, *, max_items: int | None = None) -> EaseModel:
+    """Closed-form EASE on the items with interactions; raises ``ModelTooLarge`` above ``max_items`` of them
+    (default ``EASE_MAX_ITEMS``)."""
     params = params or EaseParams()
-    active = np.flatnonzero(np.diff(data.matrix.tocsc().indptr) > 0)
+    max_items = EASE_MAX_ITEMS if max_items is None else max_items
+    active = active_items(data)
     n = int(active.size)
     if n > max_items:
         raise ModelTooLarge(

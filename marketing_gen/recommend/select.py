@@ -9,7 +9,9 @@ cheaper model, i.e. the earlier one in ``CANDIDATES``). A store with fewer than 
 users gets popularity by category, and the result says so.
 To stay affordable at scale, the selection runs on a seeded sample of at most ``sample_users`` users, holds
 out at most ``max_eval_users`` of them, and tries only each candidate's default point when the training
-matrix has more than ``full_grid_max_events`` entries. Does not own the models nor the database.
+matrix has more than ``full_grid_max_events`` entries or more than ``full_grid_max_items`` items with
+interactions (an EASE inversion is O(n³): one at 20,000 items already takes minutes).
+Does not own the models nor the database.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import scipy.sparse as sp
 
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.recommend.interactions import Interactions
-from marketing_gen.recommend.models import CANDIDATES, GRIDS, ModelTooLarge, fit_model
+from marketing_gen.recommend.models import CANDIDATES, GRIDS, ModelTooLarge, active_items, fit_model
 from marketing_gen.recommend.ranking import Recommender
 
 MIN_EVAL_USERS = 20
@@ -198,6 +200,7 @@ def select_model(
     sample_users: int = 20_000,
     max_eval_users: int = 2_000,
     full_grid_max_events: int = 300_000,
+    full_grid_max_items: int = 5_000,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> Selection:
@@ -212,7 +215,7 @@ def select_model(
         sample = data.take_users(rows)
     holdout = build_holdout(sample, max_users=max_eval_users, seed=seed)
     events = int(holdout.train.matrix.nnz)
-    full_grid = events <= full_grid_max_events
+    full_grid = events <= full_grid_max_events and active_items(holdout.train).size <= full_grid_max_items
 
     def done(model: str, params: dict[str, Any], reason: str, results: list[CandidateResult]) -> Selection:
         return Selection(
