@@ -12,6 +12,7 @@ from marketing_gen.cli import (
     model_cmds,  # noqa: F401
     recommend_cmds,  # noqa: F401
     replies_cmds,  # noqa: F401
+    reply_safety_cmds,  # noqa: F401
     review_cmds,  # noqa: F401
     send_cmds,  # noqa: F401
     train_cmds,  # noqa: F401

@@ -212,6 +212,8 @@ class Triage:
     """Which injection patterns matched (override instructions, prompt extraction, …)."""
     scores: tuple[tuple[str, int], ...] = ()
     """Lexicon hit counts for the soft categories, for debugging and evaluation."""
+    reason_code: str | None = None
+    """Machine-readable escalation reason (``self_harm``, ``threat``, ``insult``, …); None when not escalated."""
 
     @property
     def wants_suggestions(self) -> bool:
@@ -264,9 +266,11 @@ def triage(text: str) -> Triage:
     score_items = tuple(sorted(scores.items()))
     for reason, pattern in _LEGAL_SAFETY:
         if pattern.search(text):
-            return Triage("legal_safety", True, f"legal/safety: {reason}", bool(injection), injection, score_items)
+            return Triage(
+                "legal_safety", True, f"legal/safety: {reason}", bool(injection), injection, score_items, reason
+            )
     if _ABUSIVE.search(text):
-        return Triage("abusive", True, "abusive language", bool(injection), injection, score_items)
+        return Triage("abusive", True, "abusive language", bool(injection), injection, score_items, "insult")
     links = len(_URL.findall(text))
     if _SPAM.search(text) or (links >= 3 and not scores["complaint"] and not scores["question"]):
         return Triage("spam", False, "spam: no reply suggested", bool(injection), injection, score_items)
