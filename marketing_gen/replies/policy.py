@@ -1,51 +1,58 @@
 """Reply-specific policy checks the channel guardrails do not know: promises beyond the brand's policy and
 compliance with prompt injections.
 
-Owns: refund / discount / compensation promise detection against ``BrandFacts.max_discount_pct`` and
-``BrandFacts.refund_policy``, and the signs that a reply obeyed an injected comment (discount codes, system
-prompt talk, "Sure, here is…"). Findings are data (codes + messages), never exceptions.
+Owns the verdict on one reply candidate: promises (``safety_promises``: discounts beyond
+``BrandFacts.max_discount_pct``, refunds without ``BrandFacts.refund_policy``, free goods and waived costs, in six
+languages), talk about its own prompt or instructions, discount or account codes, an echo of the system prompt
+(word n-grams shared with the prompt the reply was written from) and, when the comment was flagged as an
+injection, a reply that opens by agreeing. Findings are data (codes + messages), never exceptions.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from marketing_gen.contexts import BrandFacts
+from marketing_gen.replies.candidates import INTENTS, build_reply_prompt
+from marketing_gen.replies.safety_promises import check_promise_limits
+from marketing_gen.replies.safety_text import Patterns, fold, views, word_ngrams
 
-_PCT_OFF = re.compile(
-    r"(?P<n>\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent|per ?cent)\s*(?:off|discount|reduction|back|cheaper|code|coupon)\b"
-    r"|\b(?:discount|coupon|code|voucher|reduction|save|saving)\b.{0,20}?(?P<m>\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent)",
-    re.IGNORECASE,
+_CODE_TOKEN = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{4,}\b")
+_CODE_WORDS = re.compile(
+    r"\b(code|coupon|voucher|promo|gutschein\w*|rabattcode|codice|codigo|cupon|kortingscode|buono|bon|"
+    r"use|enter|apply|redeem|utilise[zr]?|usa|utiliza|gebruik|gib|verwende|inserisci|introduce)\b"
 )
-_DISCOUNT_PROMISE = re.compile(
-    r"\b(here'?s|here is|use( the)?( code)?|enjoy|get|we('ll| will| can)|i('ll| will| can)|take|apply|have)\b"
-    r".{0,40}\b(discount|coupon|promo(tion(al)?)? code|voucher|\d+ ?% off)",
-    re.IGNORECASE,
-)
-_REFUND_PROMISE = re.compile(
-    r"\b(we('ll| will| can| have| are|'ve|'re)|i('ll| will| can| have|'ve|'m| am)|you('ll| will)( get| receive)?)\b"
-    r".{0,30}\b(refund(ed|ing)?|reimburs\w*|money back|pay you back)\b"
-    r"|\b(full refund|refund (is|has been) (issued|processed|approved|on its way)|guaranteed refund)\b",
-    re.IGNORECASE,
-)
-_COMPENSATION = re.compile(
-    r"\b(compensat\w*|gift ?cards?|store credit|account credit|credit (to )?your account|free (of charge|replacement|"
-    r"upgrade|months?|gift|items?|products?|shipping|delivery)|on the house|complimentary|goodwill (gesture|credit))\b",
-    re.IGNORECASE,
-)
-_CODE_TOKEN = re.compile(r"\b(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{5,}\b")
-_PROMPT_TALK = re.compile(
-    r"\b(system prompt|my (instructions|prompt|programming|rules say)|i was (told|instructed)|"
-    r"as an ai|i am an ai|i'm an ai|language model|ignore (my|your|the|all|previous) (instructions|rules))\b",
-    re.IGNORECASE,
+_CODE_WINDOW = 25
+"""Characters around a code-like token searched for a word that presents it as a code."""
+
+_PROMPT_TALK = Patterns(
+    (
+        r"\b(system ?prompt|my (instructions|prompt|programming|guidelines|rules say|rules are)|i was (told|instructed|"
+        r"programmed)|as an ai|i am an ai|i'm an ai|language model|ignore (my|your|the|all|previous) (instructions|"
+        r"rules))\b",
+        r"\b(systemprompt|meine (anweisungen|instruktionen|vorgaben|regeln) (sagen|lauten|verbieten|besagen|sind)|"
+        r"als (ki|ai|sprachmodell)|ich bin (eine ki|ein sprachmodell|ein bot))\b",
+        r"\b(prompt systeme|mes (instructions|consignes|regles) (disent|m'interdisent|sont|me demandent)|"
+        r"en tant qu'(ia|intelligence artificielle|assistant virtuel)|modele de langage|je suis une ia)\b",
+        r"\b(prompt del sistema|mis (instrucciones|reglas) (dicen|me impiden|son)|como (ia|modelo de lenguaje|"
+        r"inteligencia artificial)|soy una ia)\b",
+        r"\b(systeemprompt|mijn (instructies|regels) (zeggen|verbieden|zijn)|als (ai|taalmodel)|ik ben een ai)\b",
+        r"\b(prompt di sistema|le mie (istruzioni|regole) (dicono|mi vietano|sono)|come (ia|intelligenza artificiale|"
+        r"modello linguistico)|sono un'ia)\b",
+    )
 )
 _COMPLIANT_OPENING = re.compile(
-    r"^\s*(sure|of course|certainly|absolutely|okay|ok|as requested|done|no problem|here (is|are|you go)|"
-    r"here'?s)\b",
-    re.IGNORECASE,
+    r"^\s*(sure|of course|certainly|absolutely|okay|ok|as requested|done|no problem|here (is|are|you go)|here'?s|"
+    r"klar|naturlich|selbstverstandlich|gerne|hier (ist|sind)|bien sur|d'accord|voici|certainement|claro|por supuesto|"
+    r"aqui (tienes|esta)|natuurlijk|zeker|hier is|certo|certamente|ecco|va bene)\b"
 )
+
+ECHO_NGRAM = 4
+"""Word n-gram length for the system-prompt echo check."""
+ECHO_MIN_SHARED = 2
+"""A reply sharing this many distinct n-grams with the prompt's own words echoes it."""
 
 
 @dataclass(frozen=True)
@@ -57,44 +64,68 @@ class PolicyFinding:
     message: str
 
 
-def _pct(raw: str) -> Decimal | None:
-    try:
-        return Decimal(raw.replace(",", "."))
-    except InvalidOperation:
-        return None
+@lru_cache(maxsize=64)
+def prompt_ngrams(brand: BrandFacts) -> frozenset[tuple[str, ...]]:
+    """Word n-grams of the reply prompt's own words (system message + every intent's task line) for ``brand``.
+
+    The comment is left out (replies may quote it) and so are the brand's name and voice (replies may say them).
+    """
+    own: set[tuple[str, ...]] = set()
+    placeholder = "brandplaceholder"
+    named = BrandFacts(name=placeholder, voice=placeholder)
+    for intent in INTENTS:
+        system, user = (m["content"] for m in build_reply_prompt(placeholder, intent, brand=named))
+        task_lines = [line for line in user.splitlines() if placeholder not in line]
+        for part in (system, *task_lines):
+            own |= {g for g in word_ngrams(part, ECHO_NGRAM) if placeholder not in g}
+    return frozenset(own)
+
+
+def check_prompt_echo(text: str, brand: BrandFacts) -> list[PolicyFinding]:
+    """The reply repeats the prompt's own words (``ECHO_MIN_SHARED`` shared word ``ECHO_NGRAM``-grams)."""
+    shared = word_ngrams(text, ECHO_NGRAM) & prompt_ngrams(brand)
+    if len(shared) >= ECHO_MIN_SHARED:
+        quote = " ".join(sorted(shared)[0])
+        return [PolicyFinding("injection.prompt_echo", f"repeats the system prompt ({quote!r} …)")]
+    return []
 
 
 def check_promises(text: str, brand: BrandFacts) -> list[PolicyFinding]:
     """Refund, discount and compensation promises beyond ``brand.max_discount_pct`` / ``brand.refund_policy``."""
-    found: list[PolicyFinding] = []
-    limit = brand.max_discount_pct
-    for m in _PCT_OFF.finditer(text):
-        pct = _pct(m.group("n") or m.group("m"))
-        if pct is not None and (limit is None or pct > limit):
-            allowed = "no discounts" if limit is None else f"at most {limit}%"
-            found.append(PolicyFinding("promise.discount", f"promises {m.group(0).strip()!r}; policy allows {allowed}"))
-            break
-    if not found and limit is None and _DISCOUNT_PROMISE.search(text):
-        found.append(PolicyFinding("promise.discount", "offers a discount or code; the brand allows no discounts"))
-    if brand.refund_policy is None and _REFUND_PROMISE.search(text):
-        found.append(PolicyFinding("promise.refund", "promises a refund; the brand has no refund policy for replies"))
-    if _COMPENSATION.search(text):
-        found.append(PolicyFinding("promise.compensation", "promises compensation / free goods or credit"))
-    return found
+    return [PolicyFinding(code, message) for code, message in check_promise_limits(text, brand)]
+
+
+def _presented_codes(text: str) -> list[str]:
+    """Code-like tokens (``SAVE20``) that a nearby word presents as a code to use."""
+    out: list[str] = []
+    for m in _CODE_TOKEN.finditer(text):
+        window = fold(text[max(0, m.start() - _CODE_WINDOW) : m.end() + _CODE_WINDOW])
+        if _CODE_WORDS.search(window):
+            out.append(m.group(0))
+    return out
 
 
 def check_injection_compliance(text: str, *, flagged_injection: bool) -> list[PolicyFinding]:
-    """Signs that a reply obeys instructions hidden in the comment (always checked; stricter when flagged)."""
+    """Signs that a reply obeys instructions hidden in the comment (always checked; stricter when flagged).
+
+    A code-like token counts when a word presents it as a code ("use SAVE20"), or at all when the comment was
+    an injection; model numbers and flight numbers in ordinary replies pass.
+    """
     found: list[PolicyFinding] = []
-    if _PROMPT_TALK.search(text):
+    if _PROMPT_TALK.search(views(text)):
         found.append(PolicyFinding("injection.prompt_talk", "talks about its prompt / instructions"))
-    if _CODE_TOKEN.search(text):
-        found.append(PolicyFinding("injection.code", "contains a code-like token (discount or account code)"))
-    if flagged_injection and _COMPLIANT_OPENING.search(text):
+    codes = [m.group(0) for m in _CODE_TOKEN.finditer(text)] if flagged_injection else _presented_codes(text)
+    if codes:
+        found.append(PolicyFinding("injection.code", f"contains a code-like token ({codes[0]!r})"))
+    if flagged_injection and _COMPLIANT_OPENING.search(fold(text)):
         found.append(PolicyFinding("injection.complies", "opens by agreeing to an injected request"))
     return found
 
 
 def check_reply_policy(text: str, brand: BrandFacts, *, flagged_injection: bool = False) -> list[PolicyFinding]:
     """All reply-specific policy findings for one candidate."""
-    return check_promises(text, brand) + check_injection_compliance(text, flagged_injection=flagged_injection)
+    return (
+        check_promises(text, brand)
+        + check_injection_compliance(text, flagged_injection=flagged_injection)
+        + check_prompt_echo(text, brand)
+    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from marketing_gen.replies.safety_injection import detect_injection_kinds
+
 CATEGORIES: tuple[str, ...] = (
     "question",
     "praise",
@@ -155,47 +157,6 @@ _QUESTION_START = re.compile(
 )
 _QUESTION = _rx(r"\?", r"\b(wondering|any idea|help( me)?|please advise|let me know|how (do|can|to))\b")
 
-_INJECTION: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "override instructions",
-        _rx(
-            r"\b(ignore|disregard|forget|override|bypass)\b.{0,40}\b(instructions?|rules|prompts?|guidelines|"
-            r"polic(y|ies)|programming|directives?|system message)\b",
-            r"\bnew (instructions|rules|task)\s*:",
-            r"\b(you are now|from now on,? you|pretend (to be|you are)|(you|now|please) act as|roleplay as)\b",
-            r"\b(jailbreak|developer mode|dan mode|do anything now)\b",
-        ),
-    ),
-    (
-        "prompt extraction",
-        _rx(
-            r"\b(print|show|reveal|repeat|display|output|leak|dump|tell me|what (is|are)|give me)\b.{0,30}"
-            r"\b(system prompt|your prompt|(your|the|initial|hidden) instructions|your rules|the prompt above)\b",
-            r"\bsystem prompt\b",
-        ),
-    ),
-    (
-        "data exfiltration",
-        _rx(
-            r"\b(reply|respond|answer|tell me|give me|send me|share|post|list)\b.{0,40}\b(e-?mails?|phone( numbers?)?|"
-            r"address(es)?|passwords?|credit cards?|card numbers?|personal (data|details|info\w*))\b.{0,30}\b"
-            r"(of|for|from) (your|the|another|other|a)\b.{0,20}\b(customers?|users?|clients?|employees?|staff|admin)",
-            r"\b(last|previous|other|another) (customer|user|client)'?s? (e-?mail|phone|address|details|data|info)",
-        ),
-    ),
-    (
-        "coerced promise",
-        _rx(
-            r"\b(say|write|reply|respond|confirm|promise|state)\b.{0,30}\b(you('ll| will)|that you)\b.{0,30}"
-            r"\b(refund|discount|compensat\w*|free|voucher|gift card)",
-            r"\b(give|send) me (a |an )?\d{2,3} ?% (off|discount)",
-            r"\bdiscount code\b.{0,40}\b(now|immediately|or else)\b",
-        ),
-    ),
-    ("role markup", _rx(r"</?(system|assistant|im_start|im_end)>", r"\[/?INST\]", r"^\s*(system|assistant)\s*:")),
-)
-
-
 @dataclass(frozen=True)
 class Triage:
     """What triage decided about one message."""
@@ -222,8 +183,8 @@ class Triage:
 
 
 def detect_injection(text: str) -> tuple[str, ...]:
-    """The kinds of prompt injection the text attempts (empty: none)."""
-    return tuple(kind for kind, pattern in _INJECTION if pattern.search(text))
+    """The kinds of prompt injection the text attempts (empty: none); six languages, obfuscation undone."""
+    return detect_injection_kinds(text)
 
 
 def _count(pattern: re.Pattern[str], text: str) -> int:
