@@ -15,7 +15,8 @@ from marketing_gen.cli.groups import echo_json, eval_
     "cases_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Labelled JSONL file (detector, lang, expect, kind, text).  [default: tests/replies/data/reply_safety_cases.jsonl]",
+    help="Labelled JSONL file (detector, lang, expect, kind, text).  "
+    "[default: tests/replies/data/reply_safety_cases.jsonl]",
 )
 @click.option("--no-real-data", is_flag=True, help="Skip the flag rates on the real Twitter / Amazon QA text.")
 @click.option(
@@ -38,9 +39,13 @@ def reply_safety_cmd(
     Scores the labelled regression file, then measures how often each detector fires on real customer
     messages and real brand replies from ../shared/data (Twitter support, Amazon QA).
     """
+    from marketing_gen.errors import InvalidRequest
     from marketing_gen.replies.safety_eval import below_thresholds, evaluate_reply_safety, format_table
 
-    report = evaluate_reply_safety(cases_path=cases_path, real_data=not no_real_data, examples=examples)
+    try:
+        report = evaluate_reply_safety(cases_path=cases_path, real_data=not no_real_data, examples=examples)
+    except InvalidRequest as exc:  # a bad labelled file is bad input: exit 2
+        raise click.BadParameter(str(exc), param_hint="--cases") from exc
     failing = below_thresholds(report, min_recall=min_recall, max_false_alarm=max_false_alarm)
     report["below_thresholds"] = failing
     if as_json:

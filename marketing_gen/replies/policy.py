@@ -21,17 +21,20 @@ from marketing_gen.replies.safety_text import Patterns, fold, views, word_ngrams
 
 _CODE_TOKEN = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9][A-Z0-9-]{4,}\b")
 _CODE_WORDS = re.compile(
-    r"\b(code|coupon|voucher|promo|gutschein\w*|rabattcode|codice|codigo|cupon|kortingscode|buono|bon|"
-    r"use|enter|apply|redeem|utilise[zr]?|usa|utiliza|gebruik|gib|verwende|inserisci|introduce)\b"
+    r"\b(coupon|voucher|promo|discount|gutschein\w*|rabatt\w*|korting\w*|sconto|descuento|cupon|reduction|remise|"
+    r"(use|enter|apply|redeem|utilisez|usa|utiliza|gebruik|verwende\w*|inserisci) (the |this |our |de |il |el |le )?"
+    r"(code|codice|codigo))\b"
 )
 _CODE_WINDOW = 25
 """Characters around a code-like token searched for a word that presents it as a code."""
 
 _PROMPT_TALK = Patterns(
     (
-        r"\b(system ?prompt|my (instructions|prompt|programming|guidelines|rules say|rules are)|i was (told|instructed|"
-        r"programmed)|as an ai|i am an ai|i'm an ai|language model|ignore (my|your|the|all|previous) (instructions|"
-        r"rules))\b",
+        r"\b(system ?prompt|my (instructions|prompt|programming|guidelines|rules) (say|are|tell|state|forbid|prevent|"
+        r"don't|do not)|my (prompt|programming)\b|i (was|have been|'ve been|am) (instructed|programmed)|"
+        r"i was told (to|not to) (say|tell|reply|respond|answer|never|always)|as an ai|i am an ai|i'm an ai|"
+        r"language model|"
+        r"ignore (my|your|the|all|previous) (instructions|rules))\b",
         r"\b(systemprompt|meine (anweisungen|instruktionen|vorgaben|regeln) (sagen|lauten|verbieten|besagen|sind)|"
         r"als (ki|ai|sprachmodell)|ich bin (eine ki|ein sprachmodell|ein bot))\b",
         r"\b(prompt systeme|mes (instructions|consignes|regles) (disent|m'interdisent|sont|me demandent)|"

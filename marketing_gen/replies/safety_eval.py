@@ -147,7 +147,13 @@ def flag_rate(
             named[what or "?"] += 1
             if len(shown) < examples:
                 shown.append({"named": what, "text": text[:240]})
-    return {"texts": total, "flagged": flagged, "flag_rate": _rate(flagged, total), "named": dict(named), "examples": shown}
+    return {
+        "texts": total,
+        "flagged": flagged,
+        "flag_rate": _rate(flagged, total),
+        "named": dict(named),
+        "examples": shown,
+    }
 
 
 def score_real_data(

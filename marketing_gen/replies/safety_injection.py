@@ -13,7 +13,9 @@ from marketing_gen.replies.safety_text import Patterns, TextViews, views
 
 # Words shared by several families. "Instruction nouns" are what a model is told; ordinary objects of
 # "ignore" in a customer message (my previous message, the last tweet) are deliberately not among them.
-_NOUNS_EN = r"(instructions?|rules|prompts?|guidelines|directives?|polic(y|ies)|programming|system (message|prompt)|guardrails)"
+_NOUNS_EN = (
+    r"(instructions?|rules|prompts?|guidelines|directives?|polic(y|ies)|programming|system (message|prompt)|guardrails)"
+)
 _MESSAGE_WORDS = r"(message|msg|email|e-mail|mail|tweet|dm|post|reply|comment|order|one|question|text)s?"
 
 INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -83,7 +85,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "output control": {
         "en": (
-            r"\b(respond|reply|answer|say|write)\b (only|exclusively|solely|nothing but|just) (with\b|by saying\b|['\"])",
+            r"\b(respond|reply|answer|say|write)\b (only|exclusively|solely|nothing but|just) "
+            r"(with\b|by saying\b|['\"])",
             r"\b(only|just) (respond|reply|answer) with ['\"]",
             r"\b(answer|reply to|respond to) (every|each|all|any) (message|question|comment|customer|tweet)s? with\b",
             r"\brepeat after me\b",
@@ -105,7 +108,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bsystem ?prompt\b",
             r"\b(what|which) (rules|instructions|guidelines|directives|prompts?|orders)\b (were|have|did|do) "
             r"(you|u|they)\b.{0,25}\b(given|give|gave|told|receive|received|get|got|programmed|trained|fed)\b",
-            r"\b(rules|instructions|guidelines|prompt) (you were|you've been|you have been|they gave you|given to you)\b",
+            r"\b(rules|instructions|guidelines|prompt) (you were|you've been|you have been|they gave you|"
+            r"given to you)\b",
             r"\b(print|show|reveal|repeat|display|output|leak|dump|paste|copy|recite|tell me|give me|list|share|post|"
             r"write out|type out|spell out)\b.{0,30}\b(your|initial|original|hidden|secret|full|exact|system)\b.{0,15}"
             r"\b(prompt|instructions|rules|guidelines|configuration|directives)\b",

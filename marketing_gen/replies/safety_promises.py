@@ -41,6 +41,47 @@ _MONEY_OFF = re.compile(
     r"(?:off|discount|de descuento|di sconto|de reduction|de remise|korting|rabatt|nachlass)\b"
 )
 
+_COMPOUNDS = (
+    "frost",
+    "hands",
+    "sugar",
+    "gluten",
+    "duty",
+    "toll",
+    "tax",
+    "fat",
+    "cruelty",
+    "bpa",
+    "lead",
+    "scent",
+    "oil",
+    "dust",
+    "stress",
+    "worry",
+    "hassle",
+    "trouble",
+    "care",
+    "maintenance",
+    "fragrance",
+    "latex",
+    "rust",
+    "lint",
+    "drip",
+    "spill",
+    "tangle",
+    "germ",
+    "allergen",
+    "clog",
+    "smoke",
+    "cord",
+    "wire",
+    "interest",
+    "risk",
+    "ad",
+)
+_FREE = "".join(f"(?<!{w} )(?<!{w}-)" for w in _COMPOUNDS) + r"\bfree"
+"""``free`` that is not the tail of a compound ("frost free", "hands-free", "sugar-free")."""
+
 PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "discount_offer": {
         "en": (
@@ -67,7 +108,7 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "discount_code": {
         "all": (
             r"\b(code|coupon|voucher|promo|gutschein\w*|rabattcode|code promo|codice( sconto)?|codigo( de descuento)?|"
-            r"cupon|kortingscode|buono( sconto)?)\s*:?\s*['\"]?[a-z-]*\d[a-z0-9-]*\b",
+            r"cupon|kortingscode|buono( sconto)?)\s*:?\s*['\"]?([a-z]+-?\d|\d+-?[a-z])[a-z0-9-]*\b",
         ),
     },
     "refund": {
@@ -83,10 +124,10 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\byou('ll| will)( now)? (get|receive|have|be getting) (a |an |your |the )?(full |partial )?"
             r"(refund|money back|reimbursement)\b",
             r"\b(you|it|this|the (amount|money|payment|charge|fee|cost|order|purchase)|your (money|payment|order|"
-            r"purchase|deposit|charge))( will|'ll| shall| is going to| are going to) be (fully |promptly |automatically )?"
-            r"(refunded|reimbursed|returned|credited|paid back|given back)\b",
-            r"\b(your|the) refund (is|has been|was|will be) (now )?(issued|processed|approved|sent|on its way|initiated|"
-            r"credited|complete)\b",
+            r"purchase|deposit|charge))( will|'ll| shall| is going to| are going to) be "
+            r"(fully |promptly |automatically )?(refunded|reimbursed|returned|credited|paid back|given back)\b",
+            r"\b(your|the) refund (is|has been|was|will be) (now )?(issued|processed|approved|sent|on its way|"
+            r"initiated|credited|complete)\b",
             r"\b(full|100%) refund (is|has been) (issued|approved|on its way)\b|\bguaranteed refund\b",
         ),
         "de": (
@@ -107,8 +148,8 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bremboursement (a ete|est|sera) (effectue|emis|valide|accorde|traite|lance)",
         ),
         "es": (
-            r"\b(le|te|les|os) (devolveremos|devolvemos|reembolsaremos|reembolsamos|vamos a devolver|vamos a reembolsar|"
-            r"devolvere|reembolsare)\b",
+            r"\b(le|te|les|os) (devolveremos|devolvemos|reembolsaremos|reembolsamos|vamos a devolver|"
+            r"vamos a reembolsar|devolvere|reembolsare)\b",
             r"\b(su|tu) dinero (le |te )?(sera|va a ser|es) (devuelto|reembolsado)",
             r"\b(sera|seras|seran) reembolsad[oa]s?\b",
             r"\breembolso (ha sido|sera|esta) (procesado|emitido|aprobado|tramitado)",
@@ -128,10 +169,11 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "compensation": {
         "en": (
-            r"\bfree (of charge|replacement|upgrade|months?|gifts?|items?|products?|shipping|delivery|returns?|postage|"
-            r"samples?|units?|repairs?|service|one|bag|box)\b",
-            r"\b(ships?|shipped|shipping|delivered|delivery|postage|return|returns|replacement|repair|it|this|that|"
-            r"order|one)( will be| is| are|'s| comes?)? (completely |totally |entirely |absolutely )?free\b(?! to\b)",
+            rf"{_FREE} (of charge|replacement|upgrade|months?|gifts?|items?|products?|shipping|delivery|returns?|"
+            r"postage|samples?|repairs?|one)\b",
+            r"\b(ships?|shipped|shipping|postage)( will be| is| are|'s)? (completely |totally |entirely )?free\b",
+            r"\b(it|this|that|order|one|return|returns|replacement|repair|delivery|shipping|postage)( will be| is| are|"
+            r"'s| comes| come) (completely |totally |entirely |absolutely )?free\b(?! to\b)",
             r"\bfor free\b",
             r"\b(at|for|with) no (extra |additional |further )?(cost|charge|fee|expense)\b",
             r"\b(free of charge|no charge|on the house|complimentary)\b",
@@ -213,7 +255,10 @@ _NEGATION = re.compile(
     r"nessun\w*|no (podemos|puedo|es posible|se puede|vamos|ofrecemos))\b"
 )
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
-_CLAUSE_BREAK = re.compile(r"[,:()\u2013\u2014]| - |\b(but|however|although|though|aber|jedoch|mais|cependant|pero|sin embargo|maar|echter|ma|pero|tuttavia)\b")
+_CLAUSE_BREAK = re.compile(
+    r"[,:()\u2013\u2014]| - |\b(but|however|although|though|aber|jedoch|mais|cependant|pero|sin embargo|maar|echter|"
+    r"ma|tuttavia)\b"
+)
 _NEGATION_WINDOW = 60
 """Characters before a promise, within its clause, that are searched for a negation."""
 
@@ -243,17 +288,17 @@ def _sentences(folded: str) -> Iterator[str]:
             yield m.group(0)
 
 
-def _negated(sentence: str, start: int) -> bool:
-    """A negation in the promise's own clause, before it ("don't worry, we will cover it" is not negated)."""
-    before = sentence[max(0, start - _NEGATION_WINDOW) : start]
+def _negated(sentence: str, end: int) -> bool:
+    """A negation in the promise's own clause, before or inside it ("don't worry, we will cover it" is not negated)."""
+    before = sentence[max(0, end - _NEGATION_WINDOW) : end]
     breaks = list(_CLAUSE_BREAK.finditer(before))
     clause = before[breaks[-1].end() :] if breaks else before
     return bool(_NEGATION.search(clause))
 
 
 def _affirmed(pattern: re.Pattern[str], sentence: str) -> re.Match[str] | None:
-    """The first match of ``pattern`` in ``sentence`` that no negation before it takes back."""
-    return next((m for m in pattern.finditer(sentence) if not _negated(sentence, m.start())), None)
+    """The first match of ``pattern`` in ``sentence`` that no negation before it or inside it takes back."""
+    return next((m for m in pattern.finditer(sentence) if not _negated(sentence, m.end())), None)
 
 
 def _pct(raw: str) -> Decimal | None:
@@ -269,7 +314,7 @@ def find_promises(text: str) -> list[Promise]:
     for sentence in _sentences(fold(text)):
         for m in _PCT.finditer(sentence):
             pct = _pct(m.group("n") or m.group("m"))
-            if not _negated(sentence, m.start()) and pct is not None:
+            if not _negated(sentence, m.end()) and pct is not None:
                 found.append(Promise("promise.discount", m.group(0).strip(), pct))
         if (m := _affirmed(_HALF, sentence)) is not None:
             found.append(Promise("promise.discount", m.group(0).strip(), Decimal(50)))
@@ -277,7 +322,7 @@ def find_promises(text: str) -> list[Promise]:
             found.append(Promise("promise.discount", m.group(0).strip(), fixed_amount=True))
         for kind in ("discount_offer", "discount_code"):
             if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
-                found.append(Promise("promise.discount", m.group(0).strip(), fixed_amount=True))
+                found.append(Promise("promise.discount", m.group(0).strip()))
         for kind in ("refund", "compensation"):
             if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
                 found.append(Promise(f"promise.{kind}", m.group(0).strip()))

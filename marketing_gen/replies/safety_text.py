@@ -27,6 +27,8 @@ _BANG_I = re.compile(r"(?<=[a-z])!(?=[a-z])")
 _MASKED = re.compile(r"[a-z]+[*#]+[a-z*#]*|[*#]+[a-z]+[a-z*#]*")
 _SPACED_LETTERS = re.compile(r"(?<![a-z])(?:[a-z][ .\-_*·|/]){2,}[a-z](?![a-z])")
 _INNER_SEPARATOR = re.compile(r"(?<=[a-z])[.\-_*·|](?=[a-z])")
+_FUSED = re.compile(r"[a-z]{16,}")
+"""A letter run this long is words fused by ``join_letters`` (German compounds are matched strictly too)."""
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 MASKED_WORDS: tuple[str, ...] = (
@@ -117,9 +119,10 @@ class TextViews:
     """The normalised views of one text."""
 
     strict: tuple[str, ...]
-    """Folded and de-leeted views (distinct), whitespace collapsed: patterns match them as written."""
+    """Folded and de-leeted views (distinct), whitespace collapsed, plus the joined view when it differs."""
     joined: str | None
-    """Letters joined again, when that changed anything: patterns match it with optional spaces."""
+    """Letters joined again, when that fused words into one long run ("ignoreallpreviousinstructions"):
+    patterns match it with optional spaces and no word boundaries."""
 
 
 def views(text: str) -> TextViews:
@@ -127,8 +130,8 @@ def views(text: str) -> TextViews:
     folded = fold(text)
     plain = deleet(folded)
     joined = _SPACE.sub(" ", join_letters(plain))
-    strict = tuple(dict.fromkeys(_SPACE.sub(" ", v) for v in (folded, plain)))
-    return TextViews(strict, joined if joined not in strict else None)
+    strict = tuple(dict.fromkeys(_SPACE.sub(" ", v) for v in (folded, plain, joined)))
+    return TextViews(strict, joined if _FUSED.search(joined) else None)
 
 
 class Patterns:
@@ -137,7 +140,7 @@ class Patterns:
     def __init__(self, patterns: Iterable[str]) -> None:
         sources = [f"(?:{p})" for p in patterns]
         self.strict = re.compile("|".join(sources))
-        self.loose = re.compile("|".join(s.replace(" ", " ?") for s in sources))
+        self.loose = re.compile("|".join(s.replace(" ", " ?").replace(r"\b", "") for s in sources))
 
     def search(self, text: TextViews) -> re.Match[str] | None:
         """The first match in any view (None: no match)."""

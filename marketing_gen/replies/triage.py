@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from marketing_gen.replies.safety_abuse import detect_abuse
 from marketing_gen.replies.safety_injection import detect_injection_kinds
+from marketing_gen.replies.safety_text import views
 
 CATEGORIES: tuple[str, ...] = (
     "question",
@@ -34,32 +36,12 @@ def _rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 
 
-# Legal / safety: named sub-reasons, first match wins (the order is the escalation reason's priority).
-_LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "self-harm",
-        _rx(
-            r"\bkill(ing)? my ?self\b",
-            r"\bsuicid(e|al)\b",
-            r"\bend (it all|my life)\b",
-            r"\bwant to die\b",
-            r"\bself[- ]?harm",
-            r"\bhurt(ing)? my ?self\b",
-            r"\bno reason to live\b",
-        ),
-    ),
-    (
-        "threat",
-        _rx(
-            r"\b(i'?ll|i will|gonna|going to|im going to|i'm going to)\s+(kill|shoot|stab|hurt|beat up|burn|bomb)\b",
-            r"\b(bomb|shoot up|burn down|blow up)\s+(your|the)\b",
-            r"\byou('ll| will) (regret|pay for) (this|it)\b",
-            r"\bwatch your back\b",
-            r"\bi know where (you|your)\b",
-        ),
-    ),
+# Legal / safety beyond self-harm and threats (those live in ``safety_abuse``, six languages): named
+# sub-reasons, first match wins; the code (second field) is ``Triage.reason_code``.
+_LEGAL_SAFETY: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     (
         "legal claim",
+        "legal_claim",
         _rx(
             r"\b(my|our) (lawyer|attorney|solicitor)s?\b",
             r"\b(call|contact|get|hire|speak to|talk to|talking to|consult) (a|an|my) (lawyer|attorney|solicitor)\b",
@@ -70,6 +52,7 @@ _LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "data request",
+        "data_request",
         _rx(
             r"\bgdpr\b",
             r"\bccpa\b",
@@ -81,6 +64,7 @@ _LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     (
         "product safety",
+        "product_safety",
         _rx(
             r"\b(caught|catch|burst into|went up in) (on )?(fire|flames)\b",
             r"\b(exploded|electrocuted|electric shock)\b",
@@ -89,20 +73,6 @@ _LEGAL_SAFETY: tuple[tuple[str, re.Pattern[str]], ...] = (
             r"\b(food poisoning|allergic reaction|choking hazard)\b",
         ),
     ),
-)
-
-_INSULT = (
-    r"idiots?|morons?|stupid|dumb(ass)?|retard(ed|s)?|clowns?|losers?|pathetic|scum(bags?)?|trash|garbage|"
-    r"incompetent|assholes?|bitch(es)?|bastards?|cunts?|dickheads?|pricks?|twats?|wankers?|jerks?|useless"
-)
-_ABUSIVE = _rx(
-    r"\bf+u+c*k+ (you|u|off|ya|y'?all)\b",
-    r"\b(stfu|gfy|kys)\b",
-    r"\bgo (to hell|die)\b",
-    r"\bshut (the f\w* )?up\b",
-    rf"\b(you|u|ur|you're|youre|you are|your staff|your (agents?|reps?|employees?|people) (are|is))\s+"
-    rf"(a |an |such |so |all |the |fucking |bloody |fkn )*({_INSULT})\b",
-    r"\b(cunts?|retards?|whores?|sluts?)\b",
 )
 
 _SPAM = _rx(
@@ -156,6 +126,7 @@ _QUESTION_START = re.compile(
     re.IGNORECASE,
 )
 _QUESTION = _rx(r"\?", r"\b(wondering|any idea|help( me)?|please advise|let me know|how (do|can|to))\b")
+
 
 @dataclass(frozen=True)
 class Triage:
@@ -221,18 +192,23 @@ def _pick_soft(scores: dict[str, int]) -> str:
 
 
 def triage(text: str) -> Triage:
-    """Classify a comment with the rule lexicons: escalation first, then spam, then the soft categories."""
-    injection = detect_injection(text)
+    """Classify a comment: escalation first (self-harm, threats, legal / safety, harassment, insults), then spam,
+    then the soft categories."""
+    seen = views(text)
+    injection = detect_injection_kinds(seen)
+    flagged = bool(injection)
     scores = _soft_scores(text)
     score_items = tuple(sorted(scores.items()))
-    for reason, pattern in _LEGAL_SAFETY:
+    abuse = detect_abuse(seen)
+    if abuse is not None and abuse.code in {"self_harm", "threat"}:
+        reason = f"legal/safety: {abuse.reason}"
+        return Triage("legal_safety", True, reason, flagged, injection, score_items, abuse.code)
+    for reason, code, pattern in _LEGAL_SAFETY:
         if pattern.search(text):
-            return Triage(
-                "legal_safety", True, f"legal/safety: {reason}", bool(injection), injection, score_items, reason
-            )
-    if _ABUSIVE.search(text):
-        return Triage("abusive", True, "abusive language", bool(injection), injection, score_items, "insult")
+            return Triage("legal_safety", True, f"legal/safety: {reason}", flagged, injection, score_items, code)
+    if abuse is not None:
+        return Triage("abusive", True, f"abusive: {abuse.reason}", flagged, injection, score_items, abuse.code)
     links = len(_URL.findall(text))
     if _SPAM.search(text) or (links >= 3 and not scores["complaint"] and not scores["question"]):
-        return Triage("spam", False, "spam: no reply suggested", bool(injection), injection, score_items)
-    return Triage(_pick_soft(scores), False, None, bool(injection), injection, score_items)
+        return Triage("spam", False, "spam: no reply suggested", flagged, injection, score_items)
+    return Triage(_pick_soft(scores), False, None, flagged, injection, score_items)

@@ -18,13 +18,16 @@ COLOURS = ["red", "blue", "green", "yellow", "purple", "orange"]
 
 
 def _echo_colour(prompt: Prompt, params: SamplingParams, call: int) -> str:
-    """Answers with the colour named in the prompt's comment, so routing errors show up."""
+    """Answers with the colour named in the prompt's comment, so routing errors show up.
+
+    The task's words come back reversed: they keep candidates of different intents apart without repeating the
+    prompt verbatim (the policy rejects a reply that echoes its prompt)."""
     assert isinstance(prompt, list)
     comment = re.search(r'"""(.*)"""', prompt[-1]["content"])
     assert comment is not None
     colour = next(c for c in COLOURS if c in comment.group(1))
     task = prompt[-1]["content"].rsplit("Write a reply that", 1)[1].strip()
-    return f"Thanks for asking about the {colour} kettle, this reply {task.lower()}"
+    return f"Thanks for asking about the {colour} kettle, this reply {' '.join(reversed(task.lower().split()))}"
 
 
 async def _run_concurrently(batcher: ReplyBatcher, texts: list[str], seed: int | list[int] = 0) -> list:  # type: ignore[type-arg]
