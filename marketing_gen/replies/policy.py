@@ -54,8 +54,10 @@ _COMPLIANT_OPENING = re.compile(
 
 ECHO_NGRAM = 4
 """Word n-gram length for the system-prompt echo check."""
-ECHO_MIN_SHARED = 2
-"""A reply sharing this many distinct n-grams with the prompt's own words echoes it."""
+ECHO_MIN_SHARED = 3
+"""A reply sharing this many distinct n-grams with the prompt's own words echoes it: six words copied in a row, or
+several shorter copies. Two also catches ordinary support phrases the prompt happens to use: with two, 10 of 4,352
+Bitext agent replies were flagged, all for "such as the order number"; with three, none."""
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,29 @@ from dataclasses import dataclass
 from marketing_gen.replies.safety_text import Patterns, TextViews, views
 
 _YOU_EN = (
-    r"(you|u|ya|y'?all|you guys|you people|you lot|your (\w+ )?(staff|team|company|agents?|reps?|employees?|"
-    r"people|workers|managers?|ceo|support|customer service|call cent(er|re))( staff| team| people)?|"
-    r"(what|such) a (bunch|pack|load|bunch) of|bunch of|pack of)"
+    r"(you|u|ya|y'?all|you guys|you people|you lot|(what|such) a (bunch|pack|load|gang|band|herd) of|"
+    r"(bunch|pack|load|gang|band|herd) of)"
 )
-_INSULT_EN = (
-    r"(idiots?|morons?|imbeciles?|cretins?|stupid|dumb(ass(es)?)?|clowns?|losers?|pathetic|scum(bags?)?|trash|"
-    r"garbage|incompetent|useless|brain-?dead|assholes?|bitch(es)?|bastards?|cunts?|dickheads?|pricks?|twats?|"
-    r"wankers?|jerks?|retard(ed|s)?|fools?|muppets?|numpties|thieves|crooks|liars|frauds?|scammers?|pigs?)"
+_STAFF_EN = (
+    r"your (\w+ ){0,2}(staff|team|company|agents?|reps?|employees?|people|workers|managers?|ceo|support|"
+    r"customer service|call cent(er|re)|drivers?|couriers?|advisors?|boss(es)?|owners?)( staff| team| people)?"
+    r"( [a-z]+)?( is| are|'s| was| were)"
+)
+_HARSH_EN = (
+    r"(idiots?|morons?|imbeciles?|cretins?|dumbass(es)?|clowns?|losers?|scum(bags?)?|brain-?dead|assholes?|"
+    r"bitch(es)?|bastards?|cunts?|dickheads?|pricks?|twats?|wankers?|jerks?|retard(ed|s)?|fools?|muppets?|numpties|"
+    r"thieves|crooks|liars|frauds?|scammers?|pigs?|donkeys?|cows?|monkeys?|rats?|snakes?|sheep|baboons?|apes?|"
+    r"buffoons?|halfwits?|nitwits?|dimwits?|dunces?|parasites?|vermin|maggots?|leeches?|degenerates?|freaks?|"
+    r"sons? of (a )?bitch(es)?)"
+)
+"""Insults that are names for people: they escalate whoever they are aimed at."""
+_MILD_EN = r"(stupid|dumb|pathetic|trash|garbage|incompetent|useless)"
+"""Words that insult a person addressed directly ("you are useless") but only criticise a service when aimed at
+staff in the third person ("your drivers are useless" stays a complaint)."""
+_FILLER_EN = (
+    r"( are| is|'re| r| all| so| such| a| an| the| fucking| bloody| fkn| fcking| total| complete| absolute| utter|"
+    r" bunch of| pack of| of| incompetent| useless| lazy| brainless| stupid| dumb| worthless| clueless| lying|"
+    r" thieving| damn| goddamn| pathetic| miserable| little| big| fat)*"
 )
 
 ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -40,6 +55,12 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(don'?t|do not) want to wake up( anymore| any more| again| ever again| tomorrow)\b",
             r"\b(better off|world (would be|is) better) (dead|without me)\b",
             r"\b(overdose|od) on\b",
+            r"\b(take|taking|swallow|swallowing|down|downing) (all|a bunch of|a whole (bottle|pack|box) of|"
+            r"the whole (bottle|pack|box) of) (my |the |those |these )?(pills|tablets|meds|medication|sleeping pills|"
+            r"painkillers)\b",
+            r"\b(want|wanna|going) to disappear (forever|for good|from this world|permanently)\b",
+            r"\b(nothing matters|no point) (anymore|any more|in living)\b|\b(can'?t|cannot) go on (anymore|any more|"
+            r"living|like this)\b",
         ),
         "de": (
             r"\b(selbstmord|suizid)\w*",
@@ -48,6 +69,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(will|mochte|kann) nicht mehr leben\b",
             r"\b(will|mochte) (sterben|tot sein)\b",
             r"\bkeinen sinn mehr\b.{0,20}\bleben\b",
+            r"\bich (bring|bringe) mich\b.{0,15}\bum\b|\bich (nehme|nehm) mir das leben\b",
         ),
         "fr": (
             r"\bsuicid\w*",
@@ -55,18 +77,21 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(me|m') ?(suicider|faire du mal|ouvrir les veines|mutiler|scarifier)\b",
             r"\b(plus|pas) envie de vivre\b",
             r"\bmettre fin a (mes jours|ma vie)\b",
+            r"\bje (vais|veux|voudrais) (me tuer|me suicider|disparaitre pour toujours)\b",
         ),
         "es": (
             r"\bsuicid\w*",
             r"\b(quitarme|acabar con) (la|mi) vida\b",
             r"\b(quiero|voy a|pienso en|pensando en|ganas de) (matarme|morir(me)?|hacerme dano|cortarme)\b",
             r"\b(no|ya no) quiero (vivir|seguir viviendo)\b",
+            r"\bme (voy a|quiero|pienso) (matar|suicidar|quitar la vida)\b|\bme mato\b",
         ),
         "nl": (
             r"\bzelfmoord\w*|\bsuicid\w*",
             r"\b(mezelf|me) (van kant maken|iets aandoen|doden|ombrengen|snijden)\b",
             r"\b(wil|wou) (niet meer (leven|verder)|dood|sterven|er niet meer zijn)\b",
             r"\ber\b.{0,20}\been (eind|einde) aan (te )?maken\b",
+            r"\b(breng|brengen)\w* mezelf\b.{0,10}\bom\b|\bik (maak|pleeg) (mezelf van kant|zelfmoord)\b",
         ),
         "it": (
             r"\bsuicid\w*",
@@ -75,6 +100,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(voglio|vorrei) morire\b",
             r"\bnon (voglio|ho voglia di) piu vivere\b",
             r"\bfarla finita\b",
+            r"\bmi (voglio |vado a |sto per )?(ammazzare|uccidere|ammazzo|uccido|tolgo la vita|togliere la vita)\b",
         ),
     },
     "threat": {
@@ -91,6 +117,11 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\byou('ll| will|'re gonna|'re going to) (regret|pay for) (this|it)\b",
             r"\bwatch your back\b",
             r"\byou('re| are) (dead|going to die|gonna die)\b",
+            r"\b(i'?ll|i will|i swear i'?ll|i'?m (gonna|going to)|we'?ll|we will)\b.{0,20}\b(torch|burn( down)?|"
+            r"blow up|bomb|smash up|trash|wreck|firebomb|set fire to)\b (your|ur|the|this|that) \w+",
+            r"\b(hope|wish) (you|u|y'?all|your \w+|all of you)( all)?\b.{0,25}\b(die|dies|dead|killed|hurt|"
+            r"suffer|rot in hell)\b",
+            r"\b(i'?ll|i will|i'?m gonna|i'?m going to) be waiting (outside|for you|at your)\b",
         ),
         "de": (
             r"\b(bring|bringe|bringen)\w* (euch|dich|sie|ihn|alle|jemand\w*)\b.{0,10}\bum\b",
@@ -99,6 +130,9 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(hoffe|hoffentlich)\b.{0,40}\b(abbrennt|abbrennen|brennt|abfackelt|explodiert|stirbt|sterbt|verreckt|"
             r"verrecken|in flammen)\b",
             r"\b(ihr|du|sie) (werdet|wirst|werden) (es )?bereuen\b",
+            r"\bich (mach|mache) (euch|dich|sie) (fertig|kalt|platt|kaputt)\b",
+            r"\b(ich|wir) (werde |werden )?(zunde|zunden|fackle|fackeln|brenne|brennen|spreng\w*) (euren|deinen|ihren|"
+            r"den|das|die|eure|deine) \w+",
         ),
         "fr": (
             r"\b(je vais|on va|j'vais|je viens|nous allons)\b.{0,30}\b(vous|te|t'|les|le|la) ?(tuer|buter|frapper|"
@@ -107,12 +141,15 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(j'espere|j espere|pourvu|j'espere bien) que\b.{0,40}\b(brule|bruler|crame|explose|creve|meure|meurt|"
             r"crevent|meurent|prenne feu|brulent)\b",
             r"\b(mettre|foutre) le feu\b|\bfaire sauter (votre|ton|vos|le|la)\b",
+            r"\b(je vais|on va|j'vais|je compte) (aller )?(bruler|incendier|cramer|detruire|saccager|defoncer|"
+            r"exploser) (votre|ton|ta|vos|tes|le|la|les)\b",
         ),
         "es": (
             r"\b(te|os|les|lo|la) (voy|vamos) a (matar|partir|reventar|quemar|pegar|apunalar|disparar)\b",
             r"\b(partir|romper|reventar)\w* (la cara|la boca|las piernas|la madre)\b",
             r"\b(ojala|espero que)\b.{0,40}\b(se queme|quemen|ardan|arda|mueran|muera|os murais|revienten|explote)\b",
             r"\b(quemar|incendiar|prender fuego a) (su|tu|vuestro|vuestra|la|el)\b",
+            r"\b(voy|vamos) a (quemar|incendiar|destrozar|reventar|volar) (su|tu|vuestro|vuestra|la|el|los|las)\b",
         ),
         "nl": (
             r"\b(ik|wij|we)\b.{0,30}\b(jullie|je|u|hem|haar|jou)\b.{0,20}\b(vermoorden|doodmaken|afmaken|slaan|"
@@ -121,6 +158,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(ik hoop|hopelijk)\b.{0,40}\b(afbrandt|afbranden|in de fik|doodgaat|dood gaat|creperen|crepeert|"
             r"ontploft|verbrandt|sterft|sterven)\b",
             r"\bin de fik steken\b",
+            r"\b(steek|steken|stak)\b.{0,30}\bin (de )?(brand|fik)\b",
         ),
         "it": (
             r"\b(vi|ti|lo|la|li) (ammazzo|uccido|ammazzero|uccidero|brucio|faccio (a pezzi|fuori|saltare))\b",
@@ -139,6 +177,8 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(send|show) (me )?(nudes|a (pic|picture|photo|selfie) of (you|yourself)|pics of (you|yourself))\b",
             r"\b(you'?re|you are|she'?s|she is|he'?s|he is|u r) (so |really |very )?sexy\b|\bsexy\b.{0,20}(😘|😏|😍)",
             r"\b(i'?ll|i will|gonna|going to) (find|track down|hunt down|come for) (you|u|her|him|them|your)\b",
+            r"\b(track|hunt) (down )?(the|that|this|your) (driver|agent|rep|manager|employee|courier|guy|woman|man|"
+            r"girl|lady|person|staff member|worker|cashier)\b|\b(track|hunt) (him|her|them) down\b",
             r"\b(i'?ll|i will|gonna|going to) keep (messaging|calling|posting|tweeting|harassing|following)\b",
         ),
         "de": (
@@ -175,8 +215,8 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "insult": {
         "en": (
-            rf"\b{_YOU_EN}\b( are| is|'re| r| all| so| such| a| an| the| fucking| bloody| fkn| fcking| total| complete|"
-            rf" absolute| utter| bunch of| pack of| of| incompetent| useless| lazy| brainless)*\s+{_INSULT_EN}\b",
+            rf"\b{_YOU_EN}\b{_FILLER_EN}\s+({_HARSH_EN}|{_MILD_EN})\b",
+            rf"\b{_STAFF_EN}\b{_FILLER_EN}\s+{_HARSH_EN}\b",
             r"\b(fuck|f\*+ck) (you|u|ya|y'?all|off|your (company|staff|team))\b",
             r"\bscrew (you|u|ya|y'?all|your (company|staff|team))\b",
             r"\b(stfu|gfy|kys)\b",

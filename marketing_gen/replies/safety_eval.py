@@ -1,6 +1,8 @@
 """Recall and false-alarm rate of the reply-safety detectors on a labelled file, and their flag rates on real text.
 
-Owns the labelled-case format (JSONL: ``detector``, ``lang``, ``expect``, ``kind``, ``text``), the per-detector
+Owns the labelled-case format (JSONL: ``detector``, ``lang``, ``expect``, ``kind``, ``text`` and ``split``: ``dev``
+for cases written together with the patterns, ``holdout`` for cases written afterwards and scored once before any
+pattern was changed for them — the honest estimate), the per-detector
 confusion counts and the real-data measurement: how often each detector fires on real customer messages
 (Twitter support, Amazon QA questions) and on real replies written by people (Twitter brand replies, Amazon QA
 answers). Real text is mostly benign, so its flag rate bounds the false-alarm rate from above (some real
@@ -34,6 +36,8 @@ DETECTORS: tuple[str, ...] = ("injection", "escalation", "reply_policy")
 CASES_FILE = REPO_ROOT / "tests" / "replies" / "data" / "reply_safety_cases.jsonl"
 """The labelled regression file kept with the tests."""
 
+BITEXT_FILE = "bitext_customer_support_training.csv"
+
 POLICY_BRAND = BrandFacts(name="our store")
 """Brand the reply-policy cases are judged against: no discounts, no refund policy (the default brand)."""
 
@@ -50,6 +54,11 @@ class Case:
     kind: str
     """What the case is (``override``, ``refund``, ``self_harm``, …; ``benign`` for hard negatives)."""
     text: str
+    split: str = "dev"
+    """``dev`` (written with the patterns) or ``holdout`` (written after them)."""
+
+
+SPLITS: tuple[str, ...] = ("dev", "holdout")
 
 
 def load_cases(path: str | Path | None = None) -> list[Case]:
@@ -63,11 +72,15 @@ def load_cases(path: str | Path | None = None) -> list[Case]:
             continue
         try:
             raw = json.loads(line)
-            case = Case(raw["detector"], raw["lang"], bool(raw["expect"]), raw["kind"], raw["text"])
+            case = Case(
+                raw["detector"], raw["lang"], bool(raw["expect"]), raw["kind"], raw["text"], raw.get("split", "dev")
+            )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InvalidRequest(f"{path}:{n}: not a case ({exc}); fields: detector, lang, expect, kind, text") from exc
         if case.detector not in DETECTORS:
             raise InvalidRequest(f"{path}:{n}: detector {case.detector!r} is not one of {', '.join(DETECTORS)}")
+        if case.split not in SPLITS:
+            raise InvalidRequest(f"{path}:{n}: split {case.split!r} is not one of {', '.join(SPLITS)}")
         cases.append(case)
     return cases
 
@@ -94,12 +107,15 @@ def score_cases(cases: Sequence[Case]) -> dict[str, Any]:
     for detector in DETECTORS:
         mine = [c for c in cases if c.detector == detector]
         tp = fn = fp = tn = 0
+        by_split: dict[str, Counter[str]] = defaultdict(Counter)
         by_lang: dict[str, Counter[str]] = defaultdict(Counter)
         by_kind: dict[str, Counter[str]] = defaultdict(Counter)
         misses: list[dict[str, str]] = []
         false_alarms: list[dict[str, str | None]] = []
         for case in mine:
             hit, named = fires(detector, case.text)
+            by_split[case.split]["pos" if case.expect else "neg"] += 1
+            by_split[case.split]["tp" if case.expect else "fp"] += hit
             if case.expect:
                 tp, fn = tp + hit, fn + (not hit)
                 by_lang[case.lang]["pos"] += 1
@@ -107,18 +123,27 @@ def score_cases(cases: Sequence[Case]) -> dict[str, Any]:
                 by_kind[case.kind]["pos"] += 1
                 by_kind[case.kind]["hit"] += hit
                 if not hit:
-                    misses.append({"lang": case.lang, "kind": case.kind, "text": case.text})
+                    misses.append({"lang": case.lang, "kind": case.kind, "split": case.split, "text": case.text})
             else:
                 fp, tn = fp + hit, tn + (not hit)
                 by_lang[case.lang]["neg"] += 1
                 by_lang[case.lang]["fa"] += hit
                 if hit:
-                    false_alarms.append({"lang": case.lang, "text": case.text, "named": named})
+                    false_alarms.append({"lang": case.lang, "split": case.split, "text": case.text, "named": named})
         report[detector] = {
             "positives": tp + fn,
             "negatives": fp + tn,
             "recall": _rate(tp, tp + fn),
             "false_alarm_rate": _rate(fp, fp + tn),
+            "by_split": {
+                split: {
+                    "positives": c["pos"],
+                    "negatives": c["neg"],
+                    "recall": _rate(c["tp"], c["pos"]),
+                    "false_alarm_rate": _rate(c["fp"], c["neg"]),
+                }
+                for split, c in sorted(by_split.items())
+            },
             "recall_by_lang": {lang: _rate(c["hit"], c["pos"]) for lang, c in sorted(by_lang.items())},
             "false_alarms_by_lang": {lang: c["fa"] for lang, c in sorted(by_lang.items())},
             "recall_by_kind": {kind: _rate(c["hit"], c["pos"]) for kind, c in sorted(by_kind.items())},
@@ -157,11 +182,18 @@ def flag_rate(
 
 
 def score_real_data(
-    *, twcs_path: str | Path | None = None, qa_path: str | Path | None = None, examples: int = 5
+    *,
+    twcs_path: str | Path | None = None,
+    qa_path: str | Path | None = None,
+    bitext_path: str | Path | None = None,
+    examples: int = 5,
 ) -> dict[str, Any]:
-    """Flag rates on real text: Twitter customer messages and brand replies, Amazon QA questions and answers."""
-    from marketing_gen.replies.evaluate import load_amazon_qa, load_twitter_pairs
+    """Flag rates on real text: Twitter customer messages and brand replies, Amazon QA questions and answers,
+    Bitext customer requests and agent responses (cut as for fine-tuning)."""
+    from marketing_gen.replies.evaluate import SHARED_DATA, load_amazon_qa, load_twitter_pairs
+    from marketing_gen.training.corpora import load_bitext_pairs
 
+    bitext, _report = load_bitext_pairs(Path(bitext_path) if bitext_path else SHARED_DATA / BITEXT_FILE)
     pairs = load_twitter_pairs(twcs_path)
     qa_pairs, _counts = load_amazon_qa(qa_path)
     customers = [p.text for p in pairs]
@@ -182,6 +214,11 @@ def score_real_data(
             "reply_policy": flag_rate("reply_policy", brand_replies, examples=examples, brand_for=brands.__getitem__),
         },
         "amazon_qa_answer": {"reply_policy": flag_rate("reply_policy", answers, examples=examples)},
+        "bitext_customer": {
+            "injection": flag_rate("injection", [p.customer for p in bitext], examples=examples),
+            "escalation": flag_rate("escalation", [p.customer for p in bitext], examples=examples),
+        },
+        "bitext_agent_reply": {"reply_policy": flag_rate("reply_policy", [p.reply for p in bitext], examples=examples)},
     }
 
 
@@ -191,6 +228,7 @@ def evaluate_reply_safety(
     real_data: bool = True,
     twcs_path: str | Path | None = None,
     qa_path: str | Path | None = None,
+    bitext_path: str | Path | None = None,
     examples: int = 5,
 ) -> dict[str, Any]:
     """The full report: labelled-file scores per detector and (optionally) flag rates on the real data."""
@@ -202,7 +240,9 @@ def evaluate_reply_safety(
         "labelled": score_cases(cases),
     }
     if real_data:
-        report["real_data"] = score_real_data(twcs_path=twcs_path, qa_path=qa_path, examples=examples)
+        report["real_data"] = score_real_data(
+            twcs_path=twcs_path, qa_path=qa_path, bitext_path=bitext_path, examples=examples
+        )
     return report
 
 
@@ -229,11 +269,18 @@ def format_table(report: dict[str, Any]) -> str:
             f"{detector:<14}{row['positives']:>5}{row['negatives']:>5}{_fmt(row['recall']):>9}"
             f"{_fmt(row['false_alarm_rate']):>13}  {langs}"
         )
+    lines.append(f"{'by split':<14}{'pos':>5}{'neg':>5}{'recall':>9}{'false-alarm':>13}")
+    for detector, row in report["labelled"].items():
+        for split, part in row["by_split"].items():
+            lines.append(
+                f"{detector + ' ' + split:<22}{part['positives']:>5}{part['negatives']:>5}{_fmt(part['recall']):>9}"
+                f"{_fmt(part['false_alarm_rate']):>13}"
+            )
     for detector, row in report["labelled"].items():
         for miss in row["misses"]:
-            lines.append(f"  missed {detector} [{miss['lang']} {miss['kind']}]: {miss['text']}")
+            lines.append(f"  missed {detector} [{miss['split']} {miss['lang']} {miss['kind']}]: {miss['text']}")
         for fa in row["false_alarms"]:
-            lines.append(f"  false alarm {detector} [{fa['lang']} {fa['named']}]: {fa['text']}")
+            lines.append(f"  false alarm {detector} [{fa['split']} {fa['lang']} {fa['named']}]: {fa['text']}")
     real = report.get("real_data")
     if real:
         lines.append(f"{'real text (flag rate)':<26}{'detector':<14}{'texts':>7}{'flagged':>9}{'rate':>8}  named")

@@ -18,6 +18,65 @@ _NOUNS_EN = (
 )
 _MESSAGE_WORDS = r"(message|msg|email|e-mail|mail|tweet|dm|post|reply|comment|order|one|question|text)s?"
 
+# The assistant's own configuration, as a customer would never need to name it: second-person possessive + an
+# internal noun ("your system message", "tes consignes internes"); plain "your rules" (a store's return rules) and
+# "your instructions" (a product manual) are not enough on their own and need a verb that sets them aside or
+# reproduces them.
+_SELF_EN = (
+    r"(your|ur|the bot'?s|the ai'?s|the assistant'?s) (own |internal |hidden |secret |original |initial |system |"
+    r"exact |full |complete |current )*(instructions|guidelines|directives|system message|system prompt|prompt|"
+    r"configuration|config|programming|internal rules|hidden rules|secret rules|rules you were given)"
+)
+_SELF_DE = (
+    r"(deine|ihre|eure|deinen|ihren|euren|deiner|ihrer|eurer) (eigenen |internen |geheimen |versteckten |"
+    r"ursprunglichen |genauen )*(anweisungen|instruktionen|vorgaben|richtlinien|systemnachricht|konfiguration|"
+    r"programmierung|internen regeln|prompt)"
+)
+_SELF_FR = (
+    r"(tes|vos|ton|votre|ta) (propres |)(instructions|consignes|directives|message systeme|configuration|"
+    r"programmation|regles internes|regles secretes|prompt)( internes| secretes| cachees| initiales| originales)?"
+)
+_SELF_ES = (
+    r"(tus|sus|vuestras|tu|su) (propias )?(instrucciones|indicaciones|directrices|mensaje del sistema|"
+    r"configuracion|programacion|reglas internas|reglas secretas|prompt)( internas| secretas| ocultas| iniciales)?"
+)
+_SELF_NL = (
+    r"(je|jouw|uw|jullie) (eigen |interne |geheime |verborgen |oorspronkelijke )*(instructies|richtlijnen|"
+    r"systeembericht|configuratie|programmering|interne regels|geheime regels|prompt)"
+)
+_SELF_IT = (
+    r"(tue|sue|vostre|tuo|suo|vostro|le tue|le sue|le vostre|il tuo|il suo) (istruzioni|indicazioni|direttive|"
+    r"messaggio di sistema|configurazione|programmazione|regole interne|regole segrete|prompt)"
+    r"( interne| segrete| nascoste| iniziali| originali)?"
+)
+_SET_ASIDE = {
+    "en": r"(ignore|disregard|forget|override|bypass|skip|drop|don'?t follow|stop following|never mind|set aside)",
+    "de": r"(ignorier\w*|missacht\w*|vergiss|vergesst|vergessen sie|uberspring\w*|umgeh\w*|kummer\w* dich nicht um|"
+    r"scheiss auf|beacht\w* nicht)",
+    "fr": r"(ignore\w*|oublie\w*|neglige\w*|contourne\w*|ne tiens (plus |pas )?compte d[e']|"
+    r"ne tenez (plus |pas )?compte d[e']|laisse tomber)",
+    "es": r"(ignora\w*|olvida\w*|omite\w*|no hagas caso a|no haga caso a|no tengas en cuenta|no tenga en cuenta|"
+    r"pasa de)",
+    "nl": r"(negeer\w*|vergeet|omzeil\w*|trek je niks aan van|trek je niets aan van|houd geen rekening met|"
+    r"hou geen rekening met|lap .{0,10} aan je laars)",
+    "it": r"(ignora\w*|dimentica\w*|trascura\w*|non tenere conto d|non considerare|non badare a|lascia perdere)",
+}
+_REPRODUCE = {
+    "en": r"(print|show|reveal|repeat|display|output|leak|dump|paste|copy|recite|tell me|give me|list|share|post|"
+    r"write out|type out|spell out|translate|summari[sz]e|quote|describe|explain|what (is|are|were))",
+    "de": r"(zeig|gib|gebt|nenn|kopier|wiederhol|druck|verrat|schreib|poste|teil|liste|ubersetz|fass\w* zusammen|"
+    r"was (ist|sind|steht in))",
+    "fr": r"(affiche|montre|repete|revele|copie|recopie|colle|donne|ecris|recite|liste|partage|tradui|resume|"
+    r"quel(le)?s? (est|sont))",
+    "es": r"(muestra|ensena|repite|copia|pega|dime|dame|escribe|revela|imprime|lista|comparte|traduce|resume|"
+    r"cuales son|cual es)",
+    "nl": r"(laat|toon|herhaal|kopieer|kopier|plak|geef|vertel|print|schrijf|deel|vertaal|vat .{0,15} samen|"
+    r"wat (is|zijn))",
+    "it": r"(mostra|ripeti|copia|incolla|dimmi|dammi|scrivi|rivela|stampa|elenca|condividi|traduci|riassumi|"
+    r"quali sono|qual e)",
+}
+_SELF = {"en": _SELF_EN, "de": _SELF_DE, "fr": _SELF_FR, "es": _SELF_ES, "nl": _SELF_NL, "it": _SELF_IT}
+
 INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "override instructions": {
         "en": (
@@ -36,6 +95,12 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(you|now|please) (act|behave|respond) as (a|an|the|if)\b",
             r"\broleplay as\b",
             r"\b(jailbreak|developer mode|dan mode|do anything now)\b",
+            r"\b(you'?re|you are|u r) now (?!(my|our|the|a|an) (favou?rite|fav|go-to|best|number one|#1)\b)"
+            r"(?!(open|closed|out of|back|available|in stock|sold|shipping|live|on sale|down|up)\b)\w+",
+            r"(^|[.!?] |\b(you|u|please|now) )stop being (a|an|the|my)\b",
+            r"(^|[.!?] )(act|behave|roleplay|role-play) (as|like) (a|an|my|the|if)\b",
+            r"\b(forget|ignore|disregard) (everything|all|anything),? (that |what )?(you('ve| have)? (were |been )?)?"
+            r"(told|said|taught|instructed)\b",
         ),
         "de": (
             r"\b(ignorier\w*|missacht\w*|vergiss|vergesst|vergessen sie|uberspring\w*|umgeh\w*)\b.{0,40}"
@@ -45,6 +110,10 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(ab jetzt|ab sofort|von nun an) (bist du|seid ihr|sind sie|antwortest du|tust du)\b",
             r"\b(tu|tue|tut) so,? als (ob|ware|warst)\b",
             r"\bspiel\w* (du )?die rolle\b",
+            r"\b(du spielst|ihr spielt|spiel|spielt|spiele) (ab sofort |ab jetzt |jetzt |nun |mal )?"
+            r"(den|die|einen|eine)\b",
+            r"\b(vergiss|vergesst|vergessen sie|ignorier\w*) (alles|das|all das),? was (man )?(dir|euch|ihnen)? ?"
+            r"(vorher |zuvor |bisher )?(gesagt|beigebracht|aufgetragen|vorgegeben)",
         ),
         "fr": (
             r"\b(ignore\w*|oublie\w*|neglige\w*|contourne\w*)\b.{0,40}\b(instructions?|consignes?|regles|directives?|"
@@ -55,6 +124,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(fais|faites) comme si\b",
             r"\b(joue|jouez|tu joues|vous jouez) le role\b",
             r"\b(agis|agissez) (comme|en tant que)\b",
+            r"\b(fais|faites) semblant\b",
+            r"\boublie\w* tout ce qu(e|'on) (t'a|vous a|on t'a|on vous a)",
         ),
         "es": (
             r"\b(ignora\w*|ignore\w*|olvida\w*|olvide\w*|omite\w*|salta\w*)\b.{0,40}\b(instrucciones|reglas|"
@@ -64,6 +135,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(actua|actue|actuad) como\b",
             r"\b(finge|finja|fingid) (que eres|ser|que es)\b",
             r"\bhaz de cuenta\b",
+            r"\b(haz|haga|haced) como si\b",
+            r"\bolvida\w* todo lo que (te|le|os) (dijeron|han dicho|dije|ensenaron)",
         ),
         "nl": (
             r"\b(negeer\w*|vergeet|vergeten|omzeil\w*)\b.{0,40}\b(instructies|regels|opdrachten|richtlijnen|prompt|"
@@ -72,6 +145,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(vanaf nu|voortaan),? (ben je|ben jij|bent u|moet je|antwoord|speel)\b",
             r"\bdoe alsof\b",
             r"\bspeel de rol\b",
+            r"\b(speel|speelt) (dat|even|eens)? ?(je|jij|u)\b.{0,20}\bbent\b",
+            r"\bvergeet alles wat (je|jou|u|jullie) (is |werd |)(verteld|gezegd|geleerd)",
         ),
         "it": (
             r"\b(ignora\w*|dimentica\w*|trascura\w*|salta\w*)\b.{0,40}\b(istruzioni|regole|indicazioni|direttive|"
@@ -81,7 +156,17 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(fingi|fingete) di essere\b",
             r"\bfai finta di\b",
             r"\b(comportati|comportatevi) come\b",
+            r"\b(fai|fate|faccia) come se\b",
+            r"\bdimentica\w* tutto (quello |cio )?che ti (hanno|e stato|abbiamo) (detto|insegnato)",
         ),
+    },
+    "own configuration": {
+        lang: (
+            rf"\b{_SET_ASIDE[lang]}\b.{{0,30}}\b{_SELF[lang]}\b",
+            rf"\b{_REPRODUCE[lang]}\w*\b.{{0,30}}\b{_SELF[lang]}\b",
+            rf"\b{_SELF[lang]}\b.{{0,30}}\b{_REPRODUCE[lang]}\w*\b",  # verb-final word order (de, nl)
+        )
+        for lang in _SELF
     },
     "output control": {
         "en": (
@@ -90,17 +175,31 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(only|just) (respond|reply|answer) with ['\"]",
             r"\b(answer|reply to|respond to) (every|each|all|any) (message|question|comment|customer|tweet)s? with\b",
             r"\brepeat after me\b",
+            r"\b(reply|respond|answer|say|write|post)\b.{0,40}\b(and|but) nothing (else|more)\b",
+            r"\b(reply|respond|answer|say|write|post)\b (with )?(exactly|precisely) (this|these|the following)\b",
+            r"^(please )?(write|say|reply|respond|type|post|tweet)( back)?( only| just| exactly)?( with)?:? ['\"]",
         ),
-        "de": (r"\b(antworte\w*|sag\w*|schreib\w*) (nur|ausschliesslich|lediglich|einzig) (mit|noch)\b",),
-        "fr": (r"\b(reponds|repondez|repondre|dis|dites|ecris|ecrivez) (uniquement|seulement|juste|que) (par|avec)\b",),
+        "de": (
+            r"\b(antworte\w*|sag\w*|schreib\w*) (nur|ausschliesslich|lediglich|einzig) (mit|noch)\b",
+            r"\b(schreib|schreibt|schreiben sie|sag|sagt|antworte|antwortet|poste|postet)( mir| uns)?:? ['\"]",
+        ),
+        "fr": (
+            r"\b(reponds|repondez|repondre|dis|dites|ecris|ecrivez) (uniquement|seulement|juste|que) (par|avec)\b",
+            r"\b(ecris|ecrivez|dis|dites|reponds|repondez|publie|publiez)( moi| nous)?:? ['\"]",
+        ),
         "es": (
             r"\b(responde|contesta|responda|conteste|di|diga|escribe) (solo|solamente|unicamente|exclusivamente) "
             r"(con|diciendo)\b",
+            r"\b(escribe|escriba|escribid|di|diga|responde|responda|publica)( me| nos)?:? ['\"]",
         ),
-        "nl": (r"\b(antwoord|reageer|zeg|schrijf) (alleen|uitsluitend|enkel|slechts) (met|door)\b",),
+        "nl": (
+            r"\b(antwoord|reageer|zeg|schrijf) (alleen|uitsluitend|enkel|slechts) (met|door)\b",
+            r"\b(schrijf|zeg|antwoord|post|plaats)( me| ons)?:? ['\"]",
+        ),
         "it": (
             r"\b(rispondi|rispondete|risponda|di'|dici|scrivi) (solo|solamente|soltanto|unicamente|esclusivamente) "
             r"(con|dicendo)\b",
+            r"\b(scrivi|scrivete|scriva|di'|dici|rispondi|pubblica)( mi| ci)?:? ['\"]",
         ),
     },
     "prompt extraction": {
@@ -189,6 +288,7 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\[/?(inst|system)\]",
             r"^\s*(system|assistant)\s*:",
             r"#{2,}\s*(system|instruction|instructions|assistant)\b",
+            r"\b(system|admin|developer|root|sudo) (override|mode|command|instruction)s?\b",
         ),
     },
 }

@@ -115,12 +115,15 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         "en": (
             r"\b(we|i)('ll| will| shall| can| could| would| are going to|'re going to|'ve| have| are happy to|"
             r"'d be happy to| would be happy to| are able to)? (now |also |gladly |happily |fully |of course |"
-            r"certainly |definitely )?(refund|reimburse|repay|pay (you )?back)\b",
+            r"certainly |definitely |just |already |gone ahead and |went ahead and |go ahead and )*"
+            r"(refund(ed)?|reimburse[ds]?|repa(y|id)|pa(y|id) (you )?back|credited (you|your))\b",
+            r"\b(you'?re|you are|you'?ll be|you will be|you'?ve been|you have been|you get|you'?ll get) "
+            r"(fully |promptly |completely |properly )?(refunded|reimbursed|compensated|paid back)\b",
             r"\b(we|i)('ll| will| shall| can| could| would| are going to|'re going to|'ve| have| are happy to|"
             r"'d be happy to)? (now |also |gladly |happily |go ahead and )?(issue|process|send|give|offer|arrange|"
-            r"approve|provide|grant|pop on|put through|initiate|return)\w* (you )?(a |an |the |your )?(full |partial )?"
-            r"(refund|reimbursement|money back|money)\b",
-            r"\b(give|get|send|pay) (you )?(your|the) money back\b",
+            r"approve|provide|grant|pop on|put through|initiate|return|sort( out)?|organi[sz]e|set up|raise|put in|"
+            r"get you)\w* (you )?(a |an |the |your )?(full |partial )?(refund|reimbursement|money back|money)\b",
+            r"\b(give|send|pay) (you )?(your|the) money back\b",
             r"\byou('ll| will)( now)? (get|receive|have|be getting) (a |an |your |the )?(full |partial )?"
             r"(refund|money back|reimbursement)\b",
             r"\b(you|it|this|the (amount|money|payment|charge|fee|cost|order|purchase)|your (money|payment|order|"
@@ -154,6 +157,8 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(sera|seras|seran) reembolsad[oa]s?\b",
             r"\breembolso (ha sido|sera|esta) (procesado|emitido|aprobado|tramitado)",
             r"\brecibira(s|n)? (un |el |su |tu )?(reembolso|dinero)",
+            r"\b(le|te|os|les) (hacemos|haremos|tramitamos|tramitaremos|procesamos|procesaremos|damos|daremos) "
+            r"(la|el) (devolucion|reembolso)\b",
         ),
         "nl": (
             r"\b(u|je|jij) (krijgt|ontvangt) (uw|je|het) (geld|bedrag|aankoopbedrag)\b.{0,20}\bterug\b",
@@ -170,7 +175,7 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     "compensation": {
         "en": (
             rf"{_FREE} (of charge|replacement|upgrade|months?|gifts?|items?|products?|shipping|delivery|returns?|"
-            r"postage|samples?|repairs?|one)\b",
+            r"postage|samples?|repairs?)\b",
             r"\b(ships?|shipped|shipping|postage)( will be| is| are|'s)? (completely |totally |entirely )?free\b",
             r"\b(it|this|that|order|one|return|returns|replacement|repair|delivery|shipping|postage)( will be| is| are|"
             r"'s| comes| come) (completely |totally |entirely |absolutely )?free\b(?! to\b)",
@@ -183,7 +188,9 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"'ve| have| are able to)? (gladly |happily |also |go ahead and )?(cover|waive|absorb|pick up|take care of|"
             r"pay for|foot|cancel|remove|drop|eat)\w* (the |your |any |all |this |that |those |these )?"
             r"(cost|costs|fees?|charges?|bill|shipping|postage|delivery charge|difference|expenses?)\b",
-            r"\b(credit|add|apply|put|issue)\w* .{0,20}\b(to|on|into) your account\b",
+            r"\b(credit|add|apply|put|issue)\w* (a |an )?(\$|£|€|\d|credit|refund|the difference|the amount|money|"
+            r"funds|points|voucher|gift)[^.]{0,20}\b(to|on|into) your account\b",
+            r"(,|\b(it'?s|they'?re|is|are) (yours|all yours)) on us\b",
             r"\b(store|account|service) credit\b|\bgift ?cards?\b",
             r"\b(we|i)\b.{0,25}\bcompensat\w*|\b(as|by way of) (a )?compensation\b",
         ),
@@ -247,12 +254,66 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         ),
     },
 }
-"""Promise kind → language → patterns on the folded reply text."""
+"""Promise kind → language → patterns on the folded reply text (a negation before a match takes it back)."""
+
+NEGATIVE_FORM_FAMILIES: dict[str, tuple[str, ...]] = {
+    "en": (
+        r"\b(won'?t|will not|wouldn'?t|doesn'?t|does not|shouldn'?t) cost (you )?(a (penny|cent|thing|dime)|anything|"
+        r"a single (penny|cent)|extra|more)\b",
+        r"\b(you )?(won'?t|will not|wouldn'?t) be (charged|billed|invoiced)\b",
+        r"\byou (don'?t|do not|won'?t|will not) (have|need) to pay\b",
+        r"\b(there'?s|there is|there will be|with) no (charge|cost|fee) (to you|for (you|the|this|that|it|your))\b",
+    ),
+    "de": (
+        r"\b(kostet|kosten) (sie|dich|euch) (nichts|keinen cent|keinen euro)\b",
+        r"\b(mussen|musst|brauchen|brauchst) (sie |du |ihr )?(nichts|keinen cent) (zu )?(be)?zahlen\b",
+        r"\bwird (ihnen|dir|euch) nicht (berechnet|in rechnung gestellt)\b",
+    ),
+    "fr": (
+        r"\bne (vous|te) (coutera|coute) rien\b|\b(vous n'aurez|tu n'auras) rien a payer\b",
+        r"\bne (vous |te )?sera pas facture\b",
+    ),
+    "es": (
+        r"\bno (le|te|les|os) (costara|cuesta|va a costar) nada\b",
+        r"\bno (tendra|tendras|tendran|tiene|tienes) que pagar\b|\bno se (le|te|les|os) cobrara\b",
+    ),
+    "nl": (
+        r"\bkost (u|je|jullie) (niets|geen cent)\b|\b(hoeft|hoef|hoeven) (u|je|jij|jullie) niets te betalen\b",
+        r"\bwordt (u |je )?niet in rekening gebracht\b",
+    ),
+    "it": (
+        r"\bnon (le|ti|vi) (costera|costa) (nulla|niente)\b|\bnon (dovra|dovrai|dovrete) pagare\b",
+        r"\bnon (le|ti|vi) (sara|verra) addebitat[oa]\b",
+    ),
+}
+"""Promises whose wording is itself a negation ("won't cost you a penny"): no negation guard applies."""
+
+ON_US_FAMILIES: dict[str, tuple[str, ...]] = {
+    "fr": (
+        r"\b(sont|est|c'est) pour nous\b|\b(nous|on) (payons|paie|paye|offrons|offre)\b.{0,25}\b(frais|port|"
+        r"livraison|reparation|envoi)\b|\b(frais|port|livraison|reparation|envoi)\b.{0,25}\b(nous les payons|"
+        r"on les paie|on s'en charge|nous nous en chargeons)\b",
+    ),
+    "de": (r"\bgeht auf (uns|unsere kosten|unsere rechnung)\b|\b(zahlen|bezahlen|ubernehmen) wir\b",),
+    "es": (
+        r"\binvita la casa\b|\b(lo|la|los|las) pagamos (nosotros)?\b|\bpagamos nosotros\b|\b(corre|corren) "
+        r"a (nuestro|nuestra) cargo\b",
+    ),
+    "nl": (
+        r"\b(is|zijn) voor (ons|onze rekening)\b|\bbetalen wij\b|\bwij betalen\b.{0,25}\b(kosten|verzending|"
+        r"reparatie)\b",
+    ),
+    "it": (
+        r"\b(la|lo|le|li) paghiamo noi\b|\bpaghiamo noi\b|\b(offriamo noi|offre la casa)\b|\b(e|sono) a "
+        r"(nostro carico|carico nostro)\b",
+    ),
+}
+""""It's on us" in the other languages: the brand pays."""
 
 _NEGATION = re.compile(
-    r"\b(not|never|unable|cannot|can't|cant|won't|wont|wouldn't|couldn't|isn't|aren't|don't|doesn't|didn't|"
-    r"no longer|neither|nor|nicht|kein\w*|nie|niemals|pas|jamais|aucun\w*|nunca|ningun\w*|niet|geen|nooit|non|mai|"
-    r"nessun\w*|no (podemos|puedo|es posible|se puede|vamos|ofrecemos))\b"
+    r"\b(if|whether|ob|falls|si|not|never|unable|cannot|can't|cant|won't|wont|wouldn't|couldn't|isn't|aren't|don't|"
+    r"doesn't|didn't|no longer|neither|nor|nicht|kein\w*|nie|niemals|pas|jamais|aucun\w*|nunca|ningun\w*|niet|geen|"
+    r"nooit|non|mai|nessun\w*|no (podemos|puedo|es posible|se puede|vamos|ofrecemos))\b"
 )
 _SENTENCE = re.compile(r"[^.!?;\n]+[.!?;\n]*")
 _CLAUSE_BREAK = re.compile(
@@ -260,12 +321,13 @@ _CLAUSE_BREAK = re.compile(
     r"ma|tuttavia)\b"
 )
 _NEGATION_WINDOW = 60
-"""Characters before a promise, within its clause, that are searched for a negation."""
+"""Characters before a promise, within its clause, that are searched for a negation or an "if"."""
 
 _COMPILED: dict[str, re.Pattern[str]] = {
     kind: re.compile("|".join(f"(?:{p})" for patterns in by_lang.values() for p in patterns))
-    for kind, by_lang in PROMISE_FAMILIES.items()
+    for kind, by_lang in (*PROMISE_FAMILIES.items(), ("on_us", ON_US_FAMILIES))
 }
+_NEGATIVE_FORM = re.compile("|".join(f"(?:{p})" for patterns in NEGATIVE_FORM_FAMILIES.values() for p in patterns))
 
 
 @dataclass(frozen=True)
@@ -326,6 +388,8 @@ def find_promises(text: str) -> list[Promise]:
         for kind in ("refund", "compensation"):
             if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
                 found.append(Promise(f"promise.{kind}", m.group(0).strip()))
+        if (m := _affirmed(_COMPILED["on_us"], sentence) or _NEGATIVE_FORM.search(sentence)) is not None:
+            found.append(Promise("promise.compensation", m.group(0).strip()))
     return found
 
 
