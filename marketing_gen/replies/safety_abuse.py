@@ -176,7 +176,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(send|show) (me )?(nudes|a (pic|picture|photo|selfie) of (you|yourself)|pics of (you|yourself))\b",
             r"\b(you'?re|you are|she'?s|she is|he'?s|he is|u r) (so |really |very )?sexy\b|\bsexy\b.{0,20}(😘|😏|😍)",
             r"\b(i'?ll|i will|gonna|going to) (find|track down|hunt down|come for) (you|u|her|him|them|your)\b",
-            r"\b(i'?ll|i will|i'?m gonna|i'?m going to) be waiting (outside|for you|at your)\b",
+            r"\b(i'?ll|i will|i'?m gonna|i'?m going to) be waiting (outside|at your|by your)\b",
             r"\b(track|hunt) (down )?(the|that|this|your) (driver|agent|rep|manager|employee|courier|guy|woman|man|"
             r"girl|lady|person|staff member|worker|cashier)\b|\b(track|hunt) (him|her|them) down\b",
             r"\b(i'?ll|i will|gonna|going to) keep (messaging|calling|posting|tweeting|harassing|following)\b",
