@@ -2,8 +2,9 @@
 
 Every route verifies a signed, expiring token (``marketing_gen.tokens``) first; a tampered, expired or
 wrong-purpose token gets 400 and changes nothing. Unsubscribing appends the channel to
-``User.unsubscribed_channels`` (campaign planning leaves such users out) and records an ``unsubscribe`` event,
-in one transaction. The click redirect goes only to a URL the draft was rendered with (no open redirect).
+``User.unsubscribed_channels``, cancels the user's open drafts and not-yet-sent outbox rows on that channel
+(``campaigns.eligibility.opt_out``) and records an ``unsubscribe`` event, in one transaction.
+The click redirect goes only to a URL the draft was rendered with (no open redirect).
 GET never changes state except recording a click/open: link scanners prefetch GETs, so only POST unsubscribes.
 """
 
@@ -24,9 +25,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from marketing_gen.campaigns.eligibility import lock_user, opt_out
 from marketing_gen.channels.legal import LegalLines, legal_lines
 from marketing_gen.config import Settings
-from marketing_gen.db import session_scope
+from marketing_gen.db import serial_scope, session_scope
 from marketing_gen.db.models import Brand, Draft, Item, Recommendation, User, utcnow
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.feedback.events import record_event
@@ -148,14 +150,11 @@ def unsubscribe(token: str, request: Request) -> HTMLResponse:
         return _invalid(exc)
     draft_id = payload.get("draft_id") if isinstance(payload.get("draft_id"), int) else None
     now = utcnow()
-    with session_scope(settings.database_url) as s:
-        user = s.get(User, user_id, with_for_update=s.get_bind().dialect.name == "postgresql")
+    with serial_scope(settings.database_url) as s:
+        user = lock_user(s, user_id)
         if user is None:
             return _invalid(InvalidRequest("unknown recipient"))
-        if channel not in (user.unsubscribed_channels or []):
-            # Assign a new list: in-place mutation of a JSON column is not tracked by the ORM.
-            user.unsubscribed_channels = [*(user.unsubscribed_channels or []), channel]
-            user.unsubscribed_at = now
+        cancelled = opt_out(s, [user], channel)  # open drafts and unsent outbox rows stop in this transaction
         if draft_id is not None and s.get(Draft, draft_id) is None:
             draft_id = None
         record_event(
@@ -166,6 +165,7 @@ def unsubscribe(token: str, request: Request) -> HTMLResponse:
             event="unsubscribe",
             ts=now,
             event_id=f"unsubscribe:{user_id}:{channel}:{draft_id or 0}",
+            payload={"cancelled": cancelled.to_dict()},
         )
         brand = s.scalar(select(Brand.name).order_by(Brand.id).limit(1)) or "this store"
         address = user.email if channel == "email" else user.phone if channel == "sms" else None

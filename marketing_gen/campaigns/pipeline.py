@@ -3,7 +3,9 @@
 Owns draft status changes. Every step only touches drafts in the status it expects (``pending`` for
 generate, ``generated`` for render, ``ready`` for deliver) and writes with a compare-and-set on that status,
 so a redelivered, re-enqueued or concurrently duplicated batch is a no-op and never writes twice. Outbox
-rows are unique per draft. Steps return the ids they advanced; the task enqueues the next step with them.
+rows are unique per draft. Generate, render and deliver re-check each batch's consent (``eligibility``, one query
+per batch): a draft whose user opted out since planning ends ``skipped`` with the reason.
+Steps return the ids they advanced; the task enqueues the next step with them.
 Does not own Celery (``workers/``), the model (``copywriter`` gets an engine), templates (``render``).
 """
 
@@ -23,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, select, update
 
+from marketing_gen.campaigns.eligibility import blocked_drafts
 from marketing_gen.campaigns.planning import PlanResult, plan_drafts
 from marketing_gen.campaigns.state import (
     CampaignState,
@@ -35,7 +38,7 @@ from marketing_gen.campaigns.state import (
 )
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import Offer, UserContext
-from marketing_gen.db import insert_ignore, session_scope
+from marketing_gen.db import insert_ignore, serial_scope, session_scope
 from marketing_gen.db.models import Campaign, Draft, OutboxMessage, utcnow
 from marketing_gen.errors import ClientError, InvalidRequest
 
@@ -106,7 +109,7 @@ def plan_campaign(campaign_id: int, *, settings: Settings | None = None) -> tupl
     A paused or cancelled campaign is left alone (returns no work).
     """
     settings = settings or get_settings()
-    with session_scope(settings.database_url) as s:
+    with serial_scope(settings.database_url) as s:  # the frequency cap holds against concurrent plans
         campaign = load_campaign(s, campaign_id)
         if campaign.state in STOPPED:
             log.info("campaign %s is %s: not planning", campaign_id, campaign.state)
@@ -225,6 +228,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _skipped(reason: str) -> dict[str, Any]:
+    """The draft columns of a draft whose user no longer qualifies (``eligibility.exclusion``'s reason)."""
+    return {"status": DraftStatus.SKIPPED.value, "skip_reason": reason[:256]}
+
+
 def _cas_update(s: Any, draft_id: int, expected: DraftStatus, values: dict[str, Any]) -> bool:
     """UPDATE one draft only if it is still in ``expected`` status; True if this call moved it."""
     res = s.execute(
@@ -253,8 +261,16 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
         groups[(r.campaign_id, r.channel, r.variant)].append(r)
     updates: list[tuple[int, dict[str, Any]]] = []
     batch_id = uuid.uuid4().hex[:12]
+    with session_scope(url) as s:  # users who opted out since planning: no model time spent on them
+        blocked = blocked_drafts(s, [(r.id, r.user_id, r.channel) for r in refs], lock=False)
     for (campaign_id, channel, variant), group in groups.items():
         campaign = campaigns[campaign_id]
+        for r in group:
+            if r.id in blocked:
+                updates.append((r.id, _skipped(blocked[r.id])))
+        group = [r for r in group if r.id not in blocked]
+        if not group:
+            continue
         contexts = _contexts(group, campaign, channel, url)
         with_ctx = [r for r in group if r.user_id in contexts]
         for r in group:
@@ -374,8 +390,13 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
                 continue
             updates.append((r.id, {"status": after_render, "rendered": stored_artifact(artifact)}))
     advanced: list[int] = []
-    with session_scope(url) as s:
+    with serial_scope(url) as s:
+        # Consent re-checked where the result is written: an opt-out committed meanwhile is seen here, or it
+        # waits for this transaction and then cancels what it wrote.
+        blocked = blocked_drafts(s, [(r.id, r.user_id, r.channel) for r in refs])
         for draft_id, values in updates:
+            if draft_id in blocked:
+                values = _skipped(blocked[draft_id])
             if _cas_update(s, draft_id, DraftStatus.GENERATED, values) and values["status"] == DraftStatus.READY:
                 advanced.append(draft_id)
         for campaign_id in campaigns:
@@ -395,18 +416,29 @@ def stored_artifact(artifact: Any) -> dict[str, Any]:
 
 
 def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
-    """Queue the ready drafts among ``draft_ids`` in the outbox (one row per draft); returns the ids now ``queued``."""
+    """Queue the ready drafts among ``draft_ids`` in the outbox (one row per draft); returns the ids now ``queued``.
+
+    Drafts whose user no longer qualifies (``eligibility``) become ``skipped`` with the reason instead.
+    """
     settings = settings or get_settings()
     url = settings.database_url
     refs, campaigns = _load(draft_ids, DraftStatus.READY, url)
     if not refs:
         return []
     advanced: list[int] = []
-    with session_scope(url) as s:
-        ids = [r.id for r in refs]
-        rendered: dict[int, Any] = {
-            i: art for i, art in s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(ids)))
-        }
+    with serial_scope(url) as s:
+        # Consent re-checked in the transaction that queues: see ``render_drafts``.
+        blocked = blocked_drafts(s, [(r.id, r.user_id, r.channel) for r in refs])
+        for r in refs:
+            if r.id in blocked:
+                _cas_update(s, r.id, DraftStatus.READY, _skipped(blocked[r.id]))
+            elif _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
+                advanced.append(r.id)
+        rendered: dict[int, Any] = dict(
+            s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(advanced))).tuples().all()
+        )
+        done = set(advanced)
+        queued = [r for r in refs if r.id in done]
         insert_ignore(
             s,
             cast(Table, OutboxMessage.__table__),
@@ -420,13 +452,10 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
                     "state": "queued",
                     "created_at": utcnow(),
                 }
-                for r in refs
+                for r in queued
             ],
             ["draft_id"],
         )
-        for r in refs:
-            if _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
-                advanced.append(r.id)
         for campaign_id in campaigns:
             maybe_complete(s, campaign_id)
     return advanced

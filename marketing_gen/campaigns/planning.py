@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
+from marketing_gen.campaigns.eligibility import Recipient, exclusion
 from marketing_gen.campaigns.segments import Profile, Segment, parse_segment
 from marketing_gen.campaigns.state import DraftStatus
-from marketing_gen.contexts import CONSENT_FOR_CHANNEL
 from marketing_gen.db import insert_ignore
 from marketing_gen.db.models import Campaign, Draft, Interaction, Item, User, utcnow
 
@@ -31,7 +31,6 @@ CAPPED_STATUSES = ("pending", "generated", "ready", "queued")
 """Drafts of other campaigns that count towards the frequency cap (skipped / failed ones are never sent)."""
 
 DRAFTS = cast(Table, Draft.__table__)
-_ADDRESS_FOR_CHANNEL = {"email": "email", "sms": "phone"}
 
 
 @dataclass
@@ -118,20 +117,32 @@ def iter_segment_users(
                 yield u
 
 
+_PLAN_REASONS = {"suppressed": "suppressed", "unsubscribed": "unsubscribed", "consent": "no_consent",
+                 "address": "no_address"}  # fmt: skip
+"""``eligibility.exclusion`` reason kind → the key ``PlanResult.excluded`` counts it under."""
+
+
 def _exclusion(user: User, channel: str) -> str | None:
-    """Why ``user`` may not get ``channel``, or None."""
-    if user.suppressed:
-        return "suppressed"
-    consent = CONSENT_FOR_CHANNEL[channel]
-    unsub = {str(c).lower() for c in (user.unsubscribed_channels or [])}
-    if unsub & {channel, consent, "all", "*"}:
-        return "unsubscribed"
-    if not getattr(user, f"consent_{consent}"):
-        return "no_consent"
-    address = _ADDRESS_FOR_CHANNEL.get(channel)
-    if address and not getattr(user, address):
-        return "no_address"
-    return None
+    """Why ``user`` may not get ``channel``, or None (the counting key of ``PlanResult.excluded``)."""
+    reason = exclusion(Recipient.of(user), channel)
+    return _PLAN_REASONS[reason.split(":", 1)[0]] if reason else None
+
+
+FREQUENCY_LOCK = 0x6D67_6663  # "mgfc"
+"""First key of the PostgreSQL advisory locks that serialise planning per channel (second key: the channel)."""
+
+
+def lock_frequency_cap(session: Session, channels: list[str]) -> None:
+    """Serialise count-then-insert against other plans on the same channels until this transaction ends.
+
+    PostgreSQL: one transaction-level advisory lock per channel, taken in sorted order (no deadlock between two
+    plans). SQLite: the caller's transaction is ``db.serial_scope`` (the write lock is held from its first read).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for channel in sorted(set(channels)):
+        key = int.from_bytes(hashlib.sha256(channel.encode()).digest()[:4], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": FREQUENCY_LOCK, "b": key})
 
 
 def _over_cap(
@@ -163,7 +174,12 @@ def plan_drafts(
     frequency_window_days: int,
     now: dt.datetime | None = None,
 ) -> PlanResult:
-    """Insert the campaign's missing draft rows (status pending); existing drafts are left untouched."""
+    """Insert the campaign's missing draft rows (status pending); existing drafts are left untouched.
+
+    Call it inside ``db.serial_scope``: it takes the frequency-cap locks itself, so two campaigns planned at the
+    same moment cannot both count a user under the cap and both insert.
+    """
+    lock_frequency_cap(session, list(campaign.channels))
     now = now or utcnow()
     segment = parse_segment(campaign.segment)
     since = now - dt.timedelta(days=frequency_window_days)

@@ -1,4 +1,5 @@
-"""`marketing-gen import …` (users, items, interactions, recommendations, online-retail, brand) and `bench import`."""
+"""`marketing-gen import …` (users, items, interactions, recommendations, online-retail, brand, suppressions) and
+`bench import`."""
 
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ _HELP = {
     "InvoiceDate,UnitPrice,CustomerID,Country) as users, items and purchases.",
     "brand": "Import the brand JSON (name, voice, banned_terms, postal_address, website_url, "
     "unsubscribe_url_template, offer_policy); updates the store's single brand row.",
+    "suppressions": "Import the store's suppression list: user_id,email,phone[,channel] (one of the first three per "
+    "row). Without channel an email stops email, a phone stops SMS, a user id stops every channel. Matched users' "
+    "open drafts and unsent outbox rows are cancelled at once; unmatched rows are reported.",
 }
 
 

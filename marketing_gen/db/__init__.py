@@ -59,6 +59,20 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
+@contextmanager
+def serial_scope(url: str | None = None) -> Iterator[Session]:
+    """A transaction that reads and writes as one step against other writers.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the write lock before the first read (the driver would otherwise read
+    outside any transaction and begin one only at the first write), so check-then-write is serialised.
+    PostgreSQL: a plain transaction; callers take the row or advisory locks their check needs.
+    """
+    with session_scope(url) as session:
+        if session.get_bind().dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+
+
 def _dialect_insert(session: Session, table: Table) -> Any:
     name = session.get_bind().dialect.name
     if name == "postgresql":

@@ -3,6 +3,8 @@
 An event names its draft by ``draft_id`` or by ``(campaign_id, user_id, channel, variant)``. Its dedup key is
 ``id:<event_id>`` when the sender gives an id, else ``<draft>:<event>:<UTC timestamp>``; storage is
 ``INSERT … ON CONFLICT DO NOTHING`` on that key, so re-importing a file or a retried webhook changes nothing.
+``unsubscribe`` and ``complaint`` events also opt their user out (``campaigns.eligibility``) in the same
+transaction: open drafts and not-yet-sent outbox rows on that channel stop at once.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from marketing_gen.db import insert_ignore, session_scope
-from marketing_gen.db.models import Draft, FeedbackEvent
+from marketing_gen.campaigns.eligibility import Cancelled, lock_users, opt_out, suppress
+from marketing_gen.db import insert_ignore, serial_scope
+from marketing_gen.db.models import Draft, FeedbackEvent, User
 from marketing_gen.delivery.suppression import apply_delivery_outcomes
 from marketing_gen.errors import InvalidRequest
 
@@ -35,6 +38,10 @@ EVENTS: tuple[str, ...] = (
     "reply_picked",
 )
 """Every outcome the feedback loop knows."""
+
+OPT_OUT_EVENTS = ("unsubscribe", "complaint", "bounce")
+"""Events that stop marketing to their user and cancel open work: an unsubscribe (that channel), a spam complaint or
+hard bounce (every channel: the user is suppressed)."""
 
 MAX_ERRORS = 50
 """At most this many per-row messages are kept in an ``IngestReport`` (counts stay exact)."""
@@ -57,6 +64,8 @@ class IngestReport:
     """Malformed rows: unknown event, bad timestamp, no draft reference."""
     errors: list[str] = field(default_factory=list)
     """The first ``MAX_ERRORS`` problems, one line each, with the row number."""
+    cancelled: Cancelled = field(default_factory=Cancelled)
+    """Open drafts and unsent outbox rows stopped by the file's unsubscribe / complaint events."""
 
     def note(self, message: str) -> None:
         """Keep a problem line (bounded)."""
@@ -70,6 +79,7 @@ class IngestReport:
             "duplicates": self.duplicates,
             "unknown_drafts": self.unknown_drafts,
             "rejected": self.rejected,
+            "cancelled": self.cancelled.to_dict(),
             "errors": list(self.errors),
         }
 
@@ -233,7 +243,7 @@ def ingest_events(rows: Iterable[Mapping[str, Any]], *, url: str | None = None) 
             report.note(f"row {row_no}: rejected: {exc}")
     if not parsed:
         return report
-    with session_scope(url) as session:
+    with serial_scope(url) as session:
         drafts = _resolve(session, parsed)
         to_insert: dict[str, dict[str, Any]] = {}
         now = _now()
@@ -265,8 +275,29 @@ def ingest_events(rows: Iterable[Mapping[str, Any]], *, url: str | None = None) 
             new = record_events(session, chunk)
             report.recorded += new
             report.duplicates += len(chunk) - new
-        apply_delivery_outcomes(session, batch)  # hard bounces / complaints → suppression
+        apply_delivery_outcomes(session, batch)  # hard bounces / complaints → suppression (and shared addresses)
+        # Duplicates too: an opt-out must hold even if its event was stored before opt-outs were applied.
+        report.cancelled = apply_opt_outs(session, [(r["user_id"], r["channel"], r["event"]) for r in batch])
     return report
+
+
+def apply_opt_outs(session: Session, events: Sequence[tuple[int, str, str]]) -> Cancelled:
+    """Apply ``(user_id, channel, event)`` opt-outs in the caller's transaction: ``unsubscribe`` → that channel,
+    ``complaint`` / ``bounce`` → suppression (every channel); each cancels the user's open work at once."""
+    wanted = sorted({(uid, ch, ev) for uid, ch, ev in events if ev in OPT_OUT_EVENTS and uid is not None})
+    out = Cancelled()
+    if not wanted:
+        return out
+    users = {u.id: u for u in lock_users(session, [uid for uid, _, _ in wanted])}
+    suppressed = [users[uid] for uid in sorted({uid for uid, _, ev in wanted if ev != "unsubscribe"}) if uid in users]
+    out.add(suppress(session, suppressed))
+    by_channel: dict[str, list[User]] = {}
+    for uid, channel, event in wanted:
+        if event == "unsubscribe" and uid in users:
+            by_channel.setdefault(channel, []).append(users[uid])
+    for channel, chosen in sorted(by_channel.items()):
+        out.add(opt_out(session, chosen, channel))
+    return out
 
 
 def load_event_rows(path: str | Path) -> list[dict[str, Any]]:

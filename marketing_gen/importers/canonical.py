@@ -310,7 +310,7 @@ def import_file(
     batch_size: int = BATCH_SIZE,
     progress: bool = False,
 ) -> ImportReport:
-    """Import a users / items / interactions / recommendations / online-retail / brand file into the database.
+    """Import a users / items / interactions / recommendations / online-retail / brand / suppressions file.
 
     Bad rows are skipped and reported; problems that would import nothing (unreadable file, missing required
     column, no schema) raise InvalidRequest before anything is written. Each batch is one transaction.
@@ -324,6 +324,10 @@ def import_file(
         from marketing_gen.importers.brand import import_brand
 
         report = import_brand(path, url=url)
+    elif kind == "suppressions":
+        from marketing_gen.importers.suppressions import import_suppressions
+
+        report = import_suppressions(path, url=url, batch_size=batch_size, progress=progress)
     elif kind in KINDS:
         if batch_size < 1:
             raise InvalidRequest(f"batch_size must be at least 1, got {batch_size}")
@@ -332,7 +336,7 @@ def import_file(
         check_schema(url)
         report = _Importer(spec, source, url, batch_size).run(progress)
     else:
-        choices = ", ".join([*KINDS, "online-retail", "brand"])
+        choices = ", ".join([*KINDS, "online-retail", "brand", "suppressions"])
         raise InvalidRequest(f"unknown import kind {kind!r}: use one of {choices}")
     report.seconds = time.perf_counter() - started
     return report
