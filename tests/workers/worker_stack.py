@@ -51,11 +51,13 @@ class Stack:
         assert proc.returncode == 0, f"marketing-gen {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
         return proc
 
-    def start_worker(self, name: str) -> subprocess.Popen[bytes]:
-        """Start ``marketing-gen worker`` (all queues, pool chosen by the command) as a subprocess."""
+    def start_worker(self, name: str, queues: str | None = None) -> subprocess.Popen[bytes]:
+        """Start ``marketing-gen worker`` (all queues or ``queues``, pool chosen by the command) as a subprocess."""
         log = (self.tmp / f"worker-{name}.log").open("wb")
+        only = ["-Q", queues] if queues else []
         proc = subprocess.Popen(
-            [sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"],
+            [sys.executable, "-m", "marketing_gen", "worker", "-l", "INFO", "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"]
+            + only,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
