@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import User
+from marketing_gen.db.models import Brand, Item, Recommendation, User
 from marketing_gen.registry import register_version
 
 
@@ -30,6 +30,8 @@ def embedded(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -
     monkeypatch.setenv("MARKETING_GEN_MODELS_DIR", str(tmp_path / "models"))
     monkeypatch.delenv("MARKETING_GEN_BROKER_URL", raising=False)
     monkeypatch.delenv("MARKETING_GEN_BROKER_NAMESPACE", raising=False)
+    monkeypatch.setenv("MARKETING_GEN_SECRET_KEY", "test-secret-key-of-at-least-32-bytes-0123")
+    monkeypatch.setenv("MARKETING_GEN_PUBLIC_BASE_URL", "https://links.shop.example")
     get_settings.cache_clear()
     yield sqlite_url
     get_settings.cache_clear()
@@ -37,8 +39,13 @@ def embedded(monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path) -
 
 def test_create_status_pause_resume_cancel(embedded: str, tmp_path: Path) -> None:
     db_url = embedded
-    with session_scope(db_url) as s:
-        s.add(User(external_id="u1", email="u1@example.com", consent_email=True))
+    with session_scope(db_url) as s:  # what preflight needs: a brand with an address, a user, a recommended item
+        s.add(Brand(name="Acme", postal_address="1 High St, Leeds LS1 1AA, UK"))
+        user = User(external_id="u1", email="u1@example.com", consent_email=True, consent_push=True)
+        item = Item(external_id="sku1", title="Enamel Pan", price=25, currency="GBP", in_stock=True)
+        s.add_all([user, item])
+        s.flush()
+        s.add(Recommendation(user_id=user.id, item_id=item.id, rank=1))
     cid = int(
         _invoke(
             "campaign",

@@ -70,7 +70,7 @@ def _campaign(url: str, channels: tuple[str, ...] = ("email", "sms")) -> int:
 
 def _ids(url: str) -> dict[str, int]:
     with session_scope(url) as s:
-        return dict(s.execute(select(User.external_id, User.id)).tuples().all())
+        return dict(s.execute(select(User.external_id, User.id)).all())
 
 
 def _drafts(url: str, campaign_id: int) -> dict[tuple[str, str], tuple[str, str | None]]:

@@ -434,9 +434,7 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
                 _cas_update(s, r.id, DraftStatus.READY, _skipped(blocked[r.id]))
             elif _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
                 advanced.append(r.id)
-        rendered: dict[int, Any] = dict(
-            s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(advanced))).tuples().all()
-        )
+        rendered: dict[int, Any] = dict(s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(advanced))).all())
         done = set(advanced)
         queued = [r for r in refs if r.id in done]
         insert_ignore(

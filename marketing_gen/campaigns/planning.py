@@ -145,7 +145,7 @@ def lock_frequency_cap(session: Session, channels: list[str]) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": FREQUENCY_LOCK, "b": key})
 
 
-def _over_cap(
+def over_cap(
     session: Session, campaign_id: int, channel: str, user_ids: list[int], *, cap: int, since: dt.datetime
 ) -> set[int]:
     """Users who already have ``cap`` live messages on ``channel`` from other campaigns since ``since``."""
@@ -203,7 +203,7 @@ def plan_drafts(
                 else:
                     eligible.append(u.id)
             fresh = [uid for uid in eligible if (uid, channel) not in already]
-            capped = _over_cap(session, campaign.id, channel, fresh, cap=frequency_cap, since=since) if fresh else set()
+            capped = over_cap(session, campaign.id, channel, fresh, cap=frequency_cap, since=since) if fresh else set()
             result.excluded[channel]["frequency_cap"] += len(capped)
             for uid in eligible:
                 if uid in capped:

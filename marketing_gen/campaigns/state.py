@@ -114,6 +114,17 @@ def _offer_dict(text: str | None, discount_pct: Any, code: str | None, ends_at: 
     return offer
 
 
+def check_channels(channels: Sequence[str]) -> list[str]:
+    """The campaign's channels, stripped and de-duplicated in order; InvalidRequest for none or an unknown one."""
+    chans = list(dict.fromkeys(c.strip() for c in channels if c and c.strip()))
+    if not chans:
+        raise InvalidRequest(f"--channels: give at least one of {', '.join(MARKETING_CHANNELS)}")
+    unknown = [c for c in chans if c not in MARKETING_CHANNELS]
+    if unknown:
+        raise InvalidRequest(f"--channels: unknown channel(s) {unknown}; use {', '.join(MARKETING_CHANNELS)}")
+    return chans
+
+
 def create_campaign(
     *,
     name: str,
@@ -135,12 +146,7 @@ def create_campaign(
     """
     if approval not in APPROVAL_MODES:
         raise InvalidRequest(f"--approval {approval!r}: choose one of {', '.join(APPROVAL_MODES)}")
-    chans = [c.strip() for c in channels if c and c.strip()]
-    if not chans:
-        raise InvalidRequest(f"--channels: give at least one of {', '.join(MARKETING_CHANNELS)}")
-    unknown = [c for c in chans if c not in MARKETING_CHANNELS]
-    if unknown:
-        raise InvalidRequest(f"--channels: unknown channel(s) {unknown}; use {', '.join(MARKETING_CHANNELS)}")
+    chans = check_channels(channels)
     if not 1 <= variants <= 16:
         raise InvalidRequest(f"--variants must be between 1 and 16, got {variants}")
     parse_segment(segment)  # syntax errors surface at create time, not in a worker
@@ -150,7 +156,7 @@ def create_campaign(
         row = Campaign(
             name=name,
             brand_id=brand_id,
-            channels=list(dict.fromkeys(chans)),
+            channels=chans,
             segment=segment or "",
             offer=offer,
             variants=variants,

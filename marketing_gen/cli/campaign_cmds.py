@@ -1,4 +1,5 @@
-"""``marketing-gen campaign …``: create, run (with a progress bar), status, pause/resume/cancel, export, list."""
+"""``marketing-gen campaign …``: create (preflight, --dry-run), run (preflight, progress bar), status,
+pause/resume/cancel, export, list."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from marketing_gen.cli.groups import campaign, echo_json
 if TYPE_CHECKING:
     from celery import Celery
 
+    from marketing_gen.campaigns.preflight import Preflight
     from marketing_gen.config import Settings
 
 EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
@@ -50,6 +52,12 @@ EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
     help="required: rendered drafts wait for a reviewer (`campaign review` / the review page) before the outbox; "
     "none: they go straight to the outbox.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Create nothing: print the audience per channel and every preflight finding (exit 1 if any refuses).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the id (unless --dry-run) and preflight.")
 def create_cmd(
     name: str,
     channels: str,
@@ -64,9 +72,18 @@ def create_cmd(
     max_regenerations: int | None,
     seed: int | None,
     approval: str,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
-    """Create a campaign (state `created`); prints its id."""
-    from marketing_gen.campaigns.state import create_campaign
+    """Create a campaign (state `created`); prints its id.
+
+    Preflight first: the brand's postal address (email), signing key and public base URL (links), an audience
+    per channel and recommended in-stock priced items. A problem refuses the campaign with its fix (exit 1).
+    """
+    from marketing_gen.campaigns.preflight import check_campaign, require_ok
+    from marketing_gen.campaigns.segments import parse_segment
+    from marketing_gen.campaigns.state import check_channels, create_campaign
+    from marketing_gen.config import get_settings
 
     options: dict[str, Any] = {}
     if batch_size:
@@ -77,9 +94,24 @@ def create_cmd(
         options["max_regenerations"] = max_regenerations
     if seed is not None:
         options["seed"] = seed
+    chans = check_channels(channels.split(","))
+    parse_segment(segment)  # a syntax error is bad input (exit 2 style message) before any counting
+    preflight = check_campaign(channels=chans, segment=segment, settings=get_settings())
+    if dry_run:
+        if as_json:
+            echo_json(preflight.to_dict())
+        else:
+            _print_preflight(preflight)
+        if not preflight.ok:
+            click.get_current_context().exit(1)
+        return
+    require_ok(preflight)
+    if not as_json:
+        for finding in preflight.findings:
+            click.echo(f"warning: {finding.message}", err=True)
     cid = create_campaign(
         name=name,
-        channels=channels.split(","),
+        channels=chans,
         segment=segment,
         offer_text=offer_text,
         discount_pct=discount_pct,
@@ -89,7 +121,24 @@ def create_cmd(
         options=options,
         approval=approval,
     )
-    click.echo(cid)
+    if as_json:
+        echo_json({"id": cid, "preflight": preflight.to_dict()})
+    else:
+        click.echo(cid)
+
+
+def _print_preflight(preflight: Preflight) -> None:
+    """The dry run as text: audience per channel, reasons left out, findings."""
+    click.echo(f"segment matches {preflight.matched} users")
+    for channel in preflight.channels:
+        left = ", ".join(f"{k} {v}" for k, v in preflight.excluded.get(channel, {}).items()) or "none"
+        click.echo(
+            f"  {channel:<15} audience {preflight.audience[channel]:>7}  with items {preflight.with_items[channel]:>7}"
+            f"  left out: {left}"
+        )
+    for finding in preflight.findings:
+        click.echo(f"{finding.severity}: {finding.message}")
+    click.echo("preflight ok" if preflight.ok else "preflight refuses this campaign")
 
 
 PLAN_TASK = "workers.tasks.plan_campaign"
@@ -107,21 +156,36 @@ def celery_app(settings: Settings | None = None) -> Celery:
     return app if same else create_app(settings)
 
 
-def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: Celery | None = None) -> None:
-    """Enqueue ``plan_campaign`` (idempotent: re-plans, re-enqueues only unfinished work)."""
+def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: Celery | None = None) -> Preflight:
+    """Preflight, then enqueue ``plan_campaign`` (idempotent: re-plans, re-enqueues only unfinished work).
+
+    Returns the preflight (its warnings); ``PreflightFailed`` before anything is enqueued when it refuses.
+    """
+    from marketing_gen.campaigns.preflight import check_campaign, require_ok
     from marketing_gen.campaigns.state import CampaignState, campaign_status
+    from marketing_gen.config import get_settings
     from marketing_gen.errors import ClientError, InvalidRequest
     from marketing_gen.registry import active_version
 
     url = settings.database_url if settings else None
-    state = campaign_status(campaign_id, url=url)["state"]
+    status = campaign_status(campaign_id, url=url)
+    state = status["state"]
     if state == CampaignState.PAUSED.value:
         raise InvalidRequest(f"campaign {campaign_id} is paused: `marketing-gen campaign resume {campaign_id}`")
     if state == CampaignState.CANCELLED.value:
         raise InvalidRequest(f"campaign {campaign_id} is cancelled; create a new one")
     if active_version(url=url) is None:
         raise ClientError("No active model version: run `marketing-gen model import-base` first")
+    preflight = require_ok(
+        check_campaign(
+            channels=status["channels"],
+            segment=status["segment"],
+            settings=settings or get_settings(),
+            campaign_id=campaign_id,
+        )
+    )
     (app or celery_app(settings)).send_task(PLAN_TASK, args=[campaign_id])
+    return preflight
 
 
 LOG_EVERY_S = 30.0
@@ -216,7 +280,8 @@ def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: 
     from marketing_gen.config import get_settings
     from workers.app import generate_time_limit
 
-    start_campaign(campaign_id)
+    for finding in start_campaign(campaign_id).findings:
+        click.echo(f"warning: {finding.message}", err=True)
     if not wait:
         click.echo(f"campaign {campaign_id} enqueued; follow it with `marketing-gen campaign status {campaign_id}`")
         return
