@@ -28,7 +28,9 @@ def import_events(path: Path, as_json: bool) -> None:
 
     Each row names its draft by draft_id, or by campaign_id + user_id + channel + variant, and carries
     event, timestamp (ISO 8601 or epoch seconds), optional value and event_id. Re-importing is safe:
-    duplicates are counted and skipped; unknown drafts and malformed rows are reported.
+    duplicates are counted and skipped; unknown drafts and malformed rows are reported. An unsubscribe
+    (that channel) or complaint (every channel) opts the user out and cancels their open drafts and unsent
+    outbox rows at once.
     """
     from marketing_gen.config import get_settings
     from marketing_gen.feedback.events import ingest_events, load_event_rows
@@ -39,7 +41,8 @@ def import_events(path: Path, as_json: bool) -> None:
         return
     click.echo(
         f"recorded {report.recorded}, duplicates {report.duplicates}, unknown drafts {report.unknown_drafts}, "
-        f"rejected {report.rejected}"
+        f"rejected {report.rejected}; opt-outs cancelled {report.cancelled.drafts} open draft(s) and "
+        f"{report.cancelled.outbox} unsent outbox row(s)"
     )
     for line in report.errors:
         click.echo(f"  {line}", err=True)
