@@ -242,7 +242,7 @@ def test_one_click_unsubscribe_cancels_open_drafts_and_unsent_outbox(url: str) -
     assert _drafts(url, open_cid)[("ann", "email")] == ("skipped", "unsubscribed:email")
     assert _drafts(url, sent)[("ann", "email")] == ("skipped", "unsubscribed:email")
     outbox = _outbox(url)
-    assert outbox[(sent, "ann", "email")] == "cancelled" and outbox[(sent, "ann", "sms")] == "sent"
+    assert outbox[(sent, "ann", "email")] == "skipped" and outbox[(sent, "ann", "sms")] == "sent"
     assert outbox[(sent, "bob", "email")] == "queued"
     assert _drafts(url, open_cid)[("ann", "sms")][0] == "generated"  # another channel: untouched
     settings = get_settings()
@@ -271,7 +271,7 @@ def test_import_events_unsubscribe_and_complaint_cancel_open_work(url: str) -> N
     assert drafts[("bob", "email")] == ("skipped", "unsubscribed:email") and drafts[("bob", "sms")][0] == "generated"
     assert drafts[("cat", "email")] == drafts[("cat", "sms")] == ("skipped", "suppressed")
     outbox = _outbox(url)
-    assert outbox[(sent, "bob", "email")] == outbox[(sent, "cat", "email")] == "cancelled"
+    assert outbox[(sent, "bob", "email")] == outbox[(sent, "cat", "email")] == "skipped"
     assert outbox[(sent, "dan", "email")] == "queued"
     with session_scope(url) as s:
         assert s.scalar(select(User.unsubscribed_channels).where(User.external_id == "bob")) == ["email"]
@@ -300,7 +300,7 @@ def test_import_suppressions_by_email_phone_and_user_id(url: str, tmp_path: Path
     assert out["tables"]["cancelled"] == {"drafts": 0, "outbox": 6}
 
     outbox = _outbox(url)
-    cancelled = {k[1:] for k, st in outbox.items() if st == "cancelled"}
+    cancelled = {k[1:] for k, st in outbox.items() if st == "skipped"}
     assert cancelled == {("ann", "email"), ("bob", "sms"), ("cat", "email"), ("cat", "sms"), ("cat", "push"),
                          ("dan", "push")}  # fmt: skip
     drafts = _drafts(url, sent)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
-from marketing_gen.campaigns.planning import _exclusion as exclusion_reason  # the one consent re-check call site
+from marketing_gen.campaigns.eligibility import Recipient, exclusion  # the one consent rule (docs/consent.md)
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Campaign, OutboxMessage, User, utcnow
@@ -238,7 +238,7 @@ def send_outbox(
             if conn.channels is not None and row.channel not in conn.channels:
                 continue
             clock = now or utcnow()
-            reason = exclusion_reason(user, row.channel)
+            reason = exclusion(Recipient.of(user), row.channel)
             if reason is not None:
                 report.skipped += 1
                 if not dry_run:

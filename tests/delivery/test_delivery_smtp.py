@@ -93,7 +93,7 @@ def test_a_user_who_opted_out_after_queueing_is_skipped(send_settings: Settings,
     report = send_outbox(ids, adapter="smtp", settings=send_settings)
     assert (report.sent, report.skipped) == (1, 1) and [r.rcpt_tos for r in sink.received] == [["u1@example.com"]]
     states = sorted((r.state, r.error or "") for r in _rows(db_url).values())
-    assert states == [("sent", ""), ("skipped", "not sent: unsubscribed")]
+    assert states == [("sent", ""), ("skipped", "not sent: unsubscribed:email")]
 
 
 def _utf8_message(to: str) -> OutboundMessage:
