@@ -12,6 +12,7 @@ Does not own the database (``store.py``), the dense models (``models.py``) nor t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -239,8 +240,12 @@ class PopularityModel(ItemItemModel):
         return flat.astype(np.int64), np.r_[0, np.cumsum(lengths)[:-1]].astype(np.int64), lengths
 
 
+BlockFn = Callable[[sp.csr_matrix, int], sp.csr_matrix]
+"""Rescales one row block of an item-item product (the block and its first row index) before pruning."""
+
+
 def _similarity(
-    left: sp.csr_matrix, right: sp.csr_matrix, neighbours: int, block_fn=None
+    left: sp.csr_matrix, right: sp.csr_matrix, neighbours: int, block_fn: BlockFn | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Top ``neighbours`` of each row of ``left @ right`` (items × items, diagonal dropped), in row chunks."""
     n_items = left.shape[0]
@@ -274,17 +279,19 @@ def fit(data: Interactions, params: CFParams | None = None) -> ItemItemModel:
     """Fit the item-kNN: weighted item-item dot products, top ``params.neighbours`` per item."""
     params = params or CFParams()
     w = _weighted(data.matrix, params)
-    block_fn = None
+    block_fn: BlockFn | None = None
     if params.weighting == "conditional":
         n = np.asarray(w.sum(axis=0)).ravel().astype(np.float64)
         norm = np.where(n > 0, n, 1.0)
 
-        def block_fn(block: sp.csr_matrix, start: int) -> sp.csr_matrix:
+        def conditional(block: sp.csr_matrix, start: int) -> sp.csr_matrix:
             row_norm = norm[start : start + block.shape[0]] ** params.alpha
             block = (sp.diags((1.0 / row_norm).astype(np.float32)) @ block).tocsr()
             if params.alpha < 1.0:
                 block.data *= (norm[block.indices] ** (params.alpha - 1.0)).astype(np.float32)
             return block
+
+        block_fn = conditional
 
     rows, cols, vals = _similarity(w.T.tocsr(), w, params.neighbours, block_fn)
     popularity = np.bincount(data.matrix.indices, minlength=data.n_items).astype(np.float64)
