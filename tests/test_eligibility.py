@@ -48,7 +48,7 @@ def url(any_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
             User(
                 external_id=name,
                 email=f"{name.title()}@Example.com",
-                phone=f"+44 7700 900{i:03d}",
+                phone=f"+44 7911 123{i:03d}",
                 first_name=name.title(),
                 country="United Kingdom",
                 consent_email=True,
@@ -284,10 +284,10 @@ def test_import_suppressions_by_email_phone_and_user_id(url: str, tmp_path: Path
     path.write_text(
         "email,phone,user_id,channel\n"
         "ANN@example.com,,,\n"  # an address stops email (case-insensitive)
-        ",+44-7700-900001,,\n"  # a phone number stops SMS (separators ignored)
+        ",+44-7911-123001,,\n"  # a phone number stops SMS (separators ignored)
         ",,cat,\n"  # a user id stops everything
         ",,dan,push\n"  # an explicit channel
-        "nobody@example.com,,,\n"  # no such user: reported, not lost silently
+        "Eve@Example.com,,,\n"  # no such user yet: kept, applied when she is imported
         ",,,\n"  # names nobody: rejected
         "x@example.com,,,fax\n"  # unknown channel: rejected
     )
@@ -295,8 +295,9 @@ def test_import_suppressions_by_email_phone_and_user_id(url: str, tmp_path: Path
     result = CliRunner().invoke(main, ["import", "suppressions", str(path), "--json"], env=env)
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert (out["imported"], out["updated"], out["rejected"]) == (4, 0, 2)
+    assert (out["imported"], out["updated"], out["rejected"]) == (5, 0, 2)  # suppression entries stored
     assert [w["row"] for w in out["warnings"]] == [6]
+    assert out["tables"]["users_opted_out"] == {"imported": 4, "updated": 0, "unmatched_entries": 1}
     assert out["tables"]["cancelled"] == {"drafts": 0, "outbox": 6}
 
     outbox = _outbox(url)
@@ -307,13 +308,40 @@ def test_import_suppressions_by_email_phone_and_user_id(url: str, tmp_path: Path
     assert drafts[("ann", "email")] == ("skipped", "unsubscribed:email")
     assert drafts[("cat", "push")] == ("skipped", "suppressed") and drafts[("ann", "sms")][0] == "queued"
 
-    again = CliRunner().invoke(main, ["import", "suppressions", str(path), "--json"], env=env)
-    assert json.loads(again.output)["updated"] == 4  # re-import: already in effect, nothing new
+    again = json.loads(CliRunner().invoke(main, ["import", "suppressions", str(path), "--json"], env=env).output)
+    assert (again["imported"], again["updated"]) == (0, 5)  # re-import: nothing new
+    assert again["tables"]["users_opted_out"] == {"imported": 0, "updated": 4, "unmatched_entries": 1}
     # the next plan leaves them out too
     cid = _campaign(url, ("email", "sms", "push"))
     plan_campaign(cid, settings=get_settings())
     assert set(_drafts(url, cid)) == {("ann", "sms"), ("ann", "push"), ("bob", "email"), ("bob", "push"),
                                       ("dan", "email"), ("dan", "sms")}  # fmt: skip
+
+
+def test_a_user_imported_after_the_suppression_list_is_opted_out_on_arrival(url: str, tmp_path: Path) -> None:
+    entries = tmp_path / "suppressions.csv"
+    entries.write_text("email,phone,user_id,country\neve@example.com,,,\n,07911 123999,,UK\n,,fay,\n")
+    env = {"MARKETING_GEN_DATABASE_URL": url}
+    out = json.loads(CliRunner().invoke(main, ["import", "suppressions", str(entries), "--json"], env=env).output)
+    assert out["imported"] == 3 and out["tables"]["users_opted_out"]["unmatched_entries"] == 3
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "user_id,email,phone,email_consent,sms_consent,push_consent\n"
+        "eve,EVE@example.com,+447911123111,true,true,true\n"  # matches the email entry
+        "fay,fay@example.com,+447911123112,true,true,true\n"  # matches the user id entry
+        "gus,gus@example.com,+44-7911-123999,true,true,true\n"  # matches the phone entry
+        "hal,hal@example.com,+447911123113,true,true,true\n"  # on no list
+    )
+    result = CliRunner().invoke(main, ["import", "users", str(users), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tables"]["suppression_list"]["opted_out"] == 3
+    cid = _campaign(url, ("email", "sms"))
+    plan_campaign(cid, settings=get_settings())
+    planned = {k for k in _drafts(url, cid) if k[0] in ("eve", "fay", "gus", "hal")}
+    assert planned == {("eve", "sms"), ("gus", "email"), ("hal", "email"), ("hal", "sms")}
+    text_out = CliRunner().invoke(main, ["import", "suppressions", str(entries)], env=env)
+    assert text_out.exit_code == 0 and "suppression_entries: 0 imported, 3 updated" in text_out.output
+    assert "cancelled: 0 drafts, 0 outbox" in text_out.output
 
 
 def test_import_suppressions_needs_a_key_column(url: str, tmp_path: Path) -> None:

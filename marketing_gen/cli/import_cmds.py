@@ -24,9 +24,10 @@ _HELP = {
     "InvoiceDate,UnitPrice,CustomerID,Country) as users, items and purchases.",
     "brand": "Import the brand JSON (name, voice, banned_terms, postal_address, website_url, "
     "unsubscribe_url_template, offer_policy); updates the store's single brand row.",
-    "suppressions": "Import the store's suppression list: user_id,email,phone[,channel] (one of the first three per "
-    "row). Without channel an email stops email, a phone stops SMS, a user id stops every channel. Matched users' "
-    "open drafts and unsent outbox rows are cancelled at once; unmatched rows are reported.",
+    "suppressions": "Import the store's suppression list: user_id,email,phone[,channel,country] (one of the first "
+    "three per row). Without channel an email stops email, a phone stops SMS, a user id stops every channel. Matched "
+    "users' open drafts and unsent outbox rows are cancelled at once; entries are kept, so users imported later that "
+    "match are opted out on arrival.",
 }
 
 
@@ -39,7 +40,7 @@ def _print_text(report: Any) -> None:
     )
     if len(report.tables) > 1:
         for table, counts in report.tables.items():
-            click.echo(f"  {table}: {counts['imported']} imported, {counts['updated']} updated")
+            click.echo(f"  {table}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
     warnings = report.to_dict(max_errors=5)
     for label, items, more in (
         ("rejected", d["errors"], d["errors_truncated"]),

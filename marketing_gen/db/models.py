@@ -69,6 +69,21 @@ class User(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 
+class SuppressionEntry(Base):
+    """One entry of the store's suppression list (``import suppressions``): kept, so users imported later that
+    match it are opted out on arrival."""
+
+    __tablename__ = "suppression_entries"
+    __table_args__ = (UniqueConstraint("kind", "value", "channel", name="uq_suppression_entry"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # email | phone | user_id
+    value: Mapped[str] = mapped_column(String(320))  # lower-case email, phone without separators, external id
+    channel: Mapped[str] = mapped_column(String(32))  # email | sms | push | ads | google_ads_rsa | meta_ad | all
+    source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Item(Base):
     __tablename__ = "items"
 

@@ -160,6 +160,7 @@ class _Importer:
         self.item_ids: dict[str, int] = {}
         self.warned_currency = False
         self.rec_items: dict[int, set[int]] = {}
+        self.suppression_list: bool | None = None
 
     def run(self, progress: bool) -> ImportReport:
         from tqdm import tqdm
@@ -257,6 +258,7 @@ class _Importer:
                     counts = write_rows(
                         session, USERS, rows, ["external_id"], extra_set=users_consent_set, touch="updated_at"
                     )
+                    self._apply_suppressions(session, [r["external_id"] for r in rows])
                 elif self.kind.name == "items":
                     rows = [item_values(e.model, e.extras) for e in entries]
                     counts = write_rows(session, ITEMS, rows, ["external_id"], touch="updated_at")
@@ -273,6 +275,21 @@ class _Importer:
         self.report.imported += counts[0]
         self.report.updated += counts[1]
         self.report.count_table(self.kind.name, *counts)
+
+    def _apply_suppressions(self, session: Any, external_ids: list[str]) -> None:
+        """Users on a stored suppression list are opted out as they arrive (same transaction as their rows)."""
+        from marketing_gen.importers.suppressions import apply_stored_suppressions, has_stored_suppressions
+
+        if self.suppression_list is None:
+            self.suppression_list = has_stored_suppressions(session)
+        if not self.suppression_list:
+            return
+        ids = list(session.scalars(select(USERS.c.id).where(USERS.c.external_id.in_(external_ids))))
+        applied = apply_stored_suppressions(session, ids)
+        if applied["opted_out"]:
+            totals = self.report.tables.setdefault("suppression_list", dict.fromkeys(applied, 0))
+            for key, n in applied.items():
+                totals[key] += n
 
     def _write_linked(self, session: Any, entries: list[_Entry]) -> tuple[int, int]:
         resolve_ids(session, USERS, (e.model.user_id for e in entries), self.user_ids)

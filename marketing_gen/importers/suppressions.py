@@ -1,10 +1,12 @@
 """Import a store's existing suppression list (CSV / JSONL): emails, phones or user ids not to be marketed to.
 
-Owns file → opt-outs. Each row names a user by ``user_id`` (the store's external id), ``email`` or ``phone``, and
-optionally a ``channel`` (email, sms, push, ads, google_ads_rsa, meta_ad, or ``all``). Without a channel an email
-row stops email, a phone row stops SMS and a user-id row stops every channel (the user is ``suppressed``). Each
-batch is one transaction that records the opt-outs AND cancels the users' open drafts and not-yet-sent outbox rows
-(``campaigns.eligibility``). Rows that match no user are reported: the list applies to users already imported.
+Owns file → opt-outs. Each row names a user by ``user_id`` (the store's external id), ``email`` or ``phone``
+(E.164, or national with a ``country`` column), and optionally a ``channel`` (email, sms, push, ads,
+google_ads_rsa, meta_ad, or ``all``). Without a channel an email row stops email, a phone row stops SMS and a
+user-id row stops every channel (the user is ``suppressed``). Each batch is one transaction that stores the
+entries, records the opt-outs AND cancels the users' open drafts and not-yet-sent outbox rows
+(``campaigns.eligibility``). Entries are kept (``suppression_entries``): a user imported later that matches one is
+opted out on arrival (``apply_stored_suppressions``, called by the users importer).
 Does not own the consent rule itself (``campaigns.eligibility``).
 """
 
@@ -12,19 +14,20 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.eligibility import ALL_CHANNELS, Cancelled, lock_users, opt_out, suppress
 from marketing_gen.contexts import CONSENT_FOR_CHANNEL
-from marketing_gen.db import serial_scope
-from marketing_gen.db.models import User
+from marketing_gen.db import insert_ignore, serial_scope
+from marketing_gen.db.models import SuppressionEntry, User, utcnow
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.importers.phones import region_of, to_e164
 from marketing_gen.importers.readers import open_source
 from marketing_gen.importers.report import ImportReport
 from marketing_gen.importers.writes import check_schema
@@ -34,6 +37,8 @@ KEYS = ("user_id", "email", "phone")
 
 CHANNEL_VALUES = (*CONSENT_FOR_CHANNEL, *sorted(set(CONSENT_FOR_CHANNEL.values()) - set(CONSENT_FOR_CHANNEL)), "all")
 """What the optional ``channel`` column accepts."""
+
+ENTRIES: Table = SuppressionEntry.__table__  # type: ignore[assignment]
 
 _DEFAULT_CHANNEL = {"user_id": "all", "email": "email", "phone": "sms"}
 _PHONE_NOISE = re.compile(r"[\s\-().]")
@@ -78,9 +83,10 @@ def _entries(row: int, values: dict[str, Any]) -> tuple[list[_Entry], list[tuple
                 continue
             text = text.lower()
         elif key == "phone":
-            text = normalize_phone(text)
-            if not re.fullmatch(r"\+?\d{5,20}", text):
-                problems.append(("phone", f"not a phone number: {values.get(key)!r}"))
+            try:  # E.164, as the users importer stores phones (a national number needs the row's country)
+                text = to_e164(text, region_of(str(values.get("country") or "") or None))
+            except ValueError as exc:
+                problems.append(("phone", str(exc)))
                 continue
         entries.append(_Entry(row, key, text, raw_channel or _DEFAULT_CHANNEL[key]))
     if not entries and not problems:
@@ -106,26 +112,98 @@ def _match(session: Session, entries: list[_Entry]) -> dict[tuple[str, str], lis
     return found
 
 
-def _apply(session: Session, entries: list[_Entry], report: ImportReport, cancelled: Cancelled) -> None:
-    """Match, lock and opt out one batch (the caller's transaction)."""
+def _opt_out(session: Session, wanted: dict[str, set[int]], counts: dict[str, int]) -> Cancelled:
+    """Opt out ``channel → user ids`` (``all`` = suppress); counts (user, channel) pairs newly / already in effect."""
+    users = {u.id: u for u in lock_users(session, (uid for ids in wanted.values() for uid in ids))}
+    for channel, ids in wanted.items():
+        for uid in ids:
+            user = users[uid]
+            done = user.suppressed or (channel not in ALL_CHANNELS and channel in (user.unsubscribed_channels or []))
+            counts["updated" if done else "imported"] += 1
+    everything = wanted.get("all", set()) | wanted.get("*", set())
+    cancelled = suppress(session, [users[uid] for uid in sorted(everything)])
+    for channel, ids in sorted(wanted.items()):
+        if channel not in ALL_CHANNELS:
+            cancelled.add(opt_out(session, [users[uid] for uid in sorted(ids - everything)], channel))
+    return cancelled
+
+
+def _store(session: Session, entries: list[_Entry], source: str) -> int:
+    """Keep the entries (so users imported later are opted out on arrival); returns how many were new."""
+    now = utcnow()
+    rows = {
+        (e.key, e.value, e.channel): {
+            "kind": e.key,
+            "value": e.value,
+            "channel": e.channel,
+            "source": source,
+            "created_at": now,
+        }  # fmt: skip
+        for e in entries
+    }
+    return insert_ignore(session, ENTRIES, list(rows.values()), ["kind", "value", "channel"])
+
+
+def _apply(session: Session, entries: list[_Entry], report: ImportReport, state: _Run) -> None:
+    """Store, match, lock and opt out one batch (the caller's transaction)."""
+    unique = {(e.key, e.value, e.channel) for e in entries}
+    new = _store(session, entries, state.source)
+    report.imported += new
+    report.updated += len(unique) - new
     matches = _match(session, entries)
-    users = {u.id: u for u in lock_users(session, (uid for ids in matches.values() for uid in ids))}
     wanted: dict[str, set[int]] = {}
     for e in entries:
         ids = matches.get((e.key, e.value), [])
         if not ids:
-            report.warn(e.row, e.key, f"no user with {e.key} {e.value!r} (import users first, then this file again)")
-            continue
+            state.unmatched += 1
+            report.warn(e.row, e.key, f"no user with {e.key} {e.value!r} yet: kept, applied when one is imported")
         for uid in ids:
-            user = users[uid]
-            done = user.suppressed or (e.channel != "all" and e.channel in (user.unsubscribed_channels or []))
-            report.updated += int(done)
-            report.imported += int(not done)
             wanted.setdefault(e.channel, set()).add(uid)
-    everything = wanted.pop("all", set()) | wanted.pop("*", set())
-    cancelled.add(suppress(session, [users[uid] for uid in sorted(everything)]))
-    for channel, ids in sorted(wanted.items()):
-        cancelled.add(opt_out(session, [users[uid] for uid in sorted(ids - everything)], channel))
+    state.cancelled.add(_opt_out(session, wanted, state.users))
+
+
+def apply_stored_suppressions(session: Session, user_ids: Sequence[int]) -> dict[str, int]:
+    """Opt out the given (just imported) users who match a stored suppression entry, in the caller's transaction;
+    returns ``{"opted_out": (user, channel) pairs newly opted out, "cancelled_drafts": n, "cancelled_outbox": n}``."""
+    counts = {"imported": 0, "updated": 0}
+    if not user_ids:
+        return {"opted_out": 0, "cancelled_drafts": 0, "cancelled_outbox": 0}
+    users = session.execute(
+        select(User.id, User.external_id, func.lower(User.email), User.phone).where(User.id.in_(list(user_ids)))
+    ).all()
+    keys: dict[tuple[str, str], list[int]] = {}
+    for uid, external_id, email, phone in users:
+        keys.setdefault(("user_id", external_id), []).append(uid)
+        if email:
+            keys.setdefault(("email", email), []).append(uid)
+        if phone:
+            keys.setdefault(("phone", normalize_phone(phone)), []).append(uid)
+    wanted: dict[str, set[int]] = {}
+    for kind in KEYS:
+        values = sorted(v for k, v in keys if k == kind)
+        if not values:
+            continue
+        for value, channel in session.execute(
+            select(SuppressionEntry.value, SuppressionEntry.channel).where(
+                SuppressionEntry.kind == kind, SuppressionEntry.value.in_(values)
+            )
+        ):
+            wanted.setdefault(channel, set()).update(keys[(kind, value)])
+    cancelled = _opt_out(session, wanted, counts) if wanted else Cancelled()
+    return {"opted_out": counts["imported"], "cancelled_drafts": cancelled.drafts, "cancelled_outbox": cancelled.outbox}
+
+
+def has_stored_suppressions(session: Session) -> bool:
+    """Whether any suppression list was imported (users imports skip the check otherwise)."""
+    return session.scalar(select(SuppressionEntry.id).limit(1)) is not None
+
+
+@dataclass
+class _Run:
+    source: str
+    cancelled: Cancelled = field(default_factory=Cancelled)
+    users: dict[str, int] = field(default_factory=lambda: {"imported": 0, "updated": 0})
+    unmatched: int = 0
 
 
 def import_suppressions(
@@ -144,12 +222,12 @@ def import_suppressions(
         )
     check_schema(url)
     report = ImportReport(kind="suppressions", path=str(source.path))
-    cancelled = Cancelled()
+    state = _Run(source=f"import:{source.path.name}"[:64])
     batch: list[_Entry] = []
 
     def flush(entries: Iterable[_Entry]) -> None:
         with serial_scope(url) as session:
-            _apply(session, list(entries), report, cancelled)
+            _apply(session, list(entries), report, state)
         report.batches += 1
 
     bar = tqdm(total=source.estimated_rows or None, unit="row", file=sys.stderr, disable=not progress,
@@ -170,6 +248,7 @@ def import_suppressions(
                 batch = []
         if batch:
             flush(batch)
-    report.count_table("users", report.imported, report.updated)
-    report.tables["cancelled"] = cancelled.to_dict()
+    report.count_table("suppression_entries", report.imported, report.updated)
+    report.tables["users_opted_out"] = {**state.users, "unmatched_entries": state.unmatched}
+    report.tables["cancelled"] = state.cancelled.to_dict()
     return report
