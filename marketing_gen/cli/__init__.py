@@ -3,6 +3,7 @@
 from marketing_gen.cli import (
     bench_campaign,  # noqa: F401
     bench_generate,  # noqa: F401
+    bench_send,  # noqa: F401
     campaign_cmds,  # noqa: F401
     db_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import SMTP, SMTPUTF8
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import Parser
+from email.policy import compat32
 from email.utils import getaddresses, parseaddr
 
 from marketing_gen.config import Settings
@@ -27,29 +28,31 @@ from marketing_gen.delivery.base import (
 )
 
 _QUEUED_AS = re.compile(r"queued as\s+<?([^\s>]+)>?", re.IGNORECASE)
-POLICY = SMTP.clone(max_line_length=998)
-UTF8_POLICY = SMTPUTF8.clone(max_line_length=998)
 
 
-def build_message(message: OutboundMessage) -> EmailMessage:
-    """The stored ``.eml`` of the draft, with the attempt and outbox ids as headers."""
+def _text(value: object) -> str:
+    """A compat32 header value as text (RFC 2047 encoded words decoded)."""
+    return str(make_header(decode_header(str(value)))) if value else ""
+
+
+def build_message(message: OutboundMessage) -> tuple[bytes, Message]:
+    """The stored ``.eml`` of the draft with ``X-MG-Attempt`` / ``X-MG-Outbox-Id`` prepended (CRLF line ends),
+    and its headers (parsed with ``compat32``: reading From/To/Message-ID needs no full MIME parse)."""
     eml = message.payload.get("eml")
     if not eml:
         raise PermanentSendError(f"outbox {message.outbox_id}: no rendered email (.eml) stored for draft")
     raw = eml.encode("utf-8") if isinstance(eml, str) else bytes(eml)
-    msg = message_from_bytes(raw, _class=EmailMessage, policy=UTF8_POLICY)
-    del msg["X-MG-Attempt"]
-    del msg["X-MG-Outbox-Id"]
-    msg["X-MG-Attempt"] = message.attempt_id
-    msg["X-MG-Outbox-Id"] = str(message.outbox_id)
-    return msg
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    extra = f"X-MG-Attempt: {message.attempt_id}\r\nX-MG-Outbox-Id: {message.outbox_id}\r\n".encode("ascii")
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")  # UTF-8 headers: SMTPUTF8 messages
+    return extra + raw, Parser(policy=compat32).parsestr(head + "\r\n\r\n", headersonly=True)
 
 
-def needs_smtputf8(sender: str, recipients: list[str], msg: EmailMessage) -> bool:
-    """True when an address or a header cannot be sent as ASCII (RFC 6531)."""
+def needs_smtputf8(sender: str, recipients: list[str], data: bytes) -> bool:
+    """True when an address or a header line is not ASCII (RFC 6531); a non-ASCII body alone needs 8BITMIME."""
     if not all(a.isascii() for a in (sender, *recipients)):
         return True
-    return not all(str(v).isascii() for v in msg.values())
+    return not data.split(b"\r\n\r\n", 1)[0].isascii()
 
 
 class SmtpAdapter:
@@ -131,15 +134,17 @@ class SmtpAdapter:
 
     def send(self, message: OutboundMessage) -> str:
         """MAIL / RCPT / DATA for one message; returns the relay's queue id (or the Message-ID)."""
-        msg = build_message(message)
-        recipients = [message.recipient] if message.recipient else [a for _, a in getaddresses(msg.get_all("To", []))]
+        data, headers = build_message(message)
+        recipients = (
+            [message.recipient] if message.recipient else [a for _, a in getaddresses(headers.get_all("To", []))]
+        )
         if not recipients or not all(recipients):
             raise PermanentSendError(f"outbox {message.outbox_id}: no recipient address")
-        sender = self.settings.smtp_envelope_from or parseaddr(str(msg.get("From", "")))[1]
+        sender = self.settings.smtp_envelope_from or parseaddr(_text(headers.get("From", "")))[1]
         if not sender:
             raise PermanentSendError(f"outbox {message.outbox_id}: no From address and no smtp_envelope_from set")
-        utf8 = needs_smtputf8(sender, recipients, msg)
-        data = msg.as_bytes(policy=UTF8_POLICY if utf8 else POLICY)
+        utf8 = needs_smtputf8(sender, recipients, data)
+        message_id = _text(headers.get("Message-ID", "")).strip().strip("<>")
         conn = self._connection()
         options: list[str] = []
         if utf8:
@@ -163,13 +168,13 @@ class SmtpAdapter:
             self._drop()
             raise UncertainSendError(
                 f"connection lost after the message body was sent ({exc}); the relay may have queued it: "
-                f"look for Message-ID {msg.get('Message-ID')} in the relay's log"
+                f"look for Message-ID <{message_id}> in the relay's log"
             ) from exc
         text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
         if code >= 300:
             raise self._classify(code, text)
         found = _QUEUED_AS.search(text)
-        return found.group(1) if found else str(msg.get("Message-ID", "")).strip("<>") or text
+        return found.group(1) if found else message_id or text
 
     def _command(self, fn: object, *args: object) -> None:
         try:
