@@ -58,6 +58,19 @@ EXPORT_FORMATS = ("jsonl", "csv", "google-ads-csv", "eml")
     help="Create nothing: print the audience per channel and every preflight finding (exit 1 if any refuses).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the id (unless --dry-run) and preflight.")
+@click.option(
+    "--send-hour",
+    type=click.IntRange(0, 23),
+    default=None,
+    help="Send at this local hour of each recipient (messages wait for it; quiet hours still apply).",
+)
+@click.option(
+    "--send-time",
+    type=click.Choice(["campaign", "user"]),
+    default="campaign",
+    show_default=True,
+    help="user: each recipient's usual hour (of past clicks / purchases), else --send-hour.",
+)
 def create_cmd(
     name: str,
     channels: str,
@@ -72,6 +85,8 @@ def create_cmd(
     max_regenerations: int | None,
     seed: int | None,
     approval: str,
+    send_hour: int | None,
+    send_time: str,
     dry_run: bool,
     as_json: bool,
 ) -> None:
@@ -94,6 +109,10 @@ def create_cmd(
         options["max_regenerations"] = max_regenerations
     if seed is not None:
         options["seed"] = seed
+    if send_hour is not None:
+        options["send_hour"] = send_hour
+    if send_time == "user":
+        options["send_time"] = "user"
     chans = check_channels(channels.split(","))
     parse_segment(segment)  # a syntax error is bad input (exit 2 style message) before any counting
     preflight = check_campaign(channels=chans, segment=segment, settings=get_settings())

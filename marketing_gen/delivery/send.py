@@ -39,7 +39,8 @@ from marketing_gen.delivery.base import (
     UncertainSendError,
 )
 from marketing_gen.delivery.files import FileAdapter
-from marketing_gen.delivery.quiet import next_allowed, parse_quiet_hours, zone
+from marketing_gen.delivery.quiet import in_window, next_allowed, parse_quiet_hours, zone
+from marketing_gen.delivery.send_time import next_send_at, preferred_hours
 from marketing_gen.delivery.smtp import SmtpAdapter
 from marketing_gen.delivery.webhook import WebhookAdapter
 from marketing_gen.errors import InvalidRequest
@@ -85,7 +86,7 @@ class SendReport:
     skipped: int = 0
     """Consent withdrawn / unsubscribed / suppressed since the draft was queued."""
     waiting: int = 0
-    """Held back by quiet hours (``not_before`` set)."""
+    """Held back by quiet hours or the campaign's send time (``not_before`` set)."""
     retry_later: int = 0
     """Transient errors after every inline retry: back to ``queued`` with a backoff."""
     uncertain: int = 0
@@ -152,10 +153,11 @@ def plan_send(campaign_id: int | None, adapter: str, *, settings: Settings | Non
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
-def _load_messages(ids: Sequence[int], url: str) -> list[tuple[OutboxMessage, User]]:
+def _load_messages(ids: Sequence[int], url: str) -> list[tuple[OutboxMessage, User, dict[str, Any]]]:
+    """Queued rows among ``ids`` of running campaigns, with their user and their campaign's options."""
     with session_scope(url) as s:
         rows = s.execute(
-            select(OutboxMessage, User)
+            select(OutboxMessage, User, Campaign.options)
             .join(User, User.id == OutboxMessage.user_id)
             .join(Campaign, Campaign.id == OutboxMessage.campaign_id)
             .where(
@@ -166,7 +168,24 @@ def _load_messages(ids: Sequence[int], url: str) -> list[tuple[OutboxMessage, Us
             .order_by(OutboxMessage.id)
         ).all()
         s.expunge_all()  # a user with two channels appears twice
-    return [(r, u) for r, u in rows]
+    return [(r, u, dict(o or {})) for r, u, o in rows]
+
+
+def _send_hours(rows: list[tuple[OutboxMessage, User, dict[str, Any]]], url: str, default_tz: str) -> dict[int, int]:
+    """outbox id → the local hour it should go out at (``options.send_hour``, per user with ``send_time=user``)."""
+    per_user = {u.id for _, u, o in rows if o.get("send_time") == "user"}
+    preferred: dict[int, int] = {}
+    if per_user:
+        with session_scope(url) as s:
+            preferred = preferred_hours(s, per_user, default_tz)
+    out: dict[int, int] = {}
+    for row, user, opts in rows:
+        hour = preferred.get(user.id) if opts.get("send_time") == "user" else None
+        if hour is None and opts.get("send_hour") is not None:
+            hour = int(opts["send_hour"])
+        if hour is not None:
+            out[row.id] = hour
+    return out
 
 
 def _set(url: str, outbox_id: int, values: dict[str, Any], *, attempt_id: str | None = None) -> bool:
@@ -233,8 +252,9 @@ def send_outbox(
     conn = build_adapter(adapter, settings)
     limiter = RateLimiter(conn.rate_per_s)
     rows = _load_messages(outbox_ids, url)
+    hours = _send_hours(rows, url, settings.default_timezone)
     with conn:
-        for row, user in rows:
+        for row, user, _opts in rows:
             if conn.channels is not None and row.channel not in conn.channels:
                 continue
             clock = now or utcnow()
@@ -244,13 +264,21 @@ def send_outbox(
                 if not dry_run:
                     _set(url, row.id, {"state": OutboxState.SKIPPED.value, "error": f"not sent: {reason}"})
                 continue
-            if row.channel in quiet_channels:
-                opens = next_allowed(clock, zone(user.timezone, settings.default_timezone), window)
-                if opens is not None:
-                    report.waiting += 1
-                    if not dry_run:
-                        _set(url, row.id, {"not_before": opens, "error": f"quiet hours: waits until {opens:%H:%M} UTC"})
-                    continue
+            tz = zone(user.timezone, settings.default_timezone)
+            quiet = row.channel in quiet_channels
+            hour = hours.get(row.id)
+            if quiet and window is not None and hour is not None and in_window(hour, window):
+                hour = None  # a preferred hour inside the quiet window is ignored, never a reason to wait forever
+            wait: tuple[dt.datetime, str] | None = None
+            if quiet and (opens := next_allowed(clock, tz, window)) is not None:
+                wait = (opens, f"quiet hours: waits until {opens:%Y-%m-%d %H:%M} UTC")
+            elif (at := next_send_at(clock, tz, hour)) is not None:
+                wait = (at, f"send time: local hour {hour}, waits until {at:%Y-%m-%d %H:%M} UTC")
+            if wait is not None:
+                report.waiting += 1
+                if not dry_run:
+                    _set(url, row.id, {"not_before": wait[0], "error": wait[1]})
+                continue
             if dry_run:
                 report.sent += 1
                 continue

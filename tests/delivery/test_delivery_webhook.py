@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from outbox_store import run_to_outbox, seed_users
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from marketing_gen.config import Settings
 from marketing_gen.db import session_scope
@@ -122,3 +122,30 @@ def test_quiet_hours_hold_sms_and_push_until_morning(send_settings: Settings, db
     morning = dt.datetime(2026, 1, 10, 13, 5, tzinfo=dt.timezone.utc)
     again = send_outbox(ids, adapter="webhook", settings=settings, now=morning)
     assert again.sent == 2 and {r["body"]["channel"] for r in provider.requests[2:]} == {"push"}
+
+
+def test_send_time_per_user_from_past_clicks_else_the_campaigns_hour(
+    send_settings: Settings, db_url: str, provider: Provider
+) -> None:
+    from marketing_gen.db.models import Campaign, FeedbackEvent, User
+
+    seed_users(db_url, 2, timezone="Europe/Paris")
+    cid, ids = run_to_outbox(db_url, send_settings, channels=("email",))
+    with session_scope(db_url) as s:
+        s.execute(update(Campaign).values(options={"approval": "none", "send_time": "user", "send_hour": 10}))
+        u0 = s.scalar(select(User.id).where(User.external_id == "u0"))
+        for day in (1, 2, 3):  # u0 clicks around 19:xx Paris time (17:xx UTC in summer)
+            s.add(FeedbackEvent(user_id=u0, channel="email", event="click", dedup_key=f"k{day}",
+                                ts=dt.datetime(2026, 6, day, 17, 10, tzinfo=dt.timezone.utc)))  # fmt: skip
+    settings = send_settings.model_copy(update={"webhook_url": provider.url, "webhook_secret": SECRET})
+    morning = dt.datetime(2026, 6, 10, 8, 15, tzinfo=dt.timezone.utc)  # 10:15 Paris: u1's (campaign) hour
+    first = send_outbox(ids, adapter="webhook", settings=settings, now=morning)
+    assert (first.sent, first.waiting) == (1, 1) and provider.requests[0]["body"]["user"] == "u1"
+    with session_scope(db_url) as s:
+        (waiting,) = s.scalars(select(OutboxMessage).where(OutboxMessage.state == "queued")).all()
+        assert waiting.not_before.astimezone(dt.timezone.utc) == dt.datetime(  # type: ignore[union-attr]
+            2026, 6, 10, 17, 0, tzinfo=dt.timezone.utc
+        )  # 19:00 Paris, u0's usual hour
+    evening = dt.datetime(2026, 6, 10, 17, 5, tzinfo=dt.timezone.utc)
+    assert send_outbox(ids, adapter="webhook", settings=settings, now=evening).sent == 1
+    assert provider.requests[1]["body"]["user"] == "u0"

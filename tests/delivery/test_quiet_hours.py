@@ -42,3 +42,13 @@ def test_dst_night_and_unknown_zone() -> None:
         2026, 3, 8, 12, 0, tzinfo=UTC
     )
     assert zone("Mars/Olympus", "Europe/Paris").key == "Europe/Paris" and zone(None, "nope").key == "UTC"
+
+
+def test_next_send_hour() -> None:
+    from marketing_gen.delivery.send_time import next_send_at
+
+    paris = zone("Europe/Paris", "UTC")
+    noon_utc = dt.datetime(2026, 6, 1, 12, 30, tzinfo=UTC)  # 14:30 in Paris (CEST)
+    assert next_send_at(noon_utc, paris, 14) is None and next_send_at(noon_utc, paris, None) is None
+    assert next_send_at(noon_utc, paris, 18) == dt.datetime(2026, 6, 1, 16, 0, tzinfo=UTC)  # today 18:00 Paris
+    assert next_send_at(noon_utc, paris, 9) == dt.datetime(2026, 6, 2, 7, 0, tzinfo=UTC)  # tomorrow 09:00 Paris
