@@ -126,5 +126,14 @@ def create_app(settings: Settings | None = None) -> Celery:
     return app
 
 
+def app_for(settings: Settings | None = None) -> Celery:
+    """The process app when it matches ``settings`` (broker and queue namespace), else one built for them."""
+    settings = settings or get_settings()
+    same = app.conf.broker_url == settings.effective_broker_url and app.conf.task_default_queue == queue_name(
+        Queue.PREPARE, settings
+    )
+    return app if same else create_app(settings)
+
+
 app = create_app()
 """The process-wide app: ``celery -A workers.app worker`` and ``marketing-gen worker`` use it."""

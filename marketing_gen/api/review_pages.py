@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,13 +41,13 @@ PER_PAGE = 20
 NO_STORE = {"Cache-Control": "no-store"}
 
 
+@lru_cache(maxsize=4)
+def _templates_in(directory: str) -> Jinja2Templates:
+    return Jinja2Templates(directory=directory)
+
+
 def _templates(request: Request) -> Jinja2Templates:
-    settings = request.app.state.settings
-    found = getattr(request.app.state, "review_templates", None)  # cached on the FastAPI app state
-    if found is None:
-        found = Jinja2Templates(directory=str(Path(settings.templates_dir) / "review"))
-        request.app.state.review_templates = found
-    return found
+    return _templates_in(str(Path(request.app.state.settings.templates_dir) / "review"))
 
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -220,7 +221,7 @@ def campaign_page(
 ) -> HTMLResponse:
     try:
         return _campaign_page(
-            request, login, campaign_id, channel=channel, variant=int(variant) if variant.strip() else None,
+            request, login, campaign_id, channel=channel, variant=int(variant) if variant.strip().isdigit() else None,
             status=status, page=max(1, page), msg=msg,
         )  # fmt: skip
     except NotFound as exc:
@@ -241,11 +242,14 @@ def approve_group(
     login: Login = Depends(current_login),
 ) -> Response:
     login.check(csrf)
-    var = int(variant) if variant.strip() else None
-    result = approve_drafts(
-        campaign_id, actor=login.reviewer.username, channel=channel or None, variant=var,
-        settings=request.app.state.settings,
-    )  # fmt: skip
+    var = int(variant) if variant.strip().isdigit() else None
+    try:
+        result = approve_drafts(
+            campaign_id, actor=login.reviewer.username, channel=channel or None, variant=var,
+            settings=request.app.state.settings,
+        )  # fmt: skip
+    except ClientError as exc:
+        return _back(_here(campaign_id), channel=channel, variant=variant, msg=f"Not approved: {exc}")
     what = f"{channel or 'all channels'}" + (f" variant {var}" if var is not None else "")
     msg = f"Approved {result['approved']} drafts ({what}); {result['queued']} queued in the outbox."
     return _back(_here(campaign_id), channel=channel, variant=variant, msg=msg)
@@ -317,7 +321,7 @@ async def edit_one(request: Request, draft_id: int, login: Login = Depends(curre
         return _back(_here(cid), msg=f"Draft {draft_id} edited; every guardrail passed.", **keep)
     variant = keep.get("variant", "")
     return _campaign_page(
-        request, login, cid, channel=keep.get("channel"), variant=int(variant) if variant.strip() else None,
+        request, login, cid, channel=keep.get("channel"), variant=int(variant) if variant.strip().isdigit() else None,
         status=keep.get("status", "in_review"), page=int(keep.get("page", "1") or 1),
         msg=f"Edit of draft {draft_id} refused: it breaks a guardrail. Nothing was saved.",
         refused={draft_id: {"fields": fields, "findings": outcome.findings}}, http_status=422,
@@ -335,13 +339,13 @@ def send(
     login.check(csrf)
     if not login.reviewer.can_send:
         raise HTTPException(status_code=403, detail="only admins may send")
-    from marketing_gen.cli.campaign_cmds import celery_app
     from marketing_gen.delivery.send import plan_send, reconcile_stale
+    from workers.app import app_for
 
     settings = request.app.state.settings
     reconcile_stale(settings=settings, campaign_id=campaign_id)
     batches = plan_send(campaign_id, adapter, settings=settings)
-    app = celery_app(settings)
+    app = app_for(settings)
     for ids in batches:
         app.send_task("workers.tasks.send_batch", args=[ids, adapter])
     n = sum(map(len, batches))

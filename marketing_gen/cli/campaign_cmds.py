@@ -165,14 +165,9 @@ PLAN_TASK = "workers.tasks.plan_campaign"
 
 def celery_app(settings: Settings | None = None) -> Celery:
     """The process app when it matches ``settings`` (default: the current settings), else one built for them."""
-    from marketing_gen.config import get_settings
-    from workers.app import app, create_app, queue_name
+    from workers.app import app_for
 
-    settings = settings or get_settings()
-    same = app.conf.broker_url == settings.effective_broker_url and app.conf.task_default_queue == queue_name(
-        "prepare", settings
-    )
-    return app if same else create_app(settings)
+    return app_for(settings)
 
 
 def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: Celery | None = None) -> Preflight:

@@ -43,11 +43,12 @@ def send_cmd(
 
     settings = get_settings()
     name = adapter or settings.delivery_adapter
-    campaign_status(campaign_id)  # NotFound with what to do
+    in_review = campaign_status(campaign_id)["counts"].get("in_review", 0)  # NotFound with what to do
     reconciled = {} if dry_run else reconcile_stale(settings=settings, campaign_id=campaign_id)
     batches = plan_send(campaign_id, name, settings=settings)
     result: dict[str, Any] = {"campaign_id": campaign_id, "adapter": name, "batches": len(batches)}
     result["messages"] = sum(map(len, batches))
+    result["awaiting_review"] = in_review
     if reconciled:
         result["reconciled"] = reconciled
     if dry_run or inline:
@@ -89,6 +90,8 @@ def send_cmd(
         for line in report["errors"][:5]:
             click.echo(f"  {line}")
     click.echo(_summary(result["outbox"]))
+    if in_review:
+        click.echo(f"{in_review} draft(s) still in review: `marketing-gen campaign approve {campaign_id}` first")
 
 
 @outbox.command("status")
