@@ -48,6 +48,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(120)
+    driver.implicitly_wait(30)  # a loaded CI machine: elements of the next page may take a while
     try:
         yield driver
     finally:
