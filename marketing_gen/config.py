@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     max_regenerations: int = Field(default=2, ge=0, le=10)
     """Extra attempts for drafts that fail a hard check before the template fallback."""
 
+    fluency_model: str = "auto"
+    """Reference model of the quality gate's fluency rule (``guardrails.fluency``): ``auto`` — the base model
+    SmolLM2-135M-Instruct in ``models_dir`` when it is there (its threshold is calibrated for that model), ``off``,
+    or a HF model dir."""
+
     reply_int8_decode: bool = True
     """The reply API and ``replies suggest`` decode small batches (≤ 8 rows) with int8 copies of the weights on
     CPU (``llm/int8_decode.py``): ~30 % lower latency per request, +50 % weight memory. Texts of a request can

@@ -5,12 +5,16 @@
    deterministic clean-up (``postprocess``): one-line fields keep their first line, list fields drop empty
    and duplicate entries and keep at most the channel's maximum count, SMS gets the brand prefix and the
    STOP line (``channels.sms.finalize_text``). Over-length text is never cut: it fails and is regenerated;
-3. check (``guardrails``); copies with a hard violation go to the next round with a new seed and a warmer
-   sampling schedule (``sampling_for``), at most ``max_regenerations`` extra rounds;
+3. check (``guardrails``: the hard checks and the quality gate), then — for copies with no hard finding so far
+   and when a reference model is given — fluency (``guardrails.fluency``, one batched scoring call per round);
+   copies with a hard finding of either kind go to the next round with a new seed and a warmer sampling
+   schedule (``sampling_for``), at most ``max_regenerations`` extra rounds. Model copy is delivered only when
+   it is ``sendable``;
 4. whatever still fails gets the deterministic fallback ``templates/fallback/<channel>.j2`` — first its
    ``full`` level (names the top item, price, offer), then ``minimal`` (brand and generic words only) —
-   and that copy is checked too. Every delivered copy passes every hard check; a copy that cannot (a broken
-   brand configuration) is returned skipped with the reason, never delivered.
+   and that copy is checked too: the first level that passes the hard checks is delivered, its gate findings
+   (if any) kept in ``findings`` and ``sendable`` False. Every delivered copy passes every hard check; a copy
+   that cannot (a broken brand configuration) is returned skipped with the reason, never delivered.
 Does not store anything (``campaigns`` / workers do) or render (``render``).
 """
 
@@ -26,7 +30,9 @@ from marketing_gen.channels import sms
 from marketing_gen.channels.base import ChannelSpec, get_channel
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
-from marketing_gen.guardrails import Facts, Violation, build_facts, check_with_facts, hard
+from marketing_gen.errors import InvalidRequest
+from marketing_gen.guardrails import Facts, Violation, build_facts, check_with_facts, hard, passes, sendable
+from marketing_gen.guardrails.fluency import Scorer, check_fluency, fluency_texts, shared_scorer
 from marketing_gen.guardrails.format import SINGLE_LINE
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.llm.parse import parse_fields
@@ -65,7 +71,9 @@ class CopyResult:
     skipped: bool = False
     skip_reason: str | None = None
     findings: list[dict[str, Any]] = field(default_factory=list)
-    """Soft findings on the delivered copy (advice, not blocking)."""
+    """Findings on the delivered copy: soft ones (advice), and for fallback copy the quality gate's, if any."""
+    sendable: bool = False
+    """The delivered copy passes the hard checks and the quality gate (model copy always; fallback copy may not)."""
     raw_texts: list[str] = field(default_factory=list)
     """The model's raw text per attempt (for debugging and training data)."""
 
@@ -73,6 +81,24 @@ class CopyResult:
     def ok(self) -> bool:
         """True when there is deliverable copy."""
         return not self.skipped
+
+
+def fluency_scorer(settings: Settings) -> Scorer | None:
+    """The reference model for the fluency check, from ``settings.fluency_model``: ``auto`` — the base model
+    (SmolLM2-135M-Instruct) in the models dir when it is there; ``off``; or a model dir. Loaded on first use."""
+    from pathlib import Path
+
+    from marketing_gen.llm.base_model import DEFAULT_NAME
+
+    choice = settings.fluency_model.strip()
+    if choice == "off":
+        return None
+    path = Path(settings.models_dir) / DEFAULT_NAME if choice == "auto" else Path(choice)
+    if not (path / "config.json").is_file():
+        if choice == "auto":
+            return None
+        raise InvalidRequest(f"fluency_model={choice!r}: no model dir there; set it to auto, off or a HF model dir")
+    return shared_scorer(path)
 
 
 def serves_few_shot(engine: Any, channel: str) -> bool:
@@ -171,8 +197,11 @@ def write_copies(
     params: SamplingParams | None = None,
     settings: Settings | None = None,
     extra: Sequence[Mapping[str, Any] | None] | None = None,
+    fluency: Scorer | None = None,
 ) -> list[CopyResult]:
-    """Checked copy for each context, in input order (see the module docstring for the steps)."""
+    """Checked copy for each context, in input order (see the module docstring for the steps).
+
+    ``fluency``: the reference model for the gate's fluency rule (``fluency_scorer(settings)``); None skips it."""
     spec = get_channel(channel)
     settings = settings or get_settings()
     results: list[CopyResult] = []
@@ -200,7 +229,7 @@ def write_copies(
         started = time.perf_counter()
         completions = engine.generate([job.prompt for job in pending], params_k)
         model_s = (time.perf_counter() - started) / len(pending)
-        still: list[_Job] = []
+        checked: list[tuple[_Job, dict[str, Any], list[Violation]]] = []
         for job, completion in zip(pending, completions, strict=True):
             res = job.result
             res.timings["model_s"] += model_s
@@ -214,31 +243,57 @@ def write_copies(
             fields = postprocess(parsed.fields, spec, job.context)
             found = check_with_facts(fields, job.facts, spec) + truncated
             res.timings["check_s"] += time.perf_counter() - started
+            checked.append((job, fields, found))
+        if fluency is not None:
+            _add_fluency([(job, fields, found) for job, fields, found in checked if not hard(found)], fluency)
+        still: list[_Job] = []
+        for job, fields, found in checked:
+            res = job.result
             res.violations.append([v.to_dict() for v in found])
             if hard(found):
                 still.append(job)
             else:
-                res.fields, res.seed = fields, params_k.seed
+                res.fields, res.seed, res.sendable = fields, params_k.seed, True
                 res.findings = [v.to_dict() for v in found]
         pending = still
 
     # 4. deterministic fallback for what is left
     for job in pending:
-        _apply_fallback(job, spec, settings, variant)
+        _apply_fallback(job, spec, settings, variant, fluency)
     return results
 
 
-def _apply_fallback(job: _Job, spec: ChannelSpec, settings: Settings, variant: int) -> None:
+def _add_fluency(checked: Sequence[tuple[_Job, dict[str, Any], list[Violation]]], fluency: Scorer) -> None:
+    """Score every text of ``checked`` in one call and append ``fluency.low`` findings to each piece's list."""
+    pairs = [fluency_texts(fields, job.facts) for job, fields, _ in checked]
+    flat = [text for piece in pairs for _, text in piece]
+    if not flat:
+        return
+    started = time.perf_counter()
+    scores = fluency.score(flat)
+    share = (time.perf_counter() - started) / len(checked)
+    k = 0
+    for (job, _, found), piece in zip(checked, pairs, strict=True):
+        found.extend(check_fluency(piece, scores[k : k + len(piece)]))
+        k += len(piece)
+        job.result.timings["check_s"] += share
+        job.result.timings["fluency_s"] = job.result.timings.get("fluency_s", 0.0) + share
+
+
+def _apply_fallback(job: _Job, spec: ChannelSpec, settings: Settings, variant: int, fluency: Scorer | None) -> None:
     res = job.result
     for level in ("full", "minimal"):
         started = time.perf_counter()
         fields = render_fallback(job.context, spec, level=level, variant=variant, settings=settings)
         found = check_with_facts(fields, job.facts, spec)
         res.timings["check_s"] += time.perf_counter() - started
+        if fluency is not None and passes(found):
+            _add_fluency([(job, fields, found)], fluency)
         res.violations.append([v.to_dict() for v in found])
-        if not hard(found):
+        if passes(found):
             res.fields, res.fallback, res.seed = fields, True, None
             res.findings = [v.to_dict() for v in found]
+            res.sendable = sendable(found)
             return
     codes = ", ".join(sorted({v["code"] for v in res.violations[-1] if v["hard"]}))
     res.skipped, res.skip_reason = True, f"no copy passes the hard checks, fallback included ({codes})"

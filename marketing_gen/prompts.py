@@ -106,6 +106,8 @@ def fit(text: str, limit: int) -> str:
     words = " ".join(text.split()).split(" ")
     for n in range(len(words), 1, -1):
         candidate = " ".join(words[:n]).rstrip(" ,;:-–—(/&")
+        if n < len(words) and candidate.split()[-1].lower() in _DANGLING:
+            continue  # "Hot Water Bottle Tea And": a cut title must not end on a connector
         if len(candidate) <= limit and len(candidate.split()) >= 2:
             return candidate
     return text if len(text) <= limit and text.strip() else ""

@@ -14,7 +14,7 @@ from fakes import ScriptedEngine
 from marketing_gen.channels import all_channels
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.copywriter import postprocess, render_fallback, sampling_for, write_copies
-from marketing_gen.guardrails import check, hard
+from marketing_gen.guardrails import check, hard, passes, sendable
 
 BRAND = BrandFacts(name="Acme Home", website_url="https://acme.example.com", banned_terms=("cheap",))
 HEART = ItemFacts(1, "A1", "WHITE HANGING HEART T-LIGHT HOLDER", Decimal("2.55"), "GBP")
@@ -45,7 +45,7 @@ GOOD = (
     "SUBJECT: Anna, a warm light for your evenings\n"
     "PREHEADER: The White Hanging Heart T-Light Holder, picked for you at Acme Home\n"
     "HEADLINE: Soft light for quiet evenings\n"
-    "BODY: The White Hanging Heart T-Light Holder is £2.55.\n"
+    "BODY: The White Hanging Heart T-Light Holder is £2.55 and fills your evenings with a soft, warm glow.\n"
     "CTA: See the holder"
 )
 BAD = "SUBJECT: Today only! 60% off\nBODY: one-of-a-kind, one-of-a-kind"
@@ -187,7 +187,9 @@ def test_fallback_passes_every_hard_check_on_hostile_contexts(channel: str) -> N
         context = ctx(items=items, locale=locale, first_name=first, offer=offer, brand=brand)
         [r] = write_copies([context], channel, ScriptedEngine(default=BAD), max_regenerations=0)
         assert r.fallback and not r.skipped, (title, brand.name, locale)
-        assert hard(check(r.fields, context, channel)) == [], (title, brand.name, locale, r.fields)
+        found = check(r.fields, context, channel)
+        assert passes(found), (title, brand.name, locale, r.fields)  # hostile titles ("Mug") may not be sendable
+        assert r.sendable == sendable(found) and r.findings == [v.to_dict() for v in found]
         checked += 1
     assert checked > 250
 
@@ -200,7 +202,9 @@ def test_fallback_full_level_names_the_item_and_offer() -> None:
     minimal = render_fallback(ctx(offer=offer), "email", level="minimal")
     assert "Heart" not in " ".join(minimal.values())
     german = render_fallback(ctx(locale="de-DE"), "email", level="minimal")
-    assert check(german, ctx(locale="de-DE"), "email") == [] and german["cta"] == "Jetzt ansehen"
+    found = check(german, ctx(locale="de-DE"), "email")
+    assert passes(found) and german["cta"] == "Jetzt ansehen"
+    assert {v.code for v in found} == {"content.short", "content.no_item"}  # minimal copy names no item: not sendable
 
 
 def _online_retail_contexts(limit: int) -> list[UserContext]:
@@ -229,7 +233,7 @@ def test_fallback_passes_on_real_online_retail_users(channel: str) -> None:
     assert len(contexts) == 200
     results = write_copies(contexts, channel, ScriptedEngine(default=""), max_regenerations=0)
     for context, r in zip(contexts, results, strict=True):
-        assert r.fallback and hard(check(r.fields, context, channel)) == [], r.fields
+        assert r.fallback and r.sendable and hard(check(r.fields, context, channel)) == [], r.fields
 
 
 def test_text_cut_by_the_token_limit_is_not_delivered() -> None:

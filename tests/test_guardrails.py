@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
-from marketing_gen.guardrails import Violation, check, hard
+from marketing_gen.guardrails import Violation, check, hard, is_gate
 from marketing_gen.guardrails.money import find_amounts, find_percentages, format_price, parse_number
 from marketing_gen.guardrails.quality import detect_language, repeated_phrase
 
@@ -52,7 +52,8 @@ def ctx(
 
 
 def codes(violations: list[Violation]) -> list[str]:
-    return sorted(v.code for v in violations)
+    """Codes of the hard-check families (the quality gate has its own tests, tests/test_quality_gate.py)."""
+    return sorted(v.code for v in violations if not is_gate(v.code))
 
 
 CLEAN_EMAIL = {
@@ -109,7 +110,7 @@ def test_placeholders_tags_and_newlines() -> None:
     assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": "Nice. CTA: Shop now"}, ctx(), "email"))
     cut_tag = "Spring picks HEAD: Take a look at more ideas like this."
     assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": cut_tag}, ctx(), "email"))
-    assert check({**CLEAN_EMAIL, "body": "Note: the Head of our team picked it."}, ctx(), "email") == []
+    assert codes(check({**CLEAN_EMAIL, "body": "Note: the Head of our team picked it."}, ctx(), "email")) == []
 
 
 def test_sms_segments_optout_brand() -> None:

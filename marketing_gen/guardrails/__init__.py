@@ -1,24 +1,47 @@
 """Guardrails: every hard rule a piece of copy must pass before it is delivered. Findings are data.
 
-``check(fields, context, channel, brand)`` runs the four families — format (``length.*``, ``count.*``,
+``check(fields, context, channel, brand)`` runs the hard checks — format (``length.*``, ``count.*``,
 ``missing.*``, ``format.*``, ``sms.*``, ``push.*``), grounding (``grounding.*``), compliance
-(``compliance.*``) and quality (``quality.*``) — and returns every ``Violation``; ``hard`` ones block.
+(``compliance.*``) and quality (``quality.*``) — and the quality gate — fidelity (``fidelity.*``), content
+(``content.*``) and language (``language.*``) — and returns every ``Violation``; ``hard`` ones block. The gate's
+fourth family, fluency (``fluency.*``), needs a reference model: ``guardrails.fluency``, applied by the copywriter.
+
+Two verdicts per piece (docs/quality.md): ``passes`` — no hard finding of the hard checks (what "pass" meant
+before the gate) — and ``sendable`` — no hard finding at all, the gate's included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from marketing_gen.channels.base import ChannelSpec, get_channel
 from marketing_gen.contexts import BrandFacts, UserContext
 from marketing_gen.guardrails.compliance import check_compliance
+from marketing_gen.guardrails.content import check_content
 from marketing_gen.guardrails.facts import Facts, Violation, build_facts
+from marketing_gen.guardrails.fidelity import check_fidelity
 from marketing_gen.guardrails.format import check_format
 from marketing_gen.guardrails.grounding import check_grounding
+from marketing_gen.guardrails.language import check_language
 from marketing_gen.guardrails.quality import check_quality
 
-__all__ = ["Facts", "Violation", "build_facts", "check", "check_with_facts", "hard"]
+__all__ = [
+    "GATE_FAMILIES",
+    "Facts",
+    "Violation",
+    "build_facts",
+    "check",
+    "check_gate",
+    "check_with_facts",
+    "hard",
+    "is_gate",
+    "passes",
+    "sendable",
+]
+
+GATE_FAMILIES = ("fidelity", "content", "language", "fluency")
+"""The quality gate's families (code prefixes): copy that passes the hard checks may still not be sendable."""
 
 
 def check(
@@ -42,7 +65,38 @@ def check_with_facts(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec)
         *check_grounding(known, facts),
         *check_compliance(known, facts),
         *check_quality(known, facts),
+        *check_gate(known, facts, spec),
     ]
+
+
+def check_gate(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
+    """The quality gate without fluency: fidelity, content and language (marketing channels; replies skip it)."""
+    if spec.name == "social_reply":
+        return []
+    return [*check_fidelity(fields, facts), *check_content(fields, facts, spec), *check_language(fields, facts)]
+
+
+def is_gate(code: str) -> bool:
+    """True for a quality-gate finding code (``fidelity.*``, ``content.*``, ``language.*``, ``fluency.*``)."""
+    return code.split(".", 1)[0] in GATE_FAMILIES
+
+
+def _blocking(violations: Sequence[Violation | Mapping[str, Any]]) -> list[str]:
+    return [
+        v.code if isinstance(v, Violation) else str(v["code"])
+        for v in violations
+        if (v.hard if isinstance(v, Violation) else v.get("hard", True))
+    ]
+
+
+def passes(violations: Sequence[Violation | Mapping[str, Any]]) -> bool:
+    """No hard finding of the hard checks (gate findings ignored): the "pass" of the reports."""
+    return not any(not is_gate(code) for code in _blocking(violations))
+
+
+def sendable(violations: Sequence[Violation | Mapping[str, Any]]) -> bool:
+    """No hard finding at all, the quality gate's included: copy a marketer would send."""
+    return not _blocking(violations)
 
 
 def hard(violations: list[Violation]) -> list[Violation]:

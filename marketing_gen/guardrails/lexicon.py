@@ -173,3 +173,81 @@ PRODUCT_NOUNS: frozenset[str] = frozenset(
     """.split()
 )
 """Nouns that name a kind of product; an unknown one inside a capitalised phrase suggests an invented product."""
+
+CTA_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """shop discover explore see view browse get buy order find take try learn read start claim grab check add
+        book reserve join sign subscribe download choose pick meet visit show open come look unlock treat yourself
+        reorder restock refill upgrade complete finish continue go""".split()
+    ),
+    "de": frozenset(
+        """entdecken entdecke ansehen anschauen kaufen shoppen bestellen erfahren stöbern zum zur sichern
+        holen hol ausprobieren probieren lesen starten mehr hier los anmelden abonnieren auswählen wählen
+        nachbestellen schau entdeck finde finden""".split()
+    ),
+    "fr": frozenset(
+        """découvrir découvrez voir acheter achetez commander commandez profiter profitez explorer explorez
+        shopper essayer essayez lire commencer choisir choisissez réserver réservez j'en je en""".split()
+    ),
+    "es": frozenset(
+        """descubre descubrir ver comprar compra explora explorar pide pedir consigue conseguir elige elegir prueba
+        probar reserva reservar mira aprovecha leer""".split()
+    ),
+    "nl": frozenset(
+        """bekijk bekijken ontdek ontdekken shop shoppen bestel bestellen koop kopen probeer probeeren kies kiezen
+        lees lezen reserveer naar""".split()
+    ),
+    "it": frozenset(
+        """scopri scoprire vedi vedere acquista acquistare compra comprare esplora esplorare ordina ordinare prova
+        provare scegli scegliere leggi prenota approfitta""".split()
+    ),
+}
+"""Action words a call to action holds, per language (``content.cta``); any one of them in the CTA is enough."""
+
+LANGUAGE_MARKERS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        """the and you your yours for with this that these are our from have just get it's is to of in on we
+        discover explore shop browse take look see new picked here now more find""".split()
+    ),
+    "de": frozenset(
+        """und ist nicht mit für ein eine einen dein deine deinen dich dir sie ihr wir auf auch von zu zum zur
+        der das jetzt neue neu entdecken entdecke ansehen hallo danke unsere unser ausgewählt schau mehr""".split()
+    ),
+    "fr": frozenset(
+        """le les et pour avec une des vous votre vos nous sur dans ce qui pas du au aux découvrir découvrez
+        nouveautés nouveauté choisi choisie bonjour merci notre nos chez très cette voir""".split()
+    ),
+    "es": frozenset(
+        """el los las es para con una por que del tu tus su sus nuestro nuestra está pero más descubre hola
+        gracias novedades elegido ahora ver""".split()
+    ),
+    "nl": frozenset(
+        """het een en voor met op je jouw jij wij ons niet ook dat deze bij zijn bekijk ontdek nieuw nieuwe
+        hallo bedankt gekozen onze""".split()
+    ),
+    "it": frozenset(
+        """il lo gli è per con una di che del della tuo tua tuoi nostro sono non anche scopri ciao grazie
+        novità scelto nostre nostri""".split()
+    ),
+}
+"""Words that mark a language (``language.field``): function words and the words of calls to action. A word
+counts for a foreign language only when it is not also a marker of the user's own language."""
+
+GREETINGS: frozenset[str] = frozenset(
+    "hello hi hey dear hallo liebe lieber bonjour salut cher chère hola querido querida hoi beste ciao caro".split()
+)
+"""Words a salutation starts with; the name after one must be the recipient's first name (``fidelity.name``)."""
+
+REPEAT_OK: frozenset[str] = frozenset("by to and after in upon over à par après en na om y tras a dopo su".split())
+"""Middle words of idioms where a word comes back after one word ("step by step", "day after day")."""
+
+SHARED_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset("per hallo via en".split()),
+    "de": frozenset("in es je per man so die was hallo".split()),
+    "fr": frozenset("en tu es il non on que le la".split()),
+    "es": frozenset("en lo di la le".split()),
+    "nl": frozenset("in is of we die de hallo".split()),
+    "it": frozenset("su tu le lo in la".split()),
+}
+"""Markers of another language that are also everyday words of this one (German "es", French "en", Dutch
+"of"): never foreign evidence for a user of this language."""
