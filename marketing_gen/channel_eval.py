@@ -3,10 +3,12 @@
 ``marketing-gen eval channels`` writes copy for the store's first N users with recommendations through the
 production path (``copywriter.write_copies``: first try → regenerations → deterministic fallback) and reports
 per channel:
-- first-try pass rate of all hard checks, and per check family (``missing``, ``format``, ``grounding``,
-  ``compliance``, ``quality``): the share of first tries with no hard finding of that family;
+- first-try ``pass`` rate of all hard checks and first-try ``sendable`` rate (hard checks + the quality gate:
+  fidelity, content, language, fluency), and per check family (``missing``, ``format``, ``grounding``,
+  ``compliance``, ``quality`` and the gate's four): the share of first tries with no hard finding of that family;
 - the most frequent hard finding codes on first tries;
-- final pass rate: every delivered piece is checked again here, independently of the copywriter (must be 100%);
+- final pass rate: every delivered piece is checked again here, independently of the copywriter (must be 100%),
+  and the share of delivered pieces that are sendable (model copy always is; fallback copy may not be);
 - fallback rate, and pass rate after the regenerations (before the fallback).
 For ``social_reply`` each user is paired with a real customer message from the Twitter support corpus.
 
@@ -25,9 +27,13 @@ from typing import Any
 from marketing_gen.config import Settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import ClientError
+from marketing_gen.guardrails import GATE_FAMILIES, passes, sendable
+from marketing_gen.guardrails.fluency import Scorer
 
-FAMILIES = ("missing", "format", "grounding", "compliance", "quality")
+HARD_FAMILIES = ("missing", "format", "grounding", "compliance", "quality")
 """Hard check families, by the prefix of a violation code."""
+FAMILIES = HARD_FAMILIES + GATE_FAMILIES
+"""Every family a report counts: the hard checks', then the quality gate's."""
 
 
 @dataclass
@@ -37,10 +43,15 @@ class ChannelReport:
     channel: str
     n: int
     first_try_pass: float
+    """Share of first tries with no hard finding of the hard checks (the quality gate not counted)."""
+    first_try_sendable: float
+    """Share of first tries that are sendable: hard checks and quality gate."""
     family_pass: dict[str, float]
     """Share of first tries with no hard finding of the family."""
     pass_before_fallback: float
     final_pass: float
+    sendable: float
+    """Share of delivered pieces that are sendable (re-checked here; fluency as the copywriter scored it)."""
     fallback_rate: float
     skipped: int
     seconds: float
@@ -62,10 +73,11 @@ def summarize(
     n = len(written)
     family_ok: Counter[str] = Counter()
     codes: Counter[str] = Counter()
-    first_ok = final_ok = fallback = before_fallback = 0
+    first_ok = first_sendable = final_ok = final_sendable = fallback = before_fallback = 0
     for k, result in written:
         first = [v for v in (result.violations[0] if result.violations else []) if v["hard"]]
-        first_ok += result.attempts >= 1 and not first
+        first_ok += result.attempts >= 1 and passes(first)
+        first_sendable += result.attempts >= 1 and sendable(first)
         codes.update(v["code"] for v in first)
         for family in FAMILIES:
             family_ok[family] += not any(v["code"].split(".")[0] == family for v in first)
@@ -73,16 +85,19 @@ def summarize(
         before_fallback += not result.fallback
         context = contexts[k]
         fields = dict(result.fields)
-        hard = [v for v in guardrails.check(fields, context, channel, tracking_base_url=tracking_base_url) if v.hard]
-        final_ok += not hard
+        found = guardrails.check(fields, context, channel, tracking_base_url=tracking_base_url)
+        final_ok += passes(found)
+        final_sendable += result.sendable and sendable(found)
     div = max(n, 1)
     return ChannelReport(
         channel=channel,
         n=n,
         first_try_pass=round(first_ok / div, 4),
+        first_try_sendable=round(first_sendable / div, 4),
         family_pass={f: round(family_ok[f] / div, 4) for f in FAMILIES},
         pass_before_fallback=round(before_fallback / div, 4),
         final_pass=round(final_ok / div, 4),
+        sendable=round(final_sendable / div, 4),
         fallback_rate=round(fallback / div, 4),
         skipped=len(results) - n,
         seconds=round(seconds, 1),
@@ -135,10 +150,12 @@ def run(
     data_dir: Path | None = None,
     seed: int = 0,
     echo: Callable[[str], None] | None = None,
+    fluency: Scorer | None = None,
 ) -> list[ChannelReport]:
     """Write copy for ``users`` store users on each channel and summarize (see the module docstring).
 
-    ``echo`` gets a line as each channel starts and ends (the CLI prints them to stderr)."""
+    ``echo`` gets a line as each channel starts and ends (the CLI prints them to stderr); ``fluency``: the quality
+    gate's reference model (``copywriter.fluency_scorer``), None to leave fluency out."""
     from marketing_gen.copywriter import write_copies
     from marketing_gen.training.catalog_contexts import default_data_dir
 
@@ -152,7 +169,14 @@ def run(
             echo(f"{channel}: writing copy for {len(contexts)} users …")
         started = time.perf_counter()
         results = write_copies(
-            contexts, channel, engine, seed=seed, max_regenerations=max_regenerations, settings=settings, extra=extra
+            contexts,
+            channel,
+            engine,
+            seed=seed,
+            max_regenerations=max_regenerations,
+            settings=settings,
+            extra=extra,
+            fluency=fluency,
         )
         reports.append(
             summarize(
@@ -166,29 +190,33 @@ def run(
         if echo:
             r = reports[-1]
             echo(
-                f"{channel}: done in {r.seconds:.0f} s; first try {r.first_try_pass:.0%}, fallback "
-                f"{r.fallback_rate:.0%}, final {r.final_pass:.0%}"
+                f"{channel}: done in {r.seconds:.0f} s; first try pass {r.first_try_pass:.0%}, sendable "
+                f"{r.first_try_sendable:.0%}; fallback {r.fallback_rate:.0%}, final {r.final_pass:.0%}"
             )
     return reports
 
 
-def table(reports: Sequence[ChannelReport], *, model: str, max_regenerations: int) -> str:
+def table(reports: Sequence[ChannelReport], *, model: str, max_regenerations: int, fluency: bool = True) -> str:
     """The text table ``eval channels`` prints."""
+    short = {"compliance": "complian.", "grounding": "grounding", "fidelity": "fidelity"}
     head = (
-        f"{'channel':<15}{'n':>5}{'first try':>11}"
-        + "".join(f"{f:>12}" for f in FAMILIES)
-        + f"{'after regen':>13}{'fallback':>10}{'final':>8}{'s':>7}"
+        f"{'channel':<15}{'n':>5}{'pass 1st':>10}{'send 1st':>10}"
+        + "".join(f"{short.get(f, f):>10}" for f in FAMILIES)
+        + f"{'after regen':>12}{'fallback':>10}{'final':>8}{'sendable':>10}{'s':>7}"
     )
     lines = [head]
     for r in reports:
         lines.append(
-            f"{r.channel:<15}{r.n:>5}{r.first_try_pass:>11.1%}"
-            + "".join(f"{r.family_pass[f]:>12.1%}" for f in FAMILIES)
-            + f"{r.pass_before_fallback:>13.1%}{r.fallback_rate:>10.1%}{r.final_pass:>8.1%}{r.seconds:>7.0f}"
+            f"{r.channel:<15}{r.n:>5}{r.first_try_pass:>10.1%}{r.first_try_sendable:>10.1%}"
+            + "".join(f"{r.family_pass[f]:>10.1%}" for f in FAMILIES)
+            + f"{r.pass_before_fallback:>12.1%}{r.fallback_rate:>10.1%}{r.final_pass:>8.1%}{r.sendable:>10.1%}"
+            + f"{r.seconds:>7.0f}"
         )
     lines.append(
-        f"model {model}; first try greedy, then up to {max_regenerations} regenerations, then the "
-        "fallback; family columns: first tries with no hard finding of that family"
+        f"model {model}; first try greedy, then up to {max_regenerations} regenerations, then the fallback. "
+        "pass: every hard check; sendable: hard checks + quality gate (fidelity, content, language, "
+        f"fluency{'' if fluency else ' — off: no reference model'}); family columns: first tries with no hard "
+        "finding of that family; final / sendable: delivered copy"
     )
     for r in reports:
         if r.top_codes:

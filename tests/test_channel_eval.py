@@ -52,6 +52,9 @@ def test_report_counts_first_try_failures_by_family_and_rechecks_delivered_copy(
     assert report.fallback_rate == 1 - report.first_try_pass  # regenerations always miss a field
     assert report.pass_before_fallback == report.first_try_pass
     assert report.final_pass == 1.0
+    # the clean first tries are sendable too; the English copy sent to the French user fails the gate's language rule
+    assert report.first_try_sendable == report.first_try_pass and report.family_pass["language"] == 0.9
+    assert report.sendable == 1.0  # the rest is the fallback, sendable on these users
     assert set(report.top_codes) & {"grounding.price", "compliance.urgency"}
     text = channel_eval.table([report], model="m", max_regenerations=1)
-    assert "push" in text and f"{report.first_try_pass:.1%}" in text and "100.0%" in text
+    assert "push" in text and f"{report.first_try_pass:.1%}" in text and "100.0%" in text and "sendable" in text

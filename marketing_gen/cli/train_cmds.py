@@ -351,16 +351,30 @@ def promote_cmd(version: str, force: bool, as_json: bool) -> None:
     show_default=True,
     help="Regenerations of failing copy before the deterministic fallback.",
 )
+@click.option(
+    "--fluency/--no-fluency",
+    default=True,
+    show_default=True,
+    help="Score fluency with the reference model (settings.fluency_model) as part of the quality gate.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @data_dir_option
 def eval_channels_cmd(
-    model_name: str | None, channels: str, users: int, max_regenerations: int, as_json: bool, data_dir: Path | None
+    model_name: str | None,
+    channels: str,
+    users: int,
+    max_regenerations: int,
+    fluency: bool,
+    as_json: bool,
+    data_dir: Path | None,
 ) -> None:
-    """Per channel on real store users: first-try pass rate of every hard check family, fallback rate, final
-    pass rate (delivered copy re-checked; must be 100%). Needs `import …` and `recommend` first."""
+    """Per channel on real store users: first-try pass rate of the hard checks and sendable rate (hard checks +
+    quality gate) with every check family, fallback rate, final pass rate (delivered copy re-checked; must be
+    100%) and sendable share of delivered copy. Needs `import …` and `recommend` first."""
     from dataclasses import asdict
 
     from marketing_gen import channel_eval
+    from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
     from marketing_gen.registry import get_version
 
@@ -368,6 +382,7 @@ def eval_channels_cmd(
     chans = _channels(channels)
     info = get_version(model_name or _active_name(settings), url=settings.database_url)
     engine = Engine.from_path(info.path, settings=settings, version=info.name)
+    scorer = fluency_scorer(settings) if fluency else None
     reports = channel_eval.run(
         engine,
         settings,
@@ -376,10 +391,18 @@ def eval_channels_cmd(
         max_regenerations=max_regenerations,
         data_dir=data_dir,
         echo=lambda line: click.echo(line, err=True),
+        fluency=scorer,
     )
     if as_json:
         echo_json(
-            {"model": info.name, "max_regenerations": max_regenerations, "channels": [asdict(r) for r in reports]}
+            {
+                "model": info.name,
+                "max_regenerations": max_regenerations,
+                "fluency": scorer is not None,
+                "channels": [asdict(r) for r in reports],
+            }
         )
         return
-    click.echo(channel_eval.table(reports, model=info.name, max_regenerations=max_regenerations))
+    click.echo(
+        channel_eval.table(reports, model=info.name, max_regenerations=max_regenerations, fluency=scorer is not None)
+    )

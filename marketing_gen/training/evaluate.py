@@ -2,7 +2,9 @@
 
 Runs the production path (``copywriter.write_copies`` with no regeneration) on held-out contexts — users and
 items never seen in training (``training.catalog_contexts``) — and measures per channel:
-- ``pass_rate``: share of first tries that pass every hard check (the gate's main metric);
+- ``pass_rate``: share of first tries that pass every hard check (the promotion gate's main metric);
+- ``sendable_rate``: share of first tries that pass the hard checks and the quality gate (fidelity, content,
+  language and — with a reference model — fluency): copy a marketer would send;
 - ``grounding_error_rate``: share of first tries with a hard ``grounding.*`` finding (prices, discounts,
   offer claims, codes, products the user was not recommended);
 - ``parse_fail_rate``: share of first tries missing a required field;
@@ -26,10 +28,12 @@ from marketing_gen.channels.base import get_channel
 from marketing_gen.config import Settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.guardrails.fluency import Scorer
 from marketing_gen.training.quality import distinct_n, field_texts, length_fit, quality_score
 
 DEFAULT_CHANNELS = ("email", "google_ads_rsa")
 HARD_METRICS: dict[str, str] = {"pass_rate": "higher", "grounding_error_rate": "lower", "parse_fail_rate": "lower"}
+# sendable_rate is reported beside pass_rate but not (yet) gated on: versions evaluated before it have none.
 """Metrics the promotion gate compares, and which direction is better."""
 
 
@@ -40,6 +44,8 @@ class ChannelEval:
     channel: str
     n: int
     pass_rate: float
+    sendable_rate: float
+    """First tries that pass the hard checks and the quality gate."""
     grounding_error_rate: float
     parse_fail_rate: float
     distinct_2: float
@@ -107,22 +113,25 @@ def evaluate_engine(
     *,
     settings: Settings | None = None,
     examples: int = 3,
+    fluency: Scorer | None = None,
 ) -> ModelEval:
-    """First-try metrics of ``engine`` per channel, through the copywriter's production path."""
+    """First-try metrics of ``engine`` per channel, through the copywriter's production path (``fluency``: the
+    quality gate's reference model, None to leave the fluency rule out)."""
     from marketing_gen.copywriter import postprocess, write_copies
+    from marketing_gen.guardrails import passes, sendable
     from marketing_gen.llm.parse import parse_fields
 
     per_channel: dict[str, ChannelEval] = {}
     for channel in channels:
         spec = get_channel(channel)
         started = time.perf_counter()
-        results = write_copies(contexts, spec, engine, max_regenerations=0, settings=settings)
+        results = write_copies(contexts, spec, engine, max_regenerations=0, settings=settings, fluency=fluency)
         seconds = time.perf_counter() - started
         scored = [(c, r) for c, r in zip(contexts, results, strict=True) if not r.skipped or r.attempts]
         n = len(scored)
         if n == 0:
             raise InvalidRequest(f"no held-out context can be written for {channel}")
-        passes = grounding = parse_fail = 0
+        n_pass = n_sendable = grounding = parse_fail = 0
         fits: list[float] = []
         quality: list[float] = []
         raw: list[str] = []
@@ -131,8 +140,10 @@ def evaluate_engine(
         for context, result in scored:
             first = result.violations[0] if result.violations else []
             hard_first = [v for v in first if v["hard"]]
-            ok = result.attempts == 1 and not result.fallback and not result.skipped
-            passes += ok
+            tried = result.attempts >= 1
+            ok = tried and passes(hard_first)
+            n_pass += ok
+            n_sendable += tried and sendable(hard_first)
             grounding += any(v["code"].startswith("grounding.") for v in hard_first)
             parse_fail += any(v["code"].startswith("missing.") for v in hard_first)
             codes.update(v["code"] for v in hard_first)
@@ -149,6 +160,7 @@ def evaluate_engine(
                     {
                         "user": context.external_id,
                         "passed": ok,
+                        "sendable": tried and sendable(hard_first),
                         "fields": fields,
                         "violations": [v["code"] for v in hard_first],
                     }
@@ -157,7 +169,8 @@ def evaluate_engine(
         per_channel[channel] = ChannelEval(
             channel=channel,
             n=n,
-            pass_rate=round(passes / n, 4),
+            pass_rate=round(n_pass / n, 4),
+            sendable_rate=round(n_sendable / n, 4),
             grounding_error_rate=round(grounding / n, 4),
             parse_fail_rate=round(parse_fail / n, 4),
             distinct_2=round(distinct_n(texts, 2), 4),
@@ -180,15 +193,19 @@ def evaluate_version(
     n: int = 50,
     store: bool = True,
     data_dir: Path | None = None,
+    fluency: bool = True,
 ) -> ModelEval:
-    """Load a registered version, evaluate it on ``n`` held-out contexts, store the metrics on it."""
+    """Load a registered version, evaluate it on ``n`` held-out contexts, store the metrics on it (``fluency``:
+    score fluency with ``settings.fluency_model`` as part of the quality gate)."""
+    from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
     from marketing_gen.registry import get_version
 
     version = get_version(name, url=settings.database_url)
     engine = Engine.from_path(version.path, settings=settings, version=version.name)
     contexts = held_out_contexts(n, data_dir=data_dir, settings=settings)
-    result = evaluate_engine(engine, contexts, channels, settings=settings)
+    scorer = fluency_scorer(settings) if fluency else None
+    result = evaluate_engine(engine, contexts, channels, settings=settings, fluency=scorer)
     if store:
         store_eval(name, result, settings=settings)
     return result
@@ -209,7 +226,16 @@ def store_eval(name: str, result: ModelEval, *, settings: Settings) -> None:
 
 def comparison_table(evals: Sequence[ModelEval]) -> str:
     """Side-by-side text table: one row per channel × metric, one column per model."""
-    metrics = ("pass_rate", "grounding_error_rate", "parse_fail_rate", "distinct_2", "length_fit", "quality", "seconds")
+    metrics = (
+        "pass_rate",
+        "sendable_rate",
+        "grounding_error_rate",
+        "parse_fail_rate",
+        "distinct_2",
+        "length_fit",
+        "quality",
+        "seconds",
+    )
     names = [e.model for e in evals]
     width = max(12, *(len(n) for n in names))
     lines = [f"{'channel':<15} {'metric':<21} " + " ".join(f"{n:>{width}}" for n in names)]

@@ -289,12 +289,13 @@ def ensure_finetuned_model(
 
 
 def _evaluate(version: str, contexts: list[UserContext], settings: Settings, evaluate_engine: Any) -> Any:
+    from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
     from marketing_gen.registry import get_version
 
     info = get_version(version, url=settings.database_url)
     engine = Engine.from_path(info.path, settings=settings, version=info.name)
-    return evaluate_engine(engine, contexts, settings=settings)
+    return evaluate_engine(engine, contexts, settings=settings, fluency=fluency_scorer(settings))
 
 
 __all__ = ["DEMO_PARAMS", "build_training_rows", "ensure_finetuned_model", "store_context_split", "training_contexts"]

@@ -55,6 +55,7 @@ def test_first_try_pass_rate_and_parse_failures(make_context) -> None:
     email = result.channels["email"]
     assert email.n == 4
     assert email.pass_rate == 0.5
+    assert email.sendable_rate == 0.5  # the teacher copy passes the quality gate too
     assert email.parse_fail_rate == 0.5
     assert 0 < email.distinct_2 <= 1
     assert email.quality > 0
