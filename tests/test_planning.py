@@ -212,11 +212,17 @@ def test_state_machine_and_status(db_url: str) -> None:
     with session_scope(db_url) as s:
         for d in s.scalars(select(Draft).where(Draft.campaign_id == cid)):
             d.status, d.attempts, d.fallback = "queued", 1, d.id % 2 == 0
+            if d.fallback:  # a first try failing a hard check, then fallback copy that fails the quality gate
+                d.violations = [[{"code": "grounding.price", "hard": True}], [{"code": "content.short", "hard": True}]]
+            else:  # a first try failing only the gate (fluency), then a sendable regeneration
+                d.violations = [[{"code": "fluency.low", "hard": True}, {"code": "length.x_short", "hard": False}], []]
         s.flush()
         assert maybe_complete(s, cid)
     status = campaign_status(cid, url=db_url)
     assert status["state"] == "completed" and status["counts"]["queued"] == 4 and status["done"] == 4
     assert status["fallback_rate"] == 0.5 and status["first_try_pass_rate"] == 0.5
+    assert status["first_try_sendable_rate"] == 0.0 and status["sendable_rate"] == 0.5
+    assert status["verdicts_by_channel"]["push"]["sendable_rate"] == 0.5
     assert status["by_channel"]["push"]["queued"] == 4 and status["finished_at"] is not None
     assert [c["id"] for c in list_campaigns(url=db_url)] == [cid]
     with pytest.raises(InvalidRequest, match="cannot go to"):

@@ -247,7 +247,7 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
     One ``build_contexts`` and one ``write_copies`` call per (campaign, channel, variant) group; drafts whose
     user has no context or no recommended items become ``skipped``.
     """
-    from marketing_gen.copywriter import write_copies
+    from marketing_gen.copywriter import fluency_scorer, write_copies
 
     settings = settings or get_settings()
     url = settings.database_url
@@ -288,6 +288,7 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
                 max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
                 params=sampling_params_for(campaign),
                 settings=settings,
+                fluency=fluency_scorer(settings),
             )
         except ClientError as exc:  # e.g. a prompt longer than the model's context: these drafts fail, visibly
             log.warning("campaign %s %s/%s: %s", campaign_id, channel, variant, exc)

@@ -234,7 +234,8 @@ def maybe_complete(session: Session, campaign_id: int) -> bool:
 
 
 def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, Any]:
-    """The status report: state, counts by draft status (overall and per channel), rates."""
+    """The status report: state, counts by draft status (overall and per channel), rates: fallback, first-try
+    pass (hard checks) and sendable (hard checks + quality gate), sendable delivered copy (``copy_verdicts``)."""
     with session_scope(url) as s:
         row = load_campaign(s, campaign_id)
         counts = draft_counts(s, campaign_id)
@@ -250,10 +251,10 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
             select(
                 func.count(),
                 func.sum(case((Draft.fallback.is_(True), 1), else_=0)),
-                func.sum(case(((Draft.attempts == 1) & Draft.fallback.is_(False), 1), else_=0)),
             ).where(Draft.campaign_id == campaign_id, written)
         ).one()
-        n_written, n_fallback, n_first = int(agg[0] or 0), int(agg[1] or 0), int(agg[2] or 0)
+        n_written, n_fallback = int(agg[0] or 0), int(agg[1] or 0)
+        verdicts = copy_verdicts(s, campaign_id)
         outbox = int(s.scalar(select(func.count()).where(OutboxMessage.campaign_id == campaign_id)) or 0)
         versions = sorted(
             v
@@ -275,12 +276,39 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
             "by_channel": by_channel,
             "outbox": outbox,
             "fallback_rate": round(n_fallback / n_written, 4) if n_written else None,
-            "first_try_pass_rate": round(n_first / n_written, 4) if n_written else None,
+            **verdicts.pop("*", {}),
+            "verdicts_by_channel": verdicts,
             "model_versions": versions,
             "created_at": row.created_at,
             "started_at": row.started_at,
             "finished_at": row.finished_at,
         }
+
+
+def copy_verdicts(session: Session, campaign_id: int) -> dict[str, dict[str, float | None]]:
+    """Per channel and overall (``*``) over written drafts: ``first_try_pass_rate`` (the first try passed the hard
+    checks), ``first_try_sendable_rate`` (… and the quality gate) and ``sendable_rate`` (the delivered copy is
+    sendable), from the findings stored per attempt."""
+    from marketing_gen.guardrails import passes, sendable
+
+    tally: dict[str, list[int]] = {}
+    rows = session.execute(
+        select(Draft.channel, Draft.violations)
+        .where(Draft.campaign_id == campaign_id, Draft.status.in_(("generated", "ready", "queued")))
+        .execution_options(yield_per=1000)
+    )
+    for channel, violations in rows:
+        attempts = violations or [[]]
+        verdict = (passes(attempts[0]), sendable(attempts[0]), sendable(attempts[-1]))
+        for key in (channel, "*"):
+            t = tally.setdefault(key, [0, 0, 0, 0])
+            t[0] += 1
+            for i, ok in enumerate(verdict, start=1):
+                t[i] += ok
+    names = ("first_try_pass_rate", "first_try_sendable_rate", "sendable_rate")
+    out = {key: {name: round(t[i + 1] / t[0], 4) for i, name in enumerate(names)} for key, t in tally.items()}
+    out.setdefault("*", dict.fromkeys(names))
+    return out
 
 
 def list_campaigns(*, url: str | None = None) -> list[dict[str, Any]]:

@@ -307,16 +307,30 @@ def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: 
 
 def _summary(status: dict[str, Any]) -> str:
     counts = " ".join(f"{k}={v}" for k, v in status["counts"].items())
-    rate = status["fallback_rate"]
-    fallback = "-" if rate is None else f"{rate:.1%}"
-    return f"campaign {status['id']} {status['state']}: {counts} outbox={status['outbox']} fallback={fallback}"
+    return (
+        f"campaign {status['id']} {status['state']}: {counts} outbox={status['outbox']} "
+        f"fallback={_pct(status['fallback_rate'])} " + _verdicts(status)
+    )
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def _verdicts(rates: dict[str, Any]) -> str:
+    """First-try pass (hard checks) and sendable (hard checks + quality gate), and sendable delivered copy."""
+    return (
+        f"first-try pass={_pct(rates['first_try_pass_rate'])} sendable={_pct(rates['first_try_sendable_rate'])} "
+        f"delivered sendable={_pct(rates['sendable_rate'])}"
+    )
 
 
 @campaign.command("status")
 @click.argument("campaign_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status_cmd(campaign_id: int, as_json: bool) -> None:
-    """Counts by draft status (overall and per channel), state, fallback and first-try pass rates."""
+    """Counts by draft status (overall and per channel), state, fallback rate, first-try pass (hard checks) and
+    sendable (hard checks + quality gate) rates, and the sendable share of delivered copy."""
     from marketing_gen.campaigns.state import campaign_status
 
     status = campaign_status(campaign_id)
@@ -325,7 +339,12 @@ def status_cmd(campaign_id: int, as_json: bool) -> None:
         return
     click.echo(_summary(status))
     for channel, counts in status["by_channel"].items():
-        click.echo(f"  {channel:<15} " + " ".join(f"{k}={v}" for k, v in counts.items()))
+        verdicts = status["verdicts_by_channel"].get(channel)
+        click.echo(
+            f"  {channel:<15} "
+            + " ".join(f"{k}={v}" for k, v in counts.items())
+            + (f" {_verdicts(verdicts)}" if verdicts else "")
+        )
 
 
 def _set(campaign_id: int, to: str) -> str:

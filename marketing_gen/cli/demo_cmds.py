@@ -193,18 +193,36 @@ def _print_samples(samples: dict[str, dict[str, Any]]) -> None:
             click.echo(f"   {key:<12} {text[:160]}{'…' if len(text) > 160 else ''}")
 
 
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
 def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
     names = ("pending", "generated", "ready", "queued", "failed", "skipped")
-    lines = [f"{'channel':<15}" + "".join(f"{n:>10}" for n in names)]
+    rates = (
+        ("pass 1st", "first_try_pass_rate"),
+        ("send 1st", "first_try_sendable_rate"),
+        ("sendable", "sendable_rate"),
+    )
+    lines = [f"{'channel':<15}" + "".join(f"{n:>10}" for n in names) + "".join(f"{r:>10}" for r, _ in rates)]
     for channel, counts in status["by_channel"].items():
-        lines.append(f"{channel:<15}" + "".join(f"{counts.get(n, 0):>10}" for n in names))
-    lines.append(f"{'total':<15}" + "".join(f"{status['counts'][n]:>10}" for n in names))
+        verdicts = status["verdicts_by_channel"].get(channel, {})
+        lines.append(
+            f"{channel:<15}"
+            + "".join(f"{counts.get(n, 0):>10}" for n in names)
+            + "".join(f"{_pct(verdicts.get(key)):>10}" for _, key in rates)
+        )
+    lines.append(
+        f"{'total':<15}"
+        + "".join(f"{status['counts'][n]:>10}" for n in names)
+        + "".join(f"{_pct(status[key]):>10}" for _, key in rates)
+    )
     written = status["counts"]["queued"] + status["counts"]["ready"] + status["counts"]["generated"]
-    first = status["first_try_pass_rate"]
-    fallback = status["fallback_rate"]
     lines += [
-        f"first-try pass rate  {'-' if first is None else f'{first:.1%}'}",
-        f"fallback rate        {'-' if fallback is None else f'{fallback:.1%}'}",
+        "pass: the first try passed every hard check; sendable: … and the quality gate (docs/quality.md)",
+        f"first-try pass rate  {_pct(status['first_try_pass_rate'])}",
+        f"first-try sendable   {_pct(status['first_try_sendable_rate'])}",
+        f"fallback rate        {_pct(status['fallback_rate'])}",
         f"copies written       {written} in {wall_s:.1f} s = {written / wall_s if wall_s else 0:.2f} copies/s "
         "(end to end, incl. model load)",
         f"outbox rows          {status['outbox']}",
