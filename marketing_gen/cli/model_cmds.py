@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from marketing_gen.cli.groups import echo_json, model
+
+if TYPE_CHECKING:
+    from marketing_gen.registry import ModelVersionInfo
 
 
 @model.command(name="import-base")
@@ -42,7 +47,8 @@ def import_base_cmd(source: str | None, name: str | None) -> None:
 @model.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_cmd(as_json: bool) -> None:
-    """List registered model versions; * marks the active one."""
+    """List registered model versions; * marks the active one. Each shows its dataset's hash and the store it
+    learnt from (recorded by `train quick` / `train sft` / the demo)."""
     from dataclasses import asdict
 
     from marketing_gen.config import get_settings
@@ -55,8 +61,17 @@ def list_cmd(as_json: bool) -> None:
     if not versions:
         click.echo("no model versions; run `marketing-gen model import-base`")
         return
-    click.echo(f"  {'name':<32} {'kind':<5} {'created':<20} path")
+    click.echo(f"  {'name':<44} {'kind':<5} {'created':<20} {'dataset':<13} {'learnt from':<36} path")
     for v in versions:
         mark = "*" if v.is_active else " "
         created = v.created_at.strftime("%Y-%m-%d %H:%M:%S") if v.created_at else ""
-        click.echo(f"{mark} {v.name:<32} {v.kind:<5} {created:<20} {v.path}")
+        dataset = (v.dataset_hash or "-")[:12]
+        click.echo(f"{mark} {v.name:<44} {v.kind:<5} {created:<20} {dataset:<13} {learnt_from(v):<36} {v.path}")
+
+
+def learnt_from(version: ModelVersionInfo) -> str:
+    """What a version was trained on: the store recorded at training time, else its base model, else "-"."""
+    trained_on = version.hyperparameters.get("trained_on") or {}
+    if trained_on.get("store"):
+        return str(trained_on["store"])
+    return f"base {version.base}" if version.base else "-"

@@ -145,7 +145,7 @@ def sft_cmd(
     from dataclasses import asdict
 
     from marketing_gen.training import datasets as D
-    from marketing_gen.training.pipeline import build_training_rows
+    from marketing_gen.training.pipeline import build_training_rows, describe_store
     from marketing_gen.training.sft import SFTParams, train_sft
 
     settings = _settings()
@@ -171,6 +171,7 @@ def sft_cmd(
         dataset_hash=D.dataset_hash(train_rows),
         resume=not no_resume,
         activate=activate,
+        trained_on={"store": describe_store(settings.database_url), "dataset": str(dataset) if dataset else None},
     )
     if as_json:
         echo_json(asdict(info))

@@ -200,6 +200,25 @@ def register_trained_dir(path: Path, *, settings: Settings) -> str | None:
     return path.name
 
 
+def finetune_name(base: str, digest: str) -> str:
+    """The quick fine-tune's version name: the base model and the first 10 hex digits of its dataset's hash."""
+    return f"{base}-demo-sft-{digest[:10]}"
+
+
+def describe_store(url: str) -> str:
+    """A short label of the store in the database: its brand and how many users and items it holds."""
+    from sqlalchemy import func, select
+
+    from marketing_gen.db import session_scope
+    from marketing_gen.db.models import Brand, Item, User
+
+    with session_scope(url) as s:
+        brand = s.scalar(select(Brand.name).order_by(Brand.id).limit(1))
+        users = int(s.scalar(select(func.count()).select_from(User)) or 0)
+        items = int(s.scalar(select(func.count()).select_from(Item)) or 0)
+    return f"{brand or 'no brand'}: {users} users, {items} items"
+
+
 def _echo_default(message: str) -> None:
     print(message, flush=True)
 
@@ -218,7 +237,9 @@ def ensure_finetuned_model(
 
     First run: dataset (teacher copy grounded in the store's and the corpora's real catalogs, real support
     replies) → SFT (``params``: a few minutes on 2 CPU cores) → before/after table on held-out contexts →
-    promotion through the gate. Later runs: the fine-tuned version is active, nothing to do.
+    promotion through the gate. Later runs: the fine-tuned version is active, nothing to do; with a fresh
+    database (the demo's), the model dir of the same dataset is found by name (``finetune_name``: keyed by the
+    dataset hash, so another store's data trains its own model instead of reusing this one).
     """
     from marketing_gen.registry import active_version, find_version, set_active
     from marketing_gen.training import datasets as D
@@ -233,11 +254,15 @@ def ensure_finetuned_model(
     if active.kind in FINETUNED_KINDS:
         echo(f"fine-tuned model {active.name} is active (cached); skipping fine-tuning")
         return active.name
-    name = f"{active.name}-demo-sft"
     started = time.perf_counter()
+    # The cache key is the dataset: another store (or other corpora) gives other rows, so another fine-tune.
+    data = build_training_rows(settings, rows=rows, data_dir=data_dir)
+    digest = D.dataset_hash(data.rows)
+    name = finetune_name(active.name, digest)
     cached = register_trained_dir(Path(settings.models_dir) / name, settings=settings)
     model_dir = Path(settings.models_dir) / name
     if cached is not None and (model_dir / BEFORE_AFTER_FILE).is_file():
+        echo(f"dataset {digest[:12]} ({describe_store(url)}) was learnt before:")
         echo("before / after (from the first run):\n" + (model_dir / BEFORE_AFTER_FILE).read_text())
         if (model_dir / REFUSED_FILE).is_file():
             echo(f"kept {active.name}: {(model_dir / REFUSED_FILE).read_text().strip()}")
@@ -246,7 +271,6 @@ def ensure_finetuned_model(
         echo(f"fine-tuned model {name} found in {settings.models_dir} (cached); now active")
         return name
     if find_version(name, url=url) is None:
-        data = build_training_rows(settings, rows=rows, data_dir=data_dir)
         path = D.save_rows(
             data.rows,
             Path(settings.models_dir) / "datasets",
@@ -263,14 +287,13 @@ def ensure_finetuned_model(
             settings=settings,
             output_name=name,
             params=params,
-            dataset_hash=D.dataset_hash(data.rows),
+            dataset_hash=digest,
             progress=progress,
+            trained_on={"store": describe_store(url), "dataset": str(path), "sources": data.sources},
         )
         t = info.metrics["train"]
         echo(f"trained {info.name} in {t['runtime_s']:.0f} s (loss {t['first_loss']} → {t['last_loss']})")
-        held_out = data.contexts.held_out[:eval_n]
-    else:
-        held_out = training_contexts(settings, data_dir=data_dir).held_out[:eval_n]
+    held_out = data.contexts.held_out[:eval_n]
     evals = []
     for version in (active.name, name):
         evals.append(_evaluate(version, held_out, settings, evaluate_engine))

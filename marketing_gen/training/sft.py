@@ -286,8 +286,11 @@ def train_sft(
     resume: bool = True,
     progress: bool = True,
     activate: bool = False,
+    trained_on: dict[str, Any] | None = None,
 ) -> ModelVersionInfo:
-    """Fine-tune a registered version on ``rows``, save it under ``models_dir/<name>`` and register it (kind sft)."""
+    """Fine-tune a registered version on ``rows``, save it under ``models_dir/<name>`` and register it (kind sft).
+
+    ``trained_on``: what the rows came from (store, dataset file), kept in the hyperparameters for `model list`."""
     from marketing_gen.llm.devices import configure_threads
 
     base = get_version(base_version, url=settings.database_url)
@@ -313,6 +316,8 @@ def train_sft(
     (out_dir / "training_log.json").write_text(json.dumps(result.log_history, indent=1))
     shutil.rmtree(checkpoint_dir, ignore_errors=True)  # the final dir is complete; checkpoints were for resuming
     hyper = {**asdict(params), "learning_rate": params.effective_lr, "rows": len(rows), "device": result.device}
+    if trained_on:
+        hyper["trained_on"] = trained_on
     metrics = {
         "train": {
             "train_loss": result.train_loss,

@@ -9,7 +9,14 @@ from conftest import _fresh_db, shared_data
 
 from marketing_gen.config import get_settings
 from marketing_gen.registry import VERSION_FILE, active_version, list_versions, register_version
-from marketing_gen.training.pipeline import BEFORE_AFTER_FILE, build_training_rows, ensure_finetuned_model
+from marketing_gen.training.datasets import dataset_hash
+from marketing_gen.training.pipeline import (
+    BEFORE_AFTER_FILE,
+    build_training_rows,
+    describe_store,
+    ensure_finetuned_model,
+    finetune_name,
+)
 from marketing_gen.training.sft import SFTParams
 
 
@@ -48,14 +55,19 @@ def test_first_run_trains_and_gates_then_runs_are_cached(
         settings, progress=False, echo=said.append, params=params, rows=4, eval_n=1, data_dir=data_dir
     )
 
-    tuned = Path(settings.models_dir) / "tiny-base-demo-sft"
+    rows = build_training_rows(settings, rows=4, data_dir=data_dir).rows
+    tuned_name = finetune_name("tiny-base", dataset_hash(rows))  # the cache key: the dataset's hash
+    tuned = Path(settings.models_dir) / tuned_name
     assert (tuned / VERSION_FILE).is_file() and (tuned / BEFORE_AFTER_FILE).is_file()
     text = "\n".join(said)
     assert "fine-tuning tiny-base" in text and "before / after" in text and "pass_rate" in text
-    assert first in ("tiny-base-demo-sft", "tiny-base")  # the gate decides; the tiny model writes noise
+    assert "sendable_rate" in text
+    assert first in (tuned_name, "tiny-base")  # the gate decides; the tiny model writes noise
     assert active_version(url=settings.database_url).name == first
-    names = {v.name for v in list_versions(url=settings.database_url)}
-    assert names == {"tiny-base", "tiny-base-demo-sft"}
+    versions = {v.name: v for v in list_versions(url=settings.database_url)}
+    assert set(versions) == {"tiny-base", tuned_name}
+    assert versions[tuned_name].dataset_hash == dataset_hash(rows)
+    assert versions[tuned_name].hyperparameters["trained_on"]["store"] == "no brand: 0 users, 0 items"
 
     # A fresh database (the demo makes one per run) with the same models dir: no training, same decision.
     other_url = _fresh_db(f"sqlite:///{tmp_path / 'second.db'}")
@@ -71,3 +83,30 @@ def test_first_run_trains_and_gates_then_runs_are_cached(
     assert not any("fine-tuning tiny-base" in s for s in said)
     assert any("from the first run" in s for s in said)
     assert active_version(url=other_url).name == first
+
+    # Another store in a fresh database, same models dir: other rows, another cache key — it trains its own model
+    # instead of silently reusing the first store's (issue 15, item 5).
+    from marketing_gen.demo_store import write_demo_store
+    from marketing_gen.importers import import_file
+    from marketing_gen.recommend.store import run_recommend
+
+    store_url = _fresh_db(f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", store_url)
+    get_settings.cache_clear()
+    settings3 = get_settings()
+    paths = write_demo_store(tmp_path / "store", users=8)
+    for kind in ("brand", "users", "items", "interactions"):
+        import_file(kind, paths[kind], url=store_url)
+    run_recommend(store_url, export=False)
+    register_version("tiny-base", str(long_tiny_model_dir), kind="base", activate=True, url=store_url)
+    said.clear()
+    third = ensure_finetuned_model(
+        settings3, progress=False, echo=said.append, params=params, rows=4, eval_n=1, data_dir=data_dir
+    )
+    store_rows = build_training_rows(settings3, rows=4, data_dir=data_dir).rows
+    store_name = finetune_name("tiny-base", dataset_hash(store_rows))
+    assert store_name != tuned_name and any("fine-tuning tiny-base" in s for s in said)
+    assert third in (store_name, "tiny-base")
+    [info] = [v for v in list_versions(url=store_url) if v.name == store_name]
+    assert info.hyperparameters["trained_on"]["store"] == describe_store(store_url)
+    assert ": 8 users," in describe_store(store_url)
