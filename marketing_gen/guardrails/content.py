@@ -5,9 +5,10 @@
 - ``content.no_item``: an email body that names none of the customer's items (exact title or a ≥ 2-word prefix);
 - ``content.cta``: a call to action without an action word of the user's language (``lexicon.CTA_WORDS``):
   "Vous vous pour vous", or "Découvrir" to an English customer;
-- ``content.repeat``: a word said twice in a row ("merino merino"), or a function word back after one other
-  function word ("vous pour vous");
-- ``content.unfinished``: a gap ("the … team"), or a text that ends on a dangling word ("I'm here to.");
+- ``content.repeat``: a word said twice in a row ("merino merino"), or a pronoun back after a preposition
+  ("vous pour vous");
+- ``content.unfinished``: a gap after an article or connector ("the … team"), or a text that ends on one
+  ("I'm here to.");
 - ``content.no_words``: a text without one real word of three letters or more ("M.A.S.").
 """
 
@@ -20,18 +21,18 @@ from typing import Any
 from marketing_gen.channels.base import ChannelSpec
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
-from marketing_gen.guardrails.lexicon import CTA_WORDS, REPEAT_OK, STOPWORDS
+from marketing_gen.guardrails.lexicon import CTA_WORDS
 
 BODY_MIN_WORDS = 12
 """An email body shorter than this says nothing (the shortest fallback body has 17 words)."""
 DESCRIPTION_FIELDS = frozenset({"descriptions", "primary_text"})
 """Fields that must hold more than one word (push ``body`` too; Meta's 30-character ``description`` may not)."""
 
-_FUNCTION_WORDS = frozenset().union(*STOPWORDS.values()) | frozenset(
-    "a an i je tu il du ich er es wir ik jij u yo él io".split()
-)
+_TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_PRONOUNS = frozenset("you your vous votre vos du dich dir dein deine tu te ti tuo jij je jou jouw u".split())
+_PREPOSITIONS = frozenset("for pour für para voor per to à with avec mit con met de di van von by par".split())
 _DANGLING_END: dict[str, frozenset[str]] = {
-    "en": frozenset("a an the and or to your our my their its".split()),
+    "en": frozenset("a an the and or your our my their its".split()),
     "de": frozenset("der die das ein eine und oder mit für von zu zum zur dein deine".split()),
     "fr": frozenset("le la les un une des de du au aux et ou pour avec votre vos notre".split()),
     "es": frozenset("el los las una y o con para por tu su de".split()),
@@ -39,9 +40,10 @@ _DANGLING_END: dict[str, frozenset[str]] = {
     "it": frozenset("il lo gli una e di per con tuo".split()),
 }
 """Words a finished sentence does not end on, per language (English prepositions may: "what you were looking
-for."; German separable particles may: "Schau dir … an.")."""
+for."; German separable particles may: "Schau dir … an."). English "to" counts too, unless after "up"."""
 _LAST_WORD_RE = re.compile(r"([^\W\d_]+)[\s.!?…,;:)\]\"'»”’]*$")
-_GAP_RE = re.compile(r"(?:…|\.\.\.)(?=\s*\w)")
+_GAP_RE = re.compile(r"(\w+)\s*(?:…|\.\.\.)(?=\s*\w)")
+"""A gap: an ellipsis right after an article or connector, with text going on ("by the … team")."""
 
 
 def check_content(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
@@ -67,27 +69,28 @@ def check_content(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) ->
 
 def _check_text(field: str, text: str, lang: str) -> list[Violation]:
     out: list[Violation] = []
-    toks = [w.lower() for w in words(text)]
-    if not any(len(t) >= 3 for t in toks) and field not in ("path1", "path2"):
+    toks = [t.lower() for t in _TOKEN_RE.findall(text)]
+    if not any(len(t) >= 3 and not t.isdigit() for t in toks) and field not in ("path1", "path2"):
         out.append(Violation("content.no_words", field, f"{text.strip()!r} holds no word"))
         return out
-    for i in range(len(toks) - 1):
-        if toks[i] == toks[i + 1]:
-            out.append(Violation("content.repeat", field, f"{toks[i]!r} twice in a row"))
+    # words as written between spaces: "Go! Go!", "Dimensions: Dimensions", "Plus-Plus" are not stutters
+    plain = [t.lower() if re.fullmatch(r"[^\W\d_]+(?:['’][^\W\d_]+)?", t) else None for t in text.split()]
+    for i in range(len(plain) - 1):
+        a, b = plain[i], plain[i + 1]
+        if a is not None and a == b and len(a) > 1:
+            out.append(Violation("content.repeat", field, f"{a!r} twice in a row"))
             break
-        if (
-            i + 2 < len(toks)
-            and toks[i] == toks[i + 2]
-            and toks[i] in _FUNCTION_WORDS
-            and toks[i + 1] in _FUNCTION_WORDS
-            and toks[i + 1] not in REPEAT_OK
-        ):
-            out.append(Violation("content.repeat", field, f"{' '.join(toks[i : i + 3])!r} repeats a word"))
+        if i + 2 < len(plain) and a is not None and a == plain[i + 2] and a in _PRONOUNS and b in _PREPOSITIONS:
+            out.append(Violation("content.repeat", field, f"{a} {b} {a!r} repeats a word"))
             break
-    if _GAP_RE.search(text):
+    dangling = _DANGLING_END.get(lang, frozenset())
+    gap = _GAP_RE.search(text)
+    if gap and gap.group(1).lower() in dangling:
         out.append(Violation("content.unfinished", field, f"{text.strip()!r} has a gap (…)"))
-    elif len(toks) >= 2 and (m := _LAST_WORD_RE.search(text)) and m.group(1).lower() in _DANGLING_END.get(lang, ()):
-        out.append(Violation("content.unfinished", field, f"{text.strip()!r} ends on {m.group(1)!r}"))
+    elif len(toks) >= 2 and (m := _LAST_WORD_RE.search(text)):
+        last = m.group(1).lower()
+        if last in dangling or (lang == "en" and last == "to" and toks[-2] != "up"):
+            out.append(Violation("content.unfinished", field, f"{text.strip()!r} ends on {m.group(1)!r}"))
     return out
 
 

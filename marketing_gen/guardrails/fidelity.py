@@ -8,7 +8,8 @@ Three findings, each a ``Violation`` like the hard checks:
   a ≥ 2-word prefix of it, or its short name): "Hearthstone Fleece Blanket" when the item is the Sherpa Fleece
   Blanket; a piece of the brand's name without the rest ("Picked For Hearth" for Hearth & Hook);
 - ``fidelity.name``: the name in a salutation ("Hello X", "X, this … is for you") is not exactly the
-  recipient's first name ("Kofi Annan" or "Kylie" to Kwame).
+  recipient's first name ("Kofi Annan" or "Kylie" to Kwame); a salutation word found in a dictionary ("Steel,
+  …", "Hello there") is not read as a name unless it is a common first name.
 Exact item titles, their word prefixes, the brand and the recipient's name are masked before looking.
 Only for copy about items (contexts with recommendations); replies are left to the other checks.
 """
@@ -23,14 +24,14 @@ from typing import Any
 from marketing_gen.guardrails.dictionary import is_word
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
-from marketing_gen.guardrails.lexicon import GENERIC_WORDS, GREETINGS, STOPWORDS
+from marketing_gen.guardrails.lexicon import FIRST_NAMES, GENERIC_WORDS, GREETINGS, STOPWORDS
 
 SKIP_FIELDS = frozenset({"path1", "path2"})
 """Display-URL paths: one word each, checked by the format rules."""
 
 _ALL_STOPWORDS = frozenset().union(*STOPWORDS.values())
 _CONNECTORS = frozenset({"of", "and", "&", "with", "for", "de", "du", "la", "le", "von", "und", "van", "di", "the"})
-_NAME = r"[A-ZÀ-ÖØ-Þ][\w’'-]*(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]*)?"
+_NAME = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ’']+(?:\s+[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ’']+)?"
 _VOCATIVE_RE = re.compile(rf"^\W*({_NAME})\s*[,!]")
 _GREETING_RE = re.compile(rf"(?<!\w)(?:{'|'.join(sorted(GREETINGS))})[\s,]+({_NAME})(?=\s*[,!.?]|\s*$)", re.IGNORECASE)
 
@@ -58,6 +59,8 @@ def _check_text(field: str, text: str, facts: Facts) -> list[Violation]:
         first = called.split()[0].lower()
         if first in _ALL_STOPWORDS or first in GENERIC_WORDS or first in GREETINGS:
             continue
+        if first not in FIRST_NAMES and all(is_word(w, facts.language) for w in called.split()):
+            continue  # "Steel, …", "Hello there": a word, not a name
         if called.lower() != recipient and not _is_item_phrase(called, facts):
             out.append(
                 Violation(

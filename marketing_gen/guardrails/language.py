@@ -25,7 +25,8 @@ _LINE_RE = re.compile(r"[\n.!?:;|]+")
 def foreign_language(text: str, expected: str, known: frozenset[str] = frozenset()) -> str | None:
     """The other language a line reads as, or None (no markers, or the user's language leads)."""
     own = LANGUAGE_MARKERS[expected] | SHARED_WORDS.get(expected, frozenset())
-    toks = [w.lower() for w in words(text) if w.lower() not in known]
+    # acronyms and signatures ("ET", "DM") are no evidence of a language
+    toks = [w.lower() for w in words(text) if w.lower() not in known and not (w.isupper() and len(w) <= 3)]
     mine = sum(t in LANGUAGE_MARKERS[expected] for t in toks)
     hits: dict[str, int] = {}
     for lang, markers in LANGUAGE_MARKERS.items():

@@ -238,9 +238,6 @@ GREETINGS: frozenset[str] = frozenset(
 )
 """Words a salutation starts with; the name after one must be the recipient's first name (``fidelity.name``)."""
 
-REPEAT_OK: frozenset[str] = frozenset("by to and after in upon over à par après en na om y tras a dopo su".split())
-"""Middle words of idioms where a word comes back after one word ("step by step", "day after day")."""
-
 SHARED_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset("per hallo via en".split()),
     "de": frozenset("in es je per man so die was hallo".split()),
