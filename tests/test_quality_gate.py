@@ -1,0 +1,315 @@
+"""The quality gate (issue 15): each rule catches the failures quoted in the issue and lets real human copy pass.
+
+Quoted failures come from a real demo campaign's export and a campaign on a catalog the demo model never saw;
+human copy is the Amazon catalog's seller copy and real brand replies of the Twitter support sample.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import shared_data
+from fakes import ScriptedEngine
+
+from marketing_gen import guardrails
+from marketing_gen.channels.base import get_channel
+from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+from marketing_gen.copywriter import write_copies
+from marketing_gen.guardrails import check, is_gate, passes, sendable
+from marketing_gen.guardrails.content import _check_text
+from marketing_gen.guardrails.dictionary import is_word
+from marketing_gen.guardrails.fluency import FluencyScorer, check_fluency, fluency_texts
+from marketing_gen.guardrails.language import check_language
+from marketing_gen.training.corpora import load_twitter_pairs
+
+
+def ctx(
+    first_name: str | None,
+    locale: str,
+    titles: list[str],
+    brand: str = "Hearth & Hook",
+    last_purchase: str | None = None,
+) -> UserContext:
+    items = tuple(
+        ItemFacts(i, f"i{i}", t, Decimal("19.99"), "GBP", category="Home") for i, t in enumerate(titles, start=1)
+    )
+    return UserContext(
+        user_id=1,
+        external_id="u1",
+        first_name=first_name,
+        locale=locale,
+        country=None,
+        brand=BrandFacts(name=brand),
+        items=items,
+        last_purchase=last_purchase,
+    )
+
+
+def gate_codes(fields: dict, context: UserContext, channel: str) -> set[str]:
+    return {v.code for v in check(fields, context, channel) if is_gate(v.code)}
+
+
+EN_EMAIL = {
+    "subject": "Tom, picked for you",
+    "preheader": "A few ideas we picked for you at Hearth & Hook",
+    "headline": "Sherpa Fleece Blanket",
+    "body": "Hello Tom! The Sherpa Fleece Blanket is soft and warm, made for slow evenings on the sofa at home.",
+    "cta": "Shop now",
+}
+EN_CONTEXT = ctx("Tom", "en-GB", ["Sherpa Fleece Blanket", "Merino Wool Socks"])
+
+
+def test_clean_copy_is_sendable() -> None:
+    found = check(EN_EMAIL, EN_CONTEXT, "email")
+    assert found == [] and passes(found) and sendable(found)
+
+
+# --- the failures quoted in the issue: each must be caught, by the rule named ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "context", "fields", "expected"),
+    [
+        # email (fr): body "Je vous pour vous", CTA "Vous vous pour vous"
+        (
+            "email",
+            ctx("Manon", "fr-FR", ["Sherpa Fleece Blanket"]),
+            {**EN_EMAIL, "subject": "Manon, choisi pour vous", "preheader": "Quelques idées choisies pour vous",
+             "body": "Je vous pour vous", "cta": "Vous vous pour vous"},
+            {"content.short", "content.no_item", "content.repeat", "content.cta"},
+        ),
+        # email (de): body "Geschmack" (one word)
+        (
+            "email",
+            ctx("Lena", "de-DE", ["Sherpa Fleece Blanket"]),
+            {**EN_EMAIL, "subject": "Für dich ausgewählt", "preheader": "Ein paar Ideen für dich",
+             "body": "Geschmack", "cta": "Jetzt ansehen"},
+            {"content.short", "content.no_item"},
+        ),
+        # "the Knisole is for you" (the item is a Kneeling Pad)
+        (
+            "email",
+            ctx("Tom", "en-GB", ["Kneeling Pad"]),
+            {**EN_EMAIL, "headline": "Kneeling Pad",
+             "body": "Hello Tom! Your Kneeling Pad is here: the Knisole is for you, soft on the knees all season."},
+            {"fidelity.word"},
+        ),
+        # subject "Hearthstone Fleece Blanket" while the item is the Sherpa Fleece Blanket; "merino merino"
+        (
+            "email",
+            EN_CONTEXT,
+            {**EN_EMAIL, "subject": "Hearthstone Fleece Blanket",
+             "body": "Hello Tom! A soft, itch-free merino merino pair of Merino Wool Socks for the Sherpa Fleece "
+             "Blanket evenings."},
+            {"fidelity.product", "content.repeat"},
+        ),
+        # "Gardening Gloeskin gloves"
+        (
+            "email",
+            ctx("Tom", "en-GB", ["Gardening Gloves"]),
+            {**EN_EMAIL, "subject": "Gardening Gloeskin gloves", "headline": "Gardening Gloves",
+             "body": "Hello Tom! Our Gardening Gloves keep your hands dry and warm in the garden all spring."},
+            {"fidelity.word", "fidelity.product"},
+        ),
+        # Google Ads: headline "Picked For Hearth", descriptions "Mugs.", "Picked for us by the … team."
+        (
+            "google_ads_rsa",
+            ctx("Tom", "en-GB", ["Ceramic Coffee Mug"]),
+            {"headlines": ["Picked For Hearth", "Ceramic Coffee Mug", "Shop New Picks"],
+             "descriptions": ["Mugs.", "Picked for us by the … team."]},
+            {"fidelity.product", "content.short", "content.unfinished"},
+        ),
+        # push: "Warm core layer for cold mornings.\nDécouvrir" to an English customer
+        (
+            "push",
+            ctx("Tom", "en-GB", ["Merino Base Layer"]),
+            {"title": "Merino Base Layer", "body": "Warm core layer for cold mornings.\nDécouvrir"},
+            {"language.field"},
+        ),
+        # "Kofi Annan, this MacBook Air is for you" to Kwame
+        (
+            "email",
+            ctx("Kwame", "en-US", ["Apple MacBook Air 13-inch Laptop"], brand="Northwind Goods"),
+            {**EN_EMAIL, "subject": "Kofi Annan, this MacBook Air is for you", "headline": "Apple MacBook Air",
+             "preheader": "A few ideas picked for you at Northwind Goods",
+             "body": "Hello Kwame! The Apple MacBook Air is light, fast and ready for work and play all day."},
+            {"fidelity.name", "fidelity.word"},
+        ),
+        # "Kylie, meet the Blink Whole Home Security" to Kwame
+        (
+            "email",
+            ctx("Kwame", "en-US", ["Blink Whole Home Security Camera"], brand="Northwind Goods"),
+            {**EN_EMAIL, "subject": "Kylie, meet the Blink Whole Home Security", "headline": "Blink cameras",
+             "preheader": "A few ideas picked for you at Northwind Goods",
+             "body": "Hi Kwame, the Blink Whole Home Security Camera keeps an eye on your home while you are out."},
+            {"fidelity.name"},
+        ),
+        # "Hello Mohmams" (the customer is Mohammed); "Philips Hue Découvement"; subject "M.A.S."
+        (
+            "email",
+            ctx("Mohammed", "en-US", ["Philips Hue White Smart Bulb"], brand="Northwind Goods"),
+            {**EN_EMAIL, "subject": "M.A.S.", "headline": "Philips Hue Découvement",
+             "preheader": "A few ideas picked for you at Northwind Goods",
+             "body": "Hello Mohmams! The Philips Hue White Smart Bulb gives a warm glow you can set from your phone."},
+            {"fidelity.name", "fidelity.word", "content.no_words"},
+        ),
+        # subject "Picked for you: I'm here to."
+        (
+            "email",
+            ctx("Mohammed", "en-US", ["Philips Hue White Smart Bulb"], brand="Northwind Goods"),
+            {**EN_EMAIL, "subject": "Picked for you: I'm here to.", "headline": "Philips Hue White Smart Bulb",
+             "preheader": "A few ideas picked for you at Northwind Goods",
+             "body": "Hello Mohammed! The Philips Hue White Smart Bulb gives a warm glow you can set from your phone."},
+            {"content.unfinished"},
+        ),
+        # SMS "Spring picks SUBSTITUTE: Découvrez." to an English-speaking customer
+        (
+            "sms",
+            ctx("Tom", "en-GB", ["Philips Hue White Smart Bulb"], brand="Northwind Goods"),
+            {"text": "Northwind Goods: Spring picks SUBSTITUTE: Découvrez. Reply STOP to opt out"},
+            {"language.field"},
+        ),
+    ],
+)  # fmt: skip
+def test_quoted_failures_are_caught(channel: str, context: UserContext, fields: dict, expected: set[str]) -> None:
+    found = check(fields, context, channel)
+    codes = {v.code for v in found if is_gate(v.code)}
+    assert expected <= codes, (expected - codes, [v.message for v in found])
+    assert not sendable(found)
+
+
+def test_each_quoted_rule_stays_quiet_on_the_corrected_copy() -> None:
+    # the same pieces, written as a marketer would: no gate finding
+    assert gate_codes(EN_EMAIL, EN_CONTEXT, "email") == set()
+    fr = ctx("Manon", "fr-FR", ["Sherpa Fleece Blanket"])
+    fr_email = {
+        "subject": "Manon, choisi pour vous",
+        "preheader": "Quelques idées choisies pour vous chez Hearth & Hook",
+        "headline": "Sherpa Fleece Blanket",
+        "body": "Bonjour Manon ! Le Sherpa Fleece Blanket est doux et chaud, parfait pour vos soirées d'hiver.",
+        "cta": "Découvrir",
+    }
+    assert gate_codes(fr_email, fr, "email") == set()
+    push = {"title": "Merino Base Layer", "body": "Warm core layer for cold mornings."}
+    assert gate_codes(push, ctx("Tom", "en-GB", ["Merino Base Layer"]), "push") == set()
+    ads = {
+        "headlines": ["Picked For Hearth & Hook", "Ceramic Coffee Mug", "Shop New Picks"],
+        "descriptions": ["A sturdy stoneware mug for slow mornings.", "Picked for you by the Hearth & Hook team."],
+    }
+    assert gate_codes(ads, ctx("Tom", "en-GB", ["Ceramic Coffee Mug"]), "google_ads_rsa") == set()
+    # the recipient's own name, the last purchase and title prefixes are facts, not inventions
+    mine = {**EN_EMAIL, "subject": "Tom, more like your Wool Throw", "headline": "Sherpa Fleece"}
+    assert (
+        gate_codes(mine, ctx("Tom", "en-GB", ["Sherpa Fleece Blanket"], last_purchase="Wool Throw"), "email") == set()
+    )
+
+
+def test_replies_are_left_to_the_other_checks() -> None:
+    spec = get_channel("social_reply")
+    facts = guardrails.build_facts(EN_CONTEXT)
+    assert guardrails.check_gate({"text": "Je vous pour vous"}, facts, spec) == []
+
+
+def test_dictionary_is_lenient_where_real_copy_needs_it() -> None:
+    assert all(is_word(w, "en") for w in ("colour", "favourites", "cosy", "personalised", "jewellery"))
+    assert all(is_word(w, "de") for w in ("Frühlingsangebote", "Lieblingsstücke"))
+    assert all(is_word(w, "es") for w in ("Descubre", "elegimos", "puede"))
+    assert not any(is_word(w, "en") for w in ("Knisole", "Gloeskin", "Mohmams", "Découvement"))
+
+
+# --- real human copy passes ------------------------------------------------------------------------------
+
+
+def _seller_bullets(limit_products: int = 400) -> list[tuple[ItemFacts, str]]:
+    out: list[tuple[ItemFacts, str]] = []
+    with shared_data("amazon_products_2020_sample_1000.csv").open(newline="", encoding="utf-8") as fh:
+        for n, row in enumerate(csv.DictReader(fh)):
+            if n >= limit_products:
+                break
+            bullets = [
+                b.strip()
+                for b in (row.get("About Product") or "").split("|")
+                if len(b.split()) >= 4 and not b.strip().lower().startswith("make sure")
+            ]
+            item = ItemFacts(n, f"a{n}", row["Product Name"], Decimal("9.99"), "USD", features=tuple(bullets))
+            out.extend((item, b) for b in bullets[:3])
+    return out
+
+
+def test_seller_copy_passes_the_gate() -> None:
+    spec = get_channel("google_ads_rsa")
+    pairs = _seller_bullets()
+    flagged = []
+    for item, bullet in pairs:
+        context = UserContext(1, "u", "Alice", "en-US", None, BrandFacts(name="Northwind Goods"), items=(item,))
+        found = guardrails.check_gate({"descriptions": [bullet]}, guardrails.build_facts(context), spec)
+        if found:
+            flagged.append((bullet, [v.code for v in found]))
+    assert len(pairs) > 800
+    assert len(flagged) / len(pairs) <= 0.01, flagged[:10]
+
+
+def test_brand_replies_pass_the_content_and_language_rules() -> None:
+    pairs, _ = load_twitter_pairs(shared_data("twcs_customer_support_twitter_sample_5000.csv"))
+    facts = guardrails.build_facts(ctx("Alice", "en-US", ["Gift Card"], brand="Acme"))
+    replies = [p.reply for p in pairs if len(p.reply.split()) >= 4]
+    content = [r for r in replies if _check_text("text", r, "en")]
+    language = [r for r in replies if check_language({"text": r}, facts)]
+    assert len(replies) > 1500
+    assert len(content) / len(replies) <= 0.01, content[:10]
+    # the sample holds some German, Spanish and Japanese replies (to customers who wrote in those languages)
+    assert len(language) / len(replies) <= 0.02, language[:10]
+
+
+# --- fluency ---------------------------------------------------------------------------------------------
+
+
+class FixedScorer:
+    """A reference model stand-in (test-only, at the model boundary): scores by a lookup, records calls."""
+
+    def __init__(self, low: set[str]) -> None:
+        self.low = low
+        self.calls: list[list[str]] = []
+
+    def score(self, texts):  # noqa: ANN001, ANN201
+        self.calls.append(list(texts))
+        return [-9.0 if any(bad in t for bad in self.low) else -2.0 for t in texts]
+
+
+def test_fluency_rule_flags_low_scores_with_titles_replaced() -> None:
+    facts = guardrails.build_facts(EN_CONTEXT)
+    pairs = fluency_texts(EN_EMAIL, facts)
+    assert [name for name, _ in pairs] == ["subject", "preheader", "body"]  # ≥ 4 words; the CTA is not scored
+    assert "Sherpa Fleece Blanket" not in pairs[2][1] and "the item" in pairs[2][1]
+    found = check_fluency(pairs, [-2.0, -9.0, -2.0], threshold=-5.0)
+    assert [(v.code, v.field) for v in found] == [("fluency.low", "preheader")] and found[0].hard
+
+
+def test_copywriter_regenerates_copy_that_fails_fluency_in_one_scoring_call() -> None:
+    good = (
+        "SUBJECT: Tom, picked for you\nPREHEADER: A few ideas we picked for you at Hearth & Hook\n"
+        "HEADLINE: Sherpa Fleece Blanket\nBODY: Hello Tom! The Sherpa Fleece Blanket is soft and warm, made for "
+        "slow evenings on the sofa at home.\nCTA: Shop now"
+    )
+    garbled = good.replace("soft and warm, made for slow evenings", "warm soft for the slow of evenings made")
+    engine = ScriptedEngine([garbled, good, good])
+    scorer = FixedScorer(low={"slow of evenings"})
+    results = write_copies([EN_CONTEXT, EN_CONTEXT], "email", engine, fluency=scorer, max_regenerations=1)
+    assert [len(c) for c in scorer.calls] == [6, 3]  # one call per round: every scored text of the round
+    first, second = results
+    assert first.attempts == 2 and not first.fallback and first.sendable
+    assert [v["code"] for v in first.violations[0]] == ["fluency.low"]
+    assert second.attempts == 1 and second.sendable and second.timings["fluency_s"] >= 0
+
+
+def test_fluency_scorer_scores_in_batches_in_input_order(tiny_model_dir: Path) -> None:
+    scorer = FluencyScorer(tiny_model_dir, batch_size=2)
+    texts = ["a warm light for your evenings", "hello", "the the the the the the", "soft light for quiet evenings"]
+    batched = scorer.score(texts)
+    alone = [scorer.score([t])[0] for t in texts]
+    assert len(batched) == 4 and all(s < 0 for s in batched)
+    assert batched == pytest.approx(alone, abs=1e-4)  # padding and length-sorting change nothing
+    assert scorer.score([]) == []
