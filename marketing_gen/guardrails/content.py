@@ -28,6 +28,7 @@ BODY_MIN_WORDS = 12
 DESCRIPTION_FIELDS = frozenset({"descriptions", "primary_text"})
 """Fields that must hold more than one word (push ``body`` too; Meta's 30-character ``description`` may not)."""
 
+_CLAUSE_RE = re.compile(r"\s+[-–|(]\s*|\s*[,(|:]\s*")
 _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PRONOUNS = frozenset("you your vous votre vos du dich dir dein deine tu te ti tuo jij je jou jouw u".split())
 _PREPOSITIONS = frozenset("for pour für para voor per to à with avec mit con met de di van von by par".split())
@@ -105,12 +106,14 @@ def _check_body(text: str, facts: Facts) -> list[Violation]:
 
 
 def _names_item(text: str, facts: Facts) -> bool:
+    """The text holds an item's title, its first two words, or its name before the first clause ("Paw Patrol"
+    of "Paw Patrol, Mighty Pups …"; "Osmo" of "Osmo - Super Studio …")."""
     lowered = " ".join(text.split()).lower()
     for title in facts.titles:
-        parts = title.lower().split()
-        if len(parts) == 1 and re.search(rf"(?<!\w){re.escape(parts[0])}(?!\w)", lowered):
-            return True
-        if len(parts) >= 2 and re.search(rf"(?<!\w){re.escape(' '.join(parts[:2]))}", lowered):
+        head = _CLAUSE_RE.split(title.strip(), maxsplit=1)[0].strip()
+        first_two = " ".join(t.strip(",;:") for t in title.split()[:2])
+        names = {first_two.lower(), head.lower() if len(head) >= 3 else ""}
+        if any(n and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lowered) for n in names):
             return True
     return False
 
