@@ -8,6 +8,7 @@ from marketing_gen.cli import (
     db_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401
     feedback_cmds,  # noqa: F401
+    gate_cmds,  # noqa: F401
     import_cmds,  # noqa: F401
     lint_cmds,  # noqa: F401
     model_cmds,  # noqa: F401
