@@ -39,8 +39,10 @@ class EditOutcome:
 
     @property
     def hard(self) -> list[dict[str, Any]]:
-        """The blocking findings."""
-        return [f for f in self.findings if f.get("hard")]
+        """The blocking findings (the hard checks'; the quality gate's are advice on a reviewer's edit)."""
+        from marketing_gen.guardrails import is_gate
+
+        return [f for f in self.findings if f.get("hard") and not is_gate(str(f.get("code", "")))]
 
 
 def _audit(actor: str, action: str, rows: Sequence[tuple[int, int]], **values: Any) -> list[dict[str, Any]]:
@@ -142,8 +144,9 @@ def _normalise(channel: str, fields: Mapping[str, Any]) -> dict[str, Any]:
 def edit_draft(
     draft_id: int, fields: Mapping[str, Any], *, actor: str, settings: Settings | None = None
 ) -> EditOutcome:
-    """Replace some fields of a draft in review; accepted only if every guardrail passes and it renders."""
-    from marketing_gen.guardrails import check
+    """Replace some fields of a draft in review; accepted only if every hard check passes and it renders (the
+    quality gate's findings are returned as advice: a person wrote it)."""
+    from marketing_gen.guardrails import check, passes
     from marketing_gen.recommend import build_contexts
     from marketing_gen.render import render
 
@@ -161,7 +164,8 @@ def edit_draft(
     if not contexts:
         raise InvalidRequest(f"draft {draft_id}: its user has no context any more (no recommended items)")
     found = [v.to_dict() for v in check(after, contexts[0], channel, tracking_base_url=settings.public_base_url)]
-    outcome = EditOutcome(draft_id, accepted=not any(f["hard"] for f in found), findings=found)
+    # a reviewer's words are judged by the reviewer: the quality gate's findings are shown, the hard checks block
+    outcome = EditOutcome(draft_id, accepted=passes(found), findings=found)
     rendered = None
     if outcome.accepted:
         try:
