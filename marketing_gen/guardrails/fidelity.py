@@ -24,6 +24,7 @@ from typing import Any
 from marketing_gen.guardrails.dictionary import is_word
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
+from marketing_gen.guardrails.language import OPT_OUT_RE
 from marketing_gen.guardrails.lexicon import FIRST_NAMES, GENERIC_WORDS, GREETINGS, STOPWORDS
 
 SKIP_FIELDS = frozenset({"path1", "path2"})
@@ -69,7 +70,7 @@ def _check_text(field: str, text: str, facts: Facts) -> list[Violation]:
                     f"{called!r} is not the recipient's first name ({facts.first_name or 'unknown'})",
                 )
             )
-    masked = _allowed_re(facts).sub(" ¶ ", text)
+    masked = _allowed_re(facts).sub(" ¶ ", OPT_OUT_RE.sub(" ", text))
     seen: set[str] = set()
     for w in words(masked):
         lw = w.lower()

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.fluency import MIN_WORDS, Scorer
 
@@ -103,8 +103,8 @@ class LabelledPiece:
 
 
 def load_labelled(path: Path) -> list[LabelledPiece]:
-    """Read the labelled set (JSONL: channel, field, text, label, source, facts {first_name, locale, brand,
-    items [titles]}, note)."""
+    """Read the labelled set (JSONL: channel, field, text, label, source, note, and facts: first_name, locale,
+    brand, items [{title, price, category, features}], interests, last_purchase, offer)."""
     if not path.is_file():
         raise InvalidRequest(f"no labelled set at {path}")
     out: list[LabelledPiece] = []
@@ -114,26 +114,45 @@ def load_labelled(path: Path) -> list[LabelledPiece]:
         row = json.loads(line)
         if row.get("label") not in ("good", "bad"):
             raise InvalidRequest(f"{path}:{n}: label must be good or bad, not {row.get('label')!r}")
-        facts = row.get("facts") or {}
-        items = tuple(
-            ItemFacts(i, f"i{i}", title, Decimal(str(price)) if price is not None else None, "GBP")
-            for i, (title, price) in enumerate(facts.get("items") or [])
-        )
-        context = UserContext(
-            user_id=n,
-            external_id=f"labelled-{n}",
-            first_name=facts.get("first_name"),
-            locale=facts.get("locale") or "en",
-            country=None,
-            brand=BrandFacts(name=facts.get("brand") or ""),
-            items=items,
-        )
         out.append(
             LabelledPiece(
-                row["channel"], row["field"], row["text"], row["label"], row["source"], context, row.get("note", "")
+                row["channel"],
+                row["field"],
+                row["text"],
+                row["label"],
+                row["source"],
+                _context(n, row.get("facts") or {}),
+                row.get("note", ""),
             )
         )
     return out
+
+
+def _context(n: int, facts: dict[str, Any]) -> UserContext:
+    items = tuple(
+        ItemFacts(
+            k,
+            f"i{k}",
+            item["title"],
+            Decimal(str(item["price"])) if item.get("price") is not None else None,
+            item.get("currency") or "GBP",
+            category=item.get("category"),
+            features=tuple(item.get("features") or ()),
+        )
+        for k, item in enumerate(facts.get("items") or [], start=1)
+    )
+    return UserContext(
+        user_id=n,
+        external_id=f"labelled-{n}",
+        first_name=facts.get("first_name"),
+        locale=facts.get("locale") or "en",
+        country=None,
+        brand=BrandFacts(name=facts.get("brand") or ""),
+        items=items,
+        interests=tuple(facts.get("interests") or ()),
+        last_purchase=facts.get("last_purchase"),
+        offer=Offer(text=facts.get("offer") or ""),
+    )
 
 
 @dataclass
