@@ -21,8 +21,10 @@ from typing import Any, Protocol
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
 
-THRESHOLD = -5.0
-"""Mean per-token log-likelihood (nats) under the base model below which a text is not fluent."""
+THRESHOLD = -9.2
+"""Mean per-token log-likelihood (nats) under the base model below which a text is not fluent. Calibrated with
+``marketing-gen eval gate --per-source 600``: 99.0 % of Amazon seller copy and 99.8 % of real brand replies
+(99.4 % of the 1,200 texts) score at or above it (docs/quality.md)."""
 MIN_WORDS = 4
 """Shorter texts (CTAs, paths, most headlines) are judged by the content rules, not by the reference model."""
 SKIP_FIELDS = frozenset({"path1", "path2", "cta"})
