@@ -68,12 +68,11 @@ class _DenseModel(Recommender):
         """Users per chunk so the dense chunk stays around ``DENSE_BLOCK`` scores."""
         return int(max(16, min(max(self.data.n_users, 1), DENSE_BLOCK // max(self.data.n_items, 1))))
 
-    def _blocked(self, rows: np.ndarray, exclude_consumed: bool) -> np.ndarray:
-        blocked = np.broadcast_to(~self.data.item_eligible, (rows.size, self.data.n_items)).copy()
+    def _blocked(self, rows: np.ndarray, exclude_consumed: bool) -> sp.coo_matrix:
+        """Per-row entries never offered to these users: their consumed items (when excluded)."""
         if exclude_consumed:
-            c = self.data.consumed[rows].tocoo()
-            blocked[c.row, c.col] = True
-        return blocked
+            return self.data.consumed[rows].tocoo()
+        return sp.coo_matrix((rows.size, self.data.n_items), dtype=np.float32)
 
     def _has_history(self, rows: np.ndarray) -> np.ndarray:
         return np.diff(self.data.matrix.indptr)[rows] > 0
@@ -91,14 +90,19 @@ class EaseModel(_DenseModel):
 
     name: ClassVar[str] = "ease"
 
+    @property
+    def _ineligible_active(self) -> np.ndarray:
+        """Positions in ``active`` of the items that cannot be recommended."""
+        return np.flatnonzero(~self.data.item_eligible[self.active])
+
     def candidates(
         self, rows: np.ndarray, *, k: int, exclude_consumed: bool, max_per_category: int | None = None
     ) -> sp.csr_matrix:
         """x_u · B for a chunk of users, best ``3k`` per user among recommendable (and unconsumed) items."""
         x = self.data.matrix[rows][:, self.active]
         dense = np.asarray(x @ self.weights, dtype=np.float32)
-        blocked = self._blocked(rows, exclude_consumed)[:, self.active]
-        top = dense_candidates(dense, blocked, 3 * k, self._has_history(rows))
+        blocked = self._blocked(rows, exclude_consumed).tocsc()[:, self.active].tocoo()
+        top = dense_candidates(dense, self._ineligible_active, blocked, 3 * k, self._has_history(rows))
         return sp.csr_matrix((top.data, self.active[top.indices], top.indptr), shape=(rows.size, self.data.n_items))
 
 
@@ -146,7 +150,9 @@ class IALSModel(_DenseModel):
     ) -> sp.csr_matrix:
         """User factors · item factors for a chunk of users, best ``3k`` per user among allowed items."""
         dense = self.user_factors[rows] @ self.item_factors.T
-        return dense_candidates(dense, self._blocked(rows, exclude_consumed), 3 * k, self._has_history(rows))
+        blocked = self._blocked(rows, exclude_consumed)
+        ineligible = np.flatnonzero(~self.data.item_eligible)
+        return dense_candidates(dense, ineligible, blocked, 3 * k, self._has_history(rows))
 
 
 def fit_ials(data: Interactions, params: IALSParams | None = None) -> IALSModel:
