@@ -22,6 +22,7 @@ import httpx
 from marketing_gen.config import Settings
 from marketing_gen.delivery.base import OutboundMessage, PermanentSendError, Reconciled, TransientSendError
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.tokens import require_signing_keys
 
 SIGNATURE_HEADER = "X-MG-Signature"
 TIMESTAMP_HEADER = "X-MG-Timestamp"
@@ -62,7 +63,8 @@ class WebhookAdapter:
         if not settings.webhook_url:
             raise InvalidRequest("the webhook adapter needs MARKETING_GEN_WEBHOOK_URL (the provider's endpoint)")
         self.url = settings.webhook_url
-        self.secret = settings.webhook_secret or settings.secret_key
+        # No webhook secret of its own: the newest link-signing key (refused when unset, default or short).
+        self.secret = settings.webhook_secret or require_signing_keys(settings)[0]
         self.timeout = settings.webhook_timeout_s
         self.rate_per_s = settings.webhook_rate_per_s
         self._client: httpx.Client | None = None
