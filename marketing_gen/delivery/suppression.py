@@ -1,5 +1,6 @@
 """Hard bounces and spam complaints → suppression: the user (and every user sharing that address) gets no
-further marketing on any channel; a bounced message's outbox row becomes ``bounced``.
+further marketing on any channel, the address joins the suppression list (``suppression_entries``, source
+``bounce`` / ``complaint``), and a bounced message's outbox row becomes ``bounced``.
 
 Called by event ingestion (``import events`` and ``POST /v1/events``) inside its transaction, for the events
 it stores. Soft bounces are not events here: the relay retries them.
@@ -13,7 +14,8 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from marketing_gen.db.models import OutboxMessage, User, utcnow
+from marketing_gen.db import insert_ignore
+from marketing_gen.db.models import OutboxMessage, SuppressionEntry, User, utcnow
 
 SUPPRESSING_EVENTS = ("bounce", "complaint")
 """Outcomes that stop all marketing to the address (a hard bounce, a spam complaint)."""
@@ -25,9 +27,9 @@ def apply_delivery_outcomes(session: Session, events: Iterable[Mapping[str, Any]
     bounced = {int(e["draft_id"]) for e in events if e.get("event") == "bounce" and e.get("draft_id")}
     if not user_ids:
         return {"suppressed": 0, "bounced": 0}
-    addresses = session.execute(select(User.email, User.phone).where(User.id.in_(user_ids))).all()
-    emails = {a.lower() for a, _ in addresses if a}
-    phones = {p for _, p in addresses if p}
+    addresses = session.execute(select(User.id, User.email, User.phone).where(User.id.in_(user_ids))).all()
+    emails = {a.lower() for _, a, _ in addresses if a}
+    phones = {p for _, _, p in addresses if p}
     match = [User.id.in_(user_ids)]
     if emails:
         match.append(User.email.in_(emails))
@@ -36,6 +38,18 @@ def apply_delivery_outcomes(session: Session, events: Iterable[Mapping[str, Any]
     res = session.execute(
         update(User).where(or_(*match), User.suppressed.is_(False)).values(suppressed=True, updated_at=utcnow())
     )
+    # the store's suppression list too: users imported later with the address are opted out on arrival
+    source = {
+        int(e["user_id"]): str(e["event"]) for e in events if e.get("event") in SUPPRESSING_EVENTS and e.get("user_id")
+    }
+    entries = []
+    for uid, email, phone in addresses:
+        for kind, value in (("email", email.lower() if email else None), ("phone", phone)):
+            if value:
+                entries.append(
+                    {"kind": kind, "value": value, "channel": "all", "source": source[uid], "created_at": utcnow()}
+                )
+    insert_ignore(session, SuppressionEntry.__table__, entries, ["kind", "value", "channel"])  # type: ignore[arg-type]
     n_bounced = 0
     if bounced:
         out = session.execute(

@@ -102,6 +102,11 @@ def test_hard_bounce_and_complaint_suppress_the_address(send_settings: Settings,
         suppressed = dict(s.execute(select(User.external_id, User.suppressed)).all())
     assert suppressed == {"u0": True, "u1": True, "u2": True}
     assert _state(db_url) == {ids[0]: "bounced", ids[1]: "sent", ids[2]: "sent"}
+    from marketing_gen.db.models import SuppressionEntry
+
+    with session_scope(db_url) as s:
+        listed = set(s.execute(select(SuppressionEntry.kind, SuppressionEntry.value, SuppressionEntry.source)).all())
+    assert {("email", "u0@example.com", "bounce"), ("email", "u1@example.com", "complaint")} <= listed
 
 
 def test_bounce_posted_to_the_events_api_suppresses(send_settings: Settings, db_url: str) -> None:
