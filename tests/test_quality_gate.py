@@ -276,7 +276,7 @@ class FixedScorer:
 
     def score(self, texts):  # noqa: ANN001, ANN201
         self.calls.append(list(texts))
-        return [-9.0 if any(bad in t for bad in self.low) else -2.0 for t in texts]
+        return [-20.0 if any(bad in t for bad in self.low) else -2.0 for t in texts]
 
 
 def test_fluency_rule_flags_low_scores_with_titles_replaced() -> None:

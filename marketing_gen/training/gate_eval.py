@@ -171,11 +171,13 @@ class Detection:
 
 
 def evaluate_labelled(pieces: Sequence[LabelledPiece], scorer: Scorer | None, threshold: float) -> list[Detection]:
-    """The whole gate (hard checks' quality rules excluded) and the fluency rule alone, on the labelled pieces."""
+    """On the labelled pieces: ``sendable`` (hard checks + quality gate, findings about the piece's field), the
+    quality gate alone, and — with a reference model — the fluency rule alone."""
     from marketing_gen import guardrails
     from marketing_gen.channels.base import get_channel
     from marketing_gen.guardrails.fluency import check_fluency, fluency_texts
 
+    flagged_all: list[bool] = []
     flagged_gate: list[bool] = []
     flagged_fluency: list[bool] = []
     pairs_all = []
@@ -183,8 +185,13 @@ def evaluate_labelled(pieces: Sequence[LabelledPiece], scorer: Scorer | None, th
         facts = guardrails.build_facts(piece.context)
         spec = get_channel(piece.channel)
         value: Any = [piece.text] if spec.field(piece.field).kind == "list" else piece.text
-        found = guardrails.check_gate({piece.field: value}, facts, spec)
-        flagged_gate.append(any(v.hard for v in found))
+        found = [
+            v
+            for v in guardrails.check_with_facts({piece.field: value}, facts, spec)
+            if v.hard and v.field in (piece.field, "*") and v.code.split(".")[0] not in _WHOLE_PIECE
+        ]
+        flagged_all.append(bool(found))
+        flagged_gate.append(any(guardrails.is_gate(v.code) for v in found))
         pairs_all.append(fluency_texts({piece.field: value}, facts))
     flat = [text for pairs in pairs_all for _, text in pairs]
     scores = scorer.score(flat) if scorer is not None and flat else [0.0] * len(flat)
@@ -194,10 +201,16 @@ def evaluate_labelled(pieces: Sequence[LabelledPiece], scorer: Scorer | None, th
         k += len(pairs)
         flagged_fluency.append(low)
         flagged_gate[i] = flagged_gate[i] or low
-    out = [_detection("quality gate", pieces, flagged_gate)]
+        flagged_all[i] = flagged_all[i] or low
+    out = [_detection("sendable (all)", pieces, flagged_all), _detection("quality gate", pieces, flagged_gate)]
     if scorer is not None:
         out.append(_detection("fluency rule alone", pieces, flagged_fluency))
     return out
+
+
+_WHOLE_PIECE = frozenset({"missing", "count", "sms", "push"})
+"""Findings about a whole piece (other fields missing, list counts, SMS brand / opt-out): a labelled piece is one
+field, so they say nothing about it."""
 
 
 def _detection(name: str, pieces: Sequence[LabelledPiece], flagged: Sequence[bool]) -> Detection:
