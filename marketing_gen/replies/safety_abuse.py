@@ -59,6 +59,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"the whole (bottle|pack|box) of) (my |the |those |these )?(pills|tablets|meds|medication|sleeping pills|"
             r"painkillers)\b",
             r"\b(want|wanna|going) to disappear (forever|for good|from this world|permanently)\b",
+            r"\b(rather|prefer to|sooner) (be dead|die|not (be alive|exist|wake up))\b",
             r"\b(nothing matters|no point) (anymore|any more|in living)\b|\b(can'?t|cannot) go on (anymore|any more|"
             r"living|like this)\b",
         ),
@@ -69,6 +70,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(will|mochte|kann) nicht mehr leben\b",
             r"\b(will|mochte) (sterben|tot sein)\b",
             r"\bkeinen sinn mehr\b.{0,20}\bleben\b",
+            r"\b(lieber|eher) (tot|sterben)\b|\b(ware|bin) lieber tot\b",
             r"\bich (bring|bringe) mich\b.{0,15}\bum\b|\bich (nehme|nehm) mir das leben\b",
         ),
         "fr": (
@@ -78,6 +80,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(plus|pas) envie de vivre\b",
             r"\bmettre fin a (mes jours|ma vie)\b",
             r"\bje (vais|veux|voudrais) (me tuer|me suicider|disparaitre pour toujours)\b",
+            r"\b(je )?(prefere|preferais|prefererais|plutot) (mourir|etre mort|crever)\b",
         ),
         "es": (
             r"\bsuicid\w*",
@@ -85,12 +88,14 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(quiero|voy a|pienso en|pensando en|ganas de) (matarme|morir(me)?|hacerme dano|cortarme)\b",
             r"\b(no|ya no) quiero (vivir|seguir viviendo)\b",
             r"\bme (voy a|quiero|pienso) (matar|suicidar|quitar la vida)\b|\bme mato\b",
+            r"\b(prefiero|preferiria) (estar muerto|estar muerta|morir(me)?)\b",
         ),
         "nl": (
             r"\bzelfmoord\w*|\bsuicid\w*",
             r"\b(mezelf|me) (van kant maken|iets aandoen|doden|ombrengen|snijden)\b",
             r"\b(wil|wou) (niet meer (leven|verder)|dood|sterven|er niet meer zijn)\b",
             r"\ber\b.{0,20}\been (eind|einde) aan (te )?maken\b",
+            r"\b(wil|ben|was|zou) (ik )?liever dood\b|\bliever dood dan\b",
             r"\b(breng|brengen)\w* mezelf\b.{0,10}\bom\b|\bik (maak|pleeg) (mezelf van kant|zelfmoord)\b",
         ),
         "it": (
@@ -100,6 +105,7 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(voglio|vorrei) morire\b",
             r"\bnon (voglio|ho voglia di) piu vivere\b",
             r"\bfarla finita\b",
+            r"\b(preferisco|preferirei) (morire|essere morto|essere morta)\b|\bmeglio mort[oa]\b",
             r"\bmi (voglio |vado a |sto per )?(ammazzare|uccidere|ammazzo|uccido|tolgo la vita|togliere la vita)\b",
         ),
     },
@@ -119,6 +125,10 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\byou('re| are) (dead|going to die|gonna die)\b",
             r"\b(i'?ll|i will|i swear i'?ll|i'?m (gonna|going to)|we'?ll|we will)\b.{0,20}\b(torch|burn( down)?|"
             r"blow up|bomb|smash up|trash|wreck|firebomb|set fire to)\b (your|ur|the|this|that) \w+",
+            r"\b(see|watch) what happens to (you|u|your|ur|y'?all)\b",
+            r"\b(i'?ll|i will|i'?m gonna|i'?m going to|we'?ll) make (you|u|y'?all|you all|them|him|her|everyone)( all)?"
+            r" "
+            r"(pay|suffer|regret)\b",
             r"\b(hope|wish) (you|u|y'?all|your \w+|all of you)( all)?\b.{0,25}\b(die|dies|dead|killed|hurt|"
             r"suffer|rot in hell)\b",
         ),
@@ -130,6 +140,9 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"verrecken|in flammen)\b",
             r"\b(ihr|du|sie) (werdet|wirst|werden) (es )?bereuen\b",
             r"\bich (mach|mache) (euch|dich|sie) (fertig|kalt|platt|kaputt)\b",
+            r"\b(fackel|fackle|brenn|zund|spreng|jag)\w* (ich|wir) (euren|deinen|ihren|den|das|die|eure|deine|ihre) \w+"
+            r" "
+            r"(ab|an|nieder|in die luft)\b",
             r"\b(ich|wir) (werde |werden )?(zunde|zunden|fackle|fackeln|brenne|brennen|spreng\w*) (euren|deinen|ihren|"
             r"den|das|die|eure|deine) \w+",
         ),
@@ -169,7 +182,10 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "harassment": {
         "en": (
-            r"\b(i|we) know where (you|u|your \w+|he|she|they|him|her)( \w+)? (live|lives|work|works|sleep|sleeps)\b",
+            r"\b(i|we) know where (you|u|your \w+|he|she|they|him|her)( \w+)? (live|lives|work|works|sleep|sleeps|"
+            r"park|parks|go|goes|drive|drives|stay|stays|shop|shops)\b",
+            r"\b(i|we) know (her|his|your|their) (car|house|address|home|family|kids|children|schedule|route|plates?)\b"
+            r"",
             r"\b(post|share|leak|publish|dox|doxx)\w* (your|his|her|their|the) (\w+'?s? )?(home )?"
             r"(address|phone number|number|location|family)\b",
             r"\b(home|family|personal) address\b.{0,40}\b(post|share|leak|publish|find|found)\w*\b",
@@ -217,6 +233,8 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
         "en": (
             rf"\b{_YOU_EN}\b{_FILLER_EN}\s+({_HARSH_EN}|{_MILD_EN})\b",
             rf"\b{_STAFF_EN}\b{_FILLER_EN}\s+{_HARSH_EN}\b",
+            rf"\b{_HARSH_EN} (who |that )?(work|works|working|run|runs|running|answer|answering|staff|manage|managing)"
+            r" (in |at |for )?(your|ur|this|that)\b",
             r"\b(fuck|f\*+ck) (you|u|ya|y'?all|off|your (company|staff|team))\b",
             r"\bscrew (you|u|ya|y'?all|your (company|staff|team))\b",
             r"\b(stfu|gfy|kys)\b",
@@ -229,6 +247,9 @@ ABUSE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r" einer| ein paar| haufen| verein)*\s+(\w+e )?(idioten|idiot|vollidioten|trottel|deppen|depp|penner|"
             r"versager|arschloch\w*|arschlocher|wichser|unfahig\w*|inkompetent\w*|schwachkopf\w*|loser|betruger|"
             r"verbrecher|hurensohn\w*|mistkerl\w*|vollpfosten|spasti\w*|behindert\w*)\b",
+            r"\b(was fur ein|so ein|ein|euer|ihr) (haufen|verein|pack|bande|truppe|laden voller|stall voller) (von )?"
+            r"(\w+e )?(idioten|vollidioten|trotteln|deppen|pennern|versagern|arschlochern|wichsern|betrugern|"
+            r"verbrechern|vollpfosten|spinnern)\b",
             r"\b(fick dich|fickt euch|halt die fresse|halt's maul|haltet die fresse|hurensohn\w*|wichser|"
             r"arschloch\w*)\b",
         ),

@@ -58,7 +58,7 @@ class Case:
     """``dev`` (written with the patterns) or ``holdout`` (written after them)."""
 
 
-SPLITS: tuple[str, ...] = ("dev", "holdout")
+SPLITS: tuple[str, ...] = ("dev", "holdout", "holdout2")
 
 
 def load_cases(path: str | Path | None = None) -> list[Case]:

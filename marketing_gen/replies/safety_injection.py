@@ -101,6 +101,18 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"(^|[.!?] )(act|behave|roleplay|role-play) (as|like) (a|an|my|the|if)\b",
             r"\b(forget|ignore|disregard) (everything|all|anything),? (that |what )?(you('ve| have)? (were |been )?)?"
             r"(told|said|taught|instructed)\b",
+            r"\b(your|ur|the|all) (old |previous |prior |former |earlier |original |current |existing )?(rules|instruct"
+            r"ions|"
+            r"directions|guidelines|restrictions|directives|limits) (no longer|don'?t|do not|doesn'?t|does not|won'?t) "
+            r"(apply|count|matter|exist|hold)\b",
+            r"\bnew (directions|orders|guidelines|directives|prompt)\s*:",
+            r"\b(with|have|has|having) no (restrictions|limits|limitations|filters?|rules|guardrails|boundaries)\b",
+            r"\b(disable|turn off|switch off|deactivate|remove|bypass|drop|lift) (your|the|all|any) ((content|safety|ch"
+            r"at|"
+            r"ai|word|profanity|spam) filters?|restrictions|limitations|guardrails|safety (rules|settings|filters?)|"
+            r"moderation)\b",
+            r"\b(message|update|notice|instructions?|order) from (the )?(\w+ )?(dev|developer|developers|engineering|"
+            r"admin|administrator|it|security|ai|openai|system) (team|department|staff)?\b",
         ),
         "de": (
             r"\b(ignorier\w*|missacht\w*|vergiss|vergesst|vergessen sie|uberspring\w*|umgeh\w*)\b.{0,40}"
@@ -112,6 +124,11 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bspiel\w* (du )?die rolle\b",
             r"\b(du spielst|ihr spielt|spiel|spielt|spiele) (ab sofort |ab jetzt |jetzt |nun |mal )?"
             r"(den|die|einen|eine)\b",
+            r"\b(deine|ihre|eure) (alten |bisherigen |vorherigen |ursprunglichen )?(regeln|anweisungen|vorgaben|"
+            r"instruktionen|einschrankungen)\b.{0,20}\b(gelten|zahlen) (nicht mehr|nicht)\b",
+            r"\b(gelten|zahlen) (deine|ihre|eure) (alten |bisherigen )?(regeln|anweisungen|vorgaben)\b.{0,15}"
+            r"\b(nicht mehr|nicht)\b",
+            r"\b(ohne|keine) (einschrankungen|regeln|filter|grenzen)\b",
             r"\b(vergiss|vergesst|vergessen sie|ignorier\w*) (alles|das|all das),? was (man )?(dir|euch|ihnen)? ?"
             r"(vorher |zuvor |bisher )?(gesagt|beigebracht|aufgetragen|vorgegeben)",
         ),
@@ -125,6 +142,9 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(joue|jouez|tu joues|vous jouez) le role\b",
             r"\b(agis|agissez) (comme|en tant que)\b",
             r"\b(fais|faites) semblant\b",
+            r"\b(tes|vos) (anciennes |precedentes |premieres )?(regles|instructions|consignes|directives|restrictions)"
+            r"\b.{0,10}\b(ne s'appliquent plus|ne comptent plus|ne valent plus|n'existent plus)\b",
+            r"\bsans (aucune )?(restriction|limite|filtre|regle)s?\b",
             r"\boublie\w* tout ce qu(e|'on) (t'a|vous a|on t'a|on vous a)",
         ),
         "es": (
@@ -136,6 +156,10 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(finge|finja|fingid) (que eres|ser|que es)\b",
             r"\bhaz de cuenta\b",
             r"\b(haz|haga|haced) como si\b",
+            r"\b(tus|sus) (reglas|instrucciones|indicaciones|restricciones|directrices)( anteriores| antiguas| previas)"
+            r"?"
+            r"\b.{0,10}\b(ya no (valen|sirven|aplican|cuentan|existen|se aplican))\b",
+            r"\bsin (ninguna )?(restricciones|limites|filtros|reglas)\b",
             r"\bolvida\w* todo lo que (te|le|os) (dijeron|han dicho|dije|ensenaron)",
         ),
         "nl": (
@@ -146,6 +170,9 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bdoe alsof\b",
             r"\bspeel de rol\b",
             r"\b(speel|speelt) (dat|even|eens)? ?(je|jij|u)\b.{0,20}\bbent\b",
+            r"\b(je|jouw|uw) (oude |vorige |eerdere |oorspronkelijke )?(regels|instructies|richtlijnen|beperkingen)\b"
+            r".{0,10}\b(gelden|tellen) (niet meer|niet langer)\b",
+            r"\bzonder (enige )?(beperkingen|regels|filters|grenzen)\b",
             r"\bvergeet alles wat (je|jou|u|jullie) (is |werd |)(verteld|gezegd|geleerd)",
         ),
         "it": (
@@ -157,6 +184,9 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bfai finta di\b",
             r"\b(comportati|comportatevi) come\b",
             r"\b(fai|fate|faccia) come se\b",
+            r"\b(le tue|le sue|le vostre) (vecchie |precedenti |originali )?(regole|istruzioni|indicazioni|restrizioni)"
+            r"\b.{0,10}\bnon (valgono|contano|si applicano|esistono) piu\b",
+            r"\bsenza (alcuna |nessuna )?(restrizioni|limiti|filtri|regole)\b",
             r"\bdimentica\w* tutto (quello |cio )?che ti (hanno|e stato|abbiamo) (detto|insegnato)",
         ),
     },
@@ -218,6 +248,12 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"content|lines)\b.{0,12}\b(above|before|preceding|prior|earlier)\b",
             r"\b(what|how) (is|are|was|were) (your|the) (system prompt|initial instructions|hidden instructions|"
             r"original instructions|system message)\b",
+            r"\b(were you|have you been|you were|you've been|did they|were u) (told|given|instructed|asked|programmed)"
+            r"\b"
+            r".{0,40}\b(before|at the (start|beginning) of|prior to) (this|the|our) (conversation|chat|session|dialog)",
+            r"\b(hidden|secret|invisible|initial|first) (text|message|prompt|instructions?|words)\b.{0,30}\b(you were|y"
+            r"ou've "
+            r"been|you got|they gave you|given to you|at the (start|beginning) of)\b",
         ),
         "de": (
             r"\bsystem ?prompt\b|\bsystemnachricht\b",
@@ -227,6 +263,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(deine|ihre|eure|ursprunglich\w*|versteckt\w*|geheim\w*|initial\w*)\b.{0,20}"
             r"\b(anweisung\w*|instruktion\w*|regeln|vorgaben|prompt)\b",
             r"\b(kopier|wiederhol|gib|schreib|zeig|nenn|fug|poste|druck)\w*\b.{0,40}\b(wortlich|wort fur wort)\b",
+            r"\b(hat man dir|wurde dir|hast du)\b.{0,30}\b(gesagt|aufgetragen|befohlen|mitgegeben)\b.{0,30}"
+            r"\b(vor|am anfang) (diesem|dieses|des|dem) (gesprach|chat|unterhaltung)",
         ),
         "fr": (
             r"\bprompt (du )?systeme\b|\bmessage systeme\b",
@@ -237,6 +275,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"regles|directives)\b",
             r"\b(repete|copie|colle|affiche|recopie|ecris|recite|donne)\w*\b.{0,50}\b(mot pour mot|textuellement|"
             r"mot a mot)\b",
+            r"\b(on t'a|on vous a|t'a-t-on|vous a-t-on)\b.{0,20}\b(dit|demande|ordonne|donne)\b.{0,40}"
+            r"\b(avant|au debut de) (cette|la|notre) (conversation|discussion|session)",
         ),
         "es": (
             r"\bprompt del sistema\b|\bmensaje del sistema\b",
@@ -246,6 +286,9 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(tus|sus|iniciales|ocultas|secretas|originales)\b.{0,15}\b(prompt|instrucciones|reglas|indicaciones)\b",
             r"\b(repite|copia|pega|escribe|dime|muestra|imprime)\w*\b.{0,50}\b(palabra por palabra|textualmente|"
             r"al pie de la letra)\b",
+            r"\b(te|le|os) (dijeron|dijo|han dicho|ordenaron|pidieron|dieron)\b.{0,40}\b(antes de|al (inicio|principio)"
+            r" "
+            r"de) (esta|la|nuestra) (conversacion|charla|sesion)",
         ),
         "nl": (
             r"\bsysteem ?prompt\b|\bsysteembericht\b",
@@ -254,6 +297,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(je|jouw|uw|oorspronkelijke|verborgen|geheime|originele)\b.{0,15}\b(prompt|instructies|regels|"
             r"richtlijnen)\b",
             r"\b(herhaal|kopieer|plak|geef|schrijf|toon|print)\w*\b.{0,50}\b(woord voor woord|letterlijk)\b",
+            r"\b(is je|is jou|is u|werd je|heeft men je)\b.{0,20}\b(verteld|gezegd|opgedragen|gegeven)\b.{0,40}"
+            r"\b(voor|voordat|aan het begin van) (dit|het|ons) (gesprek|chat|sessie)",
         ),
         "it": (
             r"\bprompt di sistema\b|\bmessaggio di sistema\b",
@@ -264,6 +309,8 @@ INJECTION_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"indicazioni)\b",
             r"\b(ripeti|copia|incolla|scrivi|dimmi|mostra|stampa)\w*\b.{0,50}\b(parola per parola|testualmente|"
             r"alla lettera)\b",
+            r"\b(ti|vi|le) (hanno|ha|avevano) (detto|ordinato|chiesto|dato)\b.{0,40}\b(prima di|all'inizio di) "
+            r"(questa|la|nostra) (conversazione|chat|sessione)",
         ),
     },
     "data exfiltration": {

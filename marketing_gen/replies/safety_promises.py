@@ -117,6 +117,9 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"'d be happy to| would be happy to| are able to)? (now |also |gladly |happily |fully |of course |"
             r"certainly |definitely |just |already |gone ahead and |went ahead and |go ahead and )*"
             r"(refund(ed)?|reimburse[ds]?|repa(y|id)|pa(y|id) (you )?back|credited (you|your))\b",
+            r"\b(we|i)('re| are|'m| am) (now |already |currently )?(refunding|reimbursing|crediting|paying back)\b",
+            r"\b(amount|money|payment|funds|total|sum|price|cost|refund)\b.{0,15}\bback (on|to|in|into) your "
+            r"(card|account|bank|wallet|original payment)",
             r"\b(you'?re|you are|you'?ll be|you will be|you'?ve been|you have been|you get|you'?ll get) "
             r"(fully |promptly |completely |properly )?(refunded|reimbursed|compensated|paid back)\b",
             r"\b(we|i)('ll| will| shall| can| could| would| are going to|'re going to|'ve| have| are happy to|"
@@ -139,6 +142,9 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(erhalt|bekomm|krieg)\w*\b.{0,40}\b(geld|betrag|kaufpreis|halfte)\b.{0,30}\bzuruck\b",
             r"\b(geld|betrag|kaufpreis)\b.{0,30}\b(wird|werden|ist)\b.{0,20}\b(erstattet|zuruckerstattet|"
             r"zuruckuberwiesen|zuruckgezahlt)\b",
+            r"\b(geld|betrag|summe|kaufpreis)\b.{0,30}\b(wieder|zuruck) auf (ihrem|ihr|deinem|dein|eurem|euer) "
+            r"(konto|karte|kreditkarte)\b",
+            r"\b(gutgeschrieben|zuruckgebucht|zuruckuberwiesen)\b",
             r"\b(ruckerstattung|erstattung)\b (ist|wurde|wird) (bereits |schon )?(veranlasst|bearbeitet|angewiesen|"
             r"ausgelost|durchgefuhrt|genehmigt)\b",
         ),
@@ -149,6 +155,7 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(votre|ton|l') ?argent (vous |te )?(sera|va etre|est|vous sera|te sera) (rendu|restitue|rembourse|"
             r"retourne)",
             r"\bremboursement (a ete|est|sera) (effectue|emis|valide|accorde|traite|lance)",
+            r"\b(re)?credite\w* (sur|a) (votre|ta|ton|vos) (carte|compte)\b",
         ),
         "es": (
             r"\b(le|te|les|os) (devolveremos|devolvemos|reembolsaremos|reembolsamos|vamos a devolver|"
@@ -157,6 +164,8 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(sera|seras|seran) reembolsad[oa]s?\b",
             r"\breembolso (ha sido|sera|esta) (procesado|emitido|aprobado|tramitado)",
             r"\brecibira(s|n)? (un |el |su |tu )?(reembolso|dinero)",
+            r"\b(abonar|abonara|abonaremos|abonamos|reintegrar\w*|ingresar\w*|ingresaremos)\b.{0,25}\b(en|a) (su|tu) "
+            r"(tarjeta|cuenta)\b",
             r"\b(le|te|os|les) (hacemos|haremos|tramitamos|tramitaremos|procesamos|procesaremos|damos|daremos) "
             r"(la|el) (devolucion|reembolso)\b",
         ),
@@ -164,12 +173,15 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(u|je|jij) (krijgt|ontvangt) (uw|je|het) (geld|bedrag|aankoopbedrag)\b.{0,20}\bterug\b",
             r"\b(we|wij|ik)\b.{0,30}\b(terugbetal\w*|betalen .{0,30}\bterug|storten .{0,30}\bterug|restitueren)\b",
             r"\bterugbetaling (is|wordt|werd) (verwerkt|uitgevoerd|goedgekeurd|gestort)\b",
+            r"\b(teruggestort|gestort|terugbetaald|gecrediteerd)\b.{0,20}\bop (uw|je|jouw) (rekening|kaart|creditcard)"
+            r"\b",
         ),
         "it": (
             r"\b(sara|sarai|verra|verrai|sarete|verrete) (rimborsat[oaie]|risarcit[oaie])\b",
             r"\b(le|ti|vi|la|lo) (rimborseremo|rimborsiamo|restituiremo|restituiamo|ridaremo)\b",
             r"\b(i suoi|i tuoi|i vostri) soldi (le |ti |vi )?(saranno|verranno) (restituiti|rimborsati)\b",
             r"\brimborso (e stato|sara|verra) (emesso|effettuato|approvato|elaborato)\b",
+            r"\b(riaccreditat|accreditat|rimborsat)\w*\b.{0,20}\b(sulla|sul) (sua |tua )?(carta|conto)\b",
         ),
     },
     "compensation": {
@@ -180,6 +192,10 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(it|this|that|order|one|return|returns|replacement|repair|delivery|shipping|postage)( will be| is| are|"
             r"'s| comes| come) (completely |totally |entirely |absolutely )?free\b(?! to\b)",
             r"\bfor free\b",
+            r"\b(we|i)('ll| will| can| could|'d| would| are going to|'re going to)? (happily |gladly |also )?(throw in|"
+            r"send|ship|give|add|include|mail|post|pop in|replace)\b.{0,30}\bfree\b(?! to\b)",
+            r"\b(fee|fees|charge|charges|cost|costs|shipping|postage|delivery)( is| are| has been| have been| will be|"
+            r"'s)? (waived|covered|written off|taken care of|on the house)\b",
             r"\b(at|for|with) no (extra |additional |further )?(cost|charge|fee|expense)\b",
             r"\b(free of charge|no charge|on the house|complimentary)\b",
             r"\b(it'?s|it is|this is|that'?s|that is|they'?re|next \w+ is|\w+ are|\w+ is) on us\b",
@@ -187,6 +203,7 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\b(we|i)('ll| will| can| could| would| are happy to|'d be happy to| shall| are going to|'re going to|"
             r"'ve| have| are able to)? (gladly |happily |also |go ahead and )?(cover|waive|absorb|pick up|take care of|"
             r"pay for|foot|cancel|remove|drop|eat)\w* (the |your |any |all |this |that |those |these )?"
+            r"(return |repair |delivery |shipping |extra |additional |late |cancellation |restocking |postage )?"
             r"(cost|costs|fees?|charges?|bill|shipping|postage|delivery charge|difference|expenses?)\b",
             r"\b(credit|add|apply|put|issue)\w* (a |an )?(\$|£|€|\d|credit|refund|the difference|the amount|money|"
             r"funds|points|voucher|gift)[^.]{0,20}\b(to|on|into) your account\b",
@@ -219,7 +236,8 @@ PROMISE_FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
             r"\bbon d'achat\b|\bavoir de\b",
         ),
         "es": (
-            r"\b(gratis|gratuit[oa]s?|gratuitamente)\b.{0,40}\b(envio|reemplazo|reparacion|devolucion|articulo|producto|"
+            r"\b(gratis|gratuit[oa]s?|gratuitamente)\b.{0,40}\b(envio|reemplazo|reparacion|devolucion|articulo|producto"
+            r"|"
             r"pedido|enviaremos|enviamos|cambio|sustitucion)\b",
             r"\b(envio|reemplazo|reparacion|devolucion|articulo|producto|pedido|enviaremos|enviamos|cambio|sustitucion)"
             r"\b.{0,40}\b(gratis|gratuit[oa]s?|gratuitamente)\b",
@@ -310,6 +328,18 @@ ON_US_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 """"It's on us" in the other languages: the brand pays."""
 
+GIFT_FAMILIES: dict[str, tuple[str, ...]] = {
+    "fr": (
+        r"\b(nous|on|je) (vous |te )?(offrons|offre|offrirons|offrirai|offert)\b.{0,20}\b(la |le |les |l')?"
+        r"(livraison|envoi|frais|port|retour|reparation|article|produit|remplacement|echange)\b",
+    ),
+    "es": (r"\b(le|te|les|os) (regalamos|regalaremos|regalo)\b",),
+    "de": (r"\b(schenken|spendieren|erlassen) (wir|ihnen|dir|euch)\b",),
+    "nl": (r"\b(doen|geven) (we|wij)\b.{0,25}\b(cadeau|kado)\b|\b(cadeau|kado) (gedaan|gegeven)\b",),
+    "it": (r"\b(le|ti|vi|gli) (regaliamo|regaleremo|offriamo|offriremo)\b",),
+}
+"""The brand gives a cost or an item away ("nous vous offrons la livraison", "le regalamos el envío")."""
+
 _NEGATION = re.compile(
     r"\b(if|whether|ob|falls|si|not|never|unable|cannot|can't|cant|won't|wont|wouldn't|couldn't|isn't|aren't|don't|"
     r"doesn't|didn't|no longer|neither|nor|nicht|kein\w*|nie|niemals|pas|jamais|aucun\w*|nunca|ningun\w*|niet|geen|"
@@ -325,7 +355,7 @@ _NEGATION_WINDOW = 60
 
 _COMPILED: dict[str, re.Pattern[str]] = {
     kind: re.compile("|".join(f"(?:{p})" for patterns in by_lang.values() for p in patterns))
-    for kind, by_lang in (*PROMISE_FAMILIES.items(), ("on_us", ON_US_FAMILIES))
+    for kind, by_lang in (*PROMISE_FAMILIES.items(), ("on_us", ON_US_FAMILIES), ("gift", GIFT_FAMILIES))
 }
 _NEGATIVE_FORM = re.compile("|".join(f"(?:{p})" for patterns in NEGATIVE_FORM_FAMILIES.values() for p in patterns))
 
@@ -388,7 +418,8 @@ def find_promises(text: str) -> list[Promise]:
         for kind in ("refund", "compensation"):
             if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
                 found.append(Promise(f"promise.{kind}", m.group(0).strip()))
-        if (m := _affirmed(_COMPILED["on_us"], sentence) or _NEGATIVE_FORM.search(sentence)) is not None:
+        on_us = _affirmed(_COMPILED["on_us"], sentence) or _affirmed(_COMPILED["gift"], sentence)
+        if (m := on_us or _NEGATIVE_FORM.search(sentence)) is not None:
             found.append(Promise("promise.compensation", m.group(0).strip()))
     return found
 
