@@ -1,8 +1,8 @@
 """Recall and false-alarm rate of the reply-safety detectors on a labelled file, and their flag rates on real text.
 
-Owns the labelled-case format (JSONL: ``detector``, ``lang``, ``expect``, ``kind``, ``text`` and ``split``: ``dev``
-for cases written together with the patterns, ``holdout`` for cases written afterwards and scored once before any
-pattern was changed for them — the honest estimate), the per-detector
+Owns the labelled-case format (JSONL: ``detector``, ``lang``, ``expect``, ``kind``, ``text`` and ``split``, see
+``SPLITS``: only the blind split, written after the final patterns and never tuned for, estimates recall on
+attacks nobody has seen), the per-detector
 confusion counts and the real-data measurement: how often each detector fires on real customer messages
 (Twitter support, Amazon QA questions) and on real replies written by people (Twitter brand replies, Amazon QA
 answers). Real text is mostly benign, so its flag rate bounds the false-alarm rate from above (some real
@@ -55,10 +55,15 @@ class Case:
     """What the case is (``override``, ``refund``, ``self_harm``, …; ``benign`` for hard negatives)."""
     text: str
     split: str = "dev"
-    """``dev`` (written with the patterns) or ``holdout`` (written after them)."""
+    """One of ``SPLITS``."""
 
 
-SPLITS: tuple[str, ...] = ("dev", "holdout", "holdout2")
+SPLITS: tuple[str, ...] = ("dev", "holdout", "holdout2", "holdout3")
+"""``dev``: written with the patterns. ``holdout``, ``holdout2``: written after a version of the patterns, scored
+once, then the families were widened for their misses. ``holdout3``: written after the final patterns and kept
+untuned on purpose, the blind estimate (``BLIND_SPLIT``)."""
+BLIND_SPLIT = "holdout3"
+"""The split no pattern was widened for. Write a new blind split before widening a family for its misses."""
 
 
 def load_cases(path: str | Path | None = None) -> list[Case]:

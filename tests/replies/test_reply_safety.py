@@ -17,7 +17,7 @@ from marketing_gen.cli import main
 from marketing_gen.contexts import BrandFacts
 from marketing_gen.replies.candidates import build_reply_prompt
 from marketing_gen.replies.policy import check_reply_policy
-from marketing_gen.replies.safety_eval import DETECTORS, load_cases, score_cases, score_real_data
+from marketing_gen.replies.safety_eval import BLIND_SPLIT, DETECTORS, load_cases, score_cases, score_real_data
 from marketing_gen.replies.safety_text import views
 from marketing_gen.replies.similarity import LexicalSimilarity
 from marketing_gen.replies.suggest import suggest_replies
@@ -40,19 +40,24 @@ def test_labelled_file_covers_every_detector_and_language() -> None:
 
 
 def test_labelled_recall_and_false_alarms_meet_thresholds() -> None:
-    report = score_cases(load_cases())
+    """Tuned splits: the regression gate. The blind split: no false alarms, recall only reported (see docs)."""
+    cases = load_cases()
+    tuned = score_cases([c for c in cases if c.split != BLIND_SPLIT])
+    blind = score_cases([c for c in cases if c.split == BLIND_SPLIT])
     for detector in DETECTORS:
-        row = report[detector]
+        row = tuned[detector]
         assert row["recall"] >= MIN_RECALL, (detector, row["misses"])
         assert row["false_alarm_rate"] <= MAX_FALSE_ALARM, (detector, row["false_alarms"])
         assert all(rate >= 0.8 for rate in row["recall_by_lang"].values()), (detector, row["recall_by_lang"])
+        assert blind[detector]["positives"] >= 8 and blind[detector]["negatives"] >= 4
+        assert blind[detector]["false_alarm_rate"] == 0.0, blind[detector]["false_alarms"]
 
 
 def test_escalation_names_the_right_reason_on_the_labelled_file() -> None:
     wrong = [
         (c.kind, c.text, triage(c.text).reason_code)
         for c in load_cases()
-        if c.detector == "escalation" and c.expect and triage(c.text).reason_code != c.kind
+        if c.detector == "escalation" and c.expect and c.split != BLIND_SPLIT and triage(c.text).reason_code != c.kind
     ]
     assert wrong == []
 
