@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from marketing_gen.campaigns.state import STATUS_NAMES, list_campaigns
@@ -357,6 +357,6 @@ def report_png(request: Request, campaign_id: int, login: Login = Depends(curren
     from marketing_gen.feedback.report import build_report, render_report_png
 
     report = build_report(campaign_id, url=_url(request))
-    out = Path(tempfile.mkdtemp(prefix="mg-report-")) / f"campaign_{campaign_id}.png"
-    render_report_png(report, out)
-    return FileResponse(out, media_type="image/png", headers=NO_STORE)
+    with tempfile.TemporaryDirectory(prefix="mg-report-") as tmp:
+        png = render_report_png(report, Path(tmp) / f"campaign_{campaign_id}.png").read_bytes()
+    return Response(png, media_type="image/png", headers=NO_STORE)

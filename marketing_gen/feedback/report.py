@@ -348,7 +348,8 @@ def _draw_rates(ax: Any, ch: ChannelResult, metric: str, primary: bool, percent:
         ax.errorbar(
             rate.rate,
             y,
-            xerr=[[rate.rate - rate.low], [rate.high - rate.rate]],
+            # clamp: a Wilson bound at 0 or n successes can sit a rounding error beyond the rate
+            xerr=[[max(0.0, rate.rate - rate.low)], [max(0.0, rate.high - rate.rate)]],
             fmt="o",
             color=col,
             ecolor=col,

@@ -100,3 +100,18 @@ def test_pages_show_each_channel_and_the_workflow_works(campaign: int) -> None:
     assert "rejected." in rejected.text
     audit = client.get(f"/review/campaigns/{campaign}?status=all").text
     assert "too pushy" in audit and "edit_refused" in audit and "<ins>Enamel pans we picked for you</ins>" in audit
+
+
+def test_sent_campaign_shows_the_ab_chart(settings_env: None, db_url: str) -> None:
+    from marketing_gen.delivery.send import send_outbox
+
+    seed_users(db_url, 3)
+    cid, ids = run_to_outbox(db_url, get_settings(), channels=("email",))  # email: no quiet hours
+    assert send_outbox(ids, adapter="file", settings=get_settings()).sent == 3
+    add_account("rev", "reviewer-pass-1", url=db_url)
+    client = TestClient(create_app())
+    _login(client, "rev", "reviewer-pass-1")
+    page = client.get(f"/review/campaigns/{cid}?status=all").text
+    assert f'src="/review/campaigns/{cid}/report.png"' in page and 'id="outbox-sent"' in page
+    png = client.get(f"/review/campaigns/{cid}/report.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
