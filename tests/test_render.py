@@ -308,3 +308,18 @@ def test_every_artifact_carries_the_ai_mark(mark: str, generated: str) -> None:
 def test_unknown_ai_mark_is_refused() -> None:
     with pytest.raises(InvalidRequest, match="ai_mark"):
         render("sms", {"text": "x"}, ctx(), draft_id=1, campaign_name="w", settings=SETTINGS, ai_mark="robot")
+
+
+def test_email_and_push_with_localhost_links_are_refused_outside_the_demo() -> None:
+    from marketing_gen.errors import ConfigError
+
+    local = SETTINGS.model_copy(update={"public_base_url": "http://localhost:8000"})
+    for channel, fields in (("email", EMAIL_FIELDS), ("push", {"title": "t", "body": "b"})):
+        with pytest.raises(ConfigError, match="MARKETING_GEN_PUBLIC_BASE_URL"):
+            render(channel, fields, ctx(), draft_id=1, campaign_name="w", settings=local)
+    demo = local.model_copy(update={"embedded_demo": True})
+    artifact = render("email", EMAIL_FIELDS, ctx(), draft_id=1, campaign_name="w", settings=demo)
+    assert artifact.data["unsubscribe_url"].startswith("http://localhost:8000/u/")
+    weak = SETTINGS.model_copy(update={"secret_key": "short"})
+    with pytest.raises(ConfigError, match="MARKETING_GEN_SECRET_KEY"):
+        render("email", EMAIL_FIELDS, ctx(), draft_id=1, campaign_name="w", settings=weak)
