@@ -66,8 +66,9 @@ class Settings(BaseSettings):
     generate_batch_size: int = Field(default=64, ge=1, le=4096)
     """Drafts per ``generate_batch`` Celery task (one batched engine call)."""
 
-    token_budget: int = Field(default=32768, ge=256)
-    """Max prompt+generated tokens per engine micro-batch (length bucketing)."""
+    token_budget: int | None = Field(default=None, ge=256)
+    """Max prompt+generated tokens per engine micro-batch (length bucketing). Unset: 32768 on CPU; on CUDA
+    half the memory free after loading the weights, in KV-cache token positions (``llm/budget.py``)."""
 
     max_regenerations: int = Field(default=2, ge=0, le=10)
     """Extra attempts for drafts that fail a hard check before the template fallback."""

@@ -88,7 +88,7 @@ def fluency_scorer(settings: Settings) -> Scorer | None:
     (SmolLM2-135M-Instruct) in the models dir when it is there; ``off``; or a model dir. Loaded on first use."""
     from pathlib import Path
 
-    from marketing_gen.llm.base_model import DEFAULT_NAME
+    from marketing_gen.versions.base_model import DEFAULT_NAME
 
     choice = settings.fluency_model.strip()
     if choice == "off":

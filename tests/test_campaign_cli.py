@@ -14,7 +14,7 @@ from marketing_gen.cli import main
 from marketing_gen.config import get_settings
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Item, Recommendation, User
-from marketing_gen.registry import register_version
+from marketing_gen.versions.registry import register_version
 
 
 def _invoke(*args: str) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.errors import ClientError
-from marketing_gen.registry import active_version
+from marketing_gen.versions.registry import active_version
 
 if TYPE_CHECKING:
     from marketing_gen.llm.engine import Engine

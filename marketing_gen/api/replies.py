@@ -46,11 +46,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.reply_error = None
     executor = model_thread()  # load and generate on the same thread (see ``model_thread``)
     if engine is None:
-        from marketing_gen.llm.engine import Engine
+        from marketing_gen.versions import active
 
         try:
             engine = await asyncio.get_running_loop().run_in_executor(
-                executor, functools.partial(Engine.from_settings, settings, int8_decode=settings.reply_int8_decode)
+                executor, functools.partial(active.load_active_engine, settings, int8_decode=settings.reply_int8_decode)
             )
         except (MarketingGenError, SQLAlchemyError, OSError) as exc:
             # The rest of the API (tracking, events) still serves; reply routes answer 503 with the reason.

@@ -73,8 +73,8 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
     from marketing_gen.copywriter import write_copies
     from marketing_gen.db import session_scope
     from marketing_gen.db.models import Campaign, Draft
-    from marketing_gen.llm.engine import Engine
     from marketing_gen.recommend import build_contexts
+    from marketing_gen.versions.active import load_active_engine
 
     url = settings.database_url
     with session_scope(url) as s:
@@ -87,7 +87,7 @@ def _engine_alone(settings: Any, campaign_id: int, batch_size: int) -> dict[str,
             .order_by(Draft.channel, Draft.variant, Draft.id)
         ).all()
     load_started = time.perf_counter()
-    engine = TimedEngine(Engine.from_settings(settings))
+    engine = TimedEngine(load_active_engine(settings))
     load_s = time.perf_counter() - load_started
     opts = campaign.options or {}
     wall = 0.0

@@ -1,10 +1,11 @@
-"""`marketing-gen bench generate`: naive one-at-a-time loop vs the batched engine vs llama.cpp, same prompts and seed.
+"""`marketing-gen bench generate`: (a) naive one-at-a-time loop, (b) the batched engine, (c) llama.cpp, (d) HF
+``model.generate`` on static left-padded batches — same prompts and seed.
 
 Owns the benchmark and its fixed, fictional users × items, turned into prompts by the real channel templates
 (``prompts.build_prompt``: a system message with the brand voice and tagged output lines, a user data block).
 Every path generates exactly ``--max-new-tokens`` tokens per copy (EOS suppressed), so copies/s compare
-equal work; the naive loop uses the engine's model object, dtype and sampling settings, so the ratio
-measures batching and scheduling, not precision.
+equal work; rows (a) and (d) use the engine's model object, dtype and sampling settings, so the ratios
+measure batching and scheduling, not precision. Row (d) is the baseline a user writes in ten lines.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import bench
+from marketing_gen.cli.groups import bench, echo_json
 
 USERS = [
     ("Maya", "en-GB", "PT", ("trail running", "hiking"), "merino running socks"),
@@ -165,6 +166,36 @@ def run_naive(engine: Any, prompts: list[Any], params: Any) -> tuple[int, int, l
     return len(prompts), tokens, latencies
 
 
+def run_static_batches(engine: Any, prompts: list[Any], params: Any, batch: int) -> tuple[int, int, list[float]]:
+    """(d) ``model.generate`` on static left-padded batches of ``batch`` prompts in input order (no length
+    bucketing, no shared prefix), one seed for the run; a copy's latency is when its batch finished."""
+    import torch
+
+    tok, model = engine.tokenizer, engine.model
+    texts = [engine.render(p) for p in prompts]
+    latencies, tokens, started = [], 0, time.perf_counter()
+    torch.manual_seed(params.seed)
+    for start in range(0, len(texts), batch):
+        chunk = texts[start : start + batch]
+        enc = tok(chunk, add_special_tokens=False, padding=True, return_tensors="pt").to(model.device)
+        with torch.inference_mode():
+            out = model.generate(
+                **enc,
+                max_new_tokens=params.max_new_tokens,
+                min_new_tokens=params.max_new_tokens,
+                do_sample=params.temperature > 0,
+                temperature=params.temperature or None,
+                top_p=params.top_p,
+                top_k=params.top_k or None,
+                pad_token_id=engine.pad_id,
+            )
+        new = out[:, enc["input_ids"].shape[1] :]
+        tokens += new.numel()
+        tok.batch_decode(new, skip_special_tokens=True)
+        latencies += [time.perf_counter() - started] * len(chunk)
+    return len(texts), tokens, latencies
+
+
 def run_engine(engine: Any, prompts: list[Any], params: Any, token_budget: int | None) -> tuple[int, int, list[float]]:
     """(b) The engine's batched path; a copy's latency is when its micro-batch finished."""
     completions = engine.generate(prompts, params, token_budget=token_budget, ignore_eos=True)
@@ -256,19 +287,75 @@ def _table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+STATIC_PATH = "(d) HF generate, static batches"
+
+
+def _load_engine(model_path: Path | None, device: str | None, dtype: str | None, random_init: bool) -> Any:
+    from marketing_gen.config import get_settings
+    from marketing_gen.llm.engine import Engine
+
+    settings = get_settings()
+    if model_path is None:
+        from marketing_gen.versions.registry import active_version
+
+        active = active_version(url=settings.database_url)
+        if active is None:
+            raise click.UsageError("No model: run `marketing-gen model import-base` or pass --model DIR")
+        model_path = Path(active.path)
+    return Engine.from_path(model_path, settings=settings, device=device, dtype=dtype, random_init=random_init)
+
+
+def _profile(engine: Any, prompts: list[Any], params: Any, rows: int) -> list[dict[str, Any]]:
+    """Top operators by self time over one engine call of ``rows`` prompts (torch.profiler, CPU and CUDA)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if engine.device.type == "cuda" else [])
+    with profile(activities=activities) as prof:
+        engine.generate(prompts[:rows], params, ignore_eos=True)
+        if engine.device.type == "cuda":
+            torch.cuda.synchronize()
+    key = "self_cuda_time_total" if engine.device.type == "cuda" else "self_cpu_time_total"
+    averages = sorted(prof.key_averages(), key=lambda e: getattr(e, key), reverse=True)
+    total = sum(getattr(e, key) for e in averages) or 1
+    return [
+        {
+            "op": e.key,
+            "calls": e.count,
+            "self_ms": round(getattr(e, key) / 1000, 1),
+            "share": round(getattr(e, key) / total, 3),
+        }  # fmt: skip
+        for e in averages[:15]
+    ]
+
+
 @bench.command(name="generate")
 @click.option("--n", "n", default=64, show_default=True, type=click.IntRange(1), help="Prompts (copies) to generate.")
 @click.option("--max-new-tokens", default=64, show_default=True, type=click.IntRange(1, 1024), help="Tokens per copy.")
 @click.option("--temperature", default=0.8, show_default=True, type=float, help="Sampling temperature (0 = greedy).")
 @click.option("--top-p", default=0.95, show_default=True, type=float, help="Nucleus sampling mass.")
 @click.option("--seed", default=7, show_default=True, type=int, help="Sampling seed (same for every path).")
-@click.option("--token-budget", type=int, help="Engine micro-batch token budget (default: settings.token_budget).")
+@click.option(
+    "--token-budget", type=int, help="Engine micro-batch token budget (default: the engine's, see docs/engine.md)."
+)
 @click.option("--model", "model_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="HF model dir (default: the active registered version).")  # fmt: skip
+@click.option("--device", help="cpu, cuda, cuda:N (default: settings.device, auto).")
+@click.option("--dtype", type=click.Choice(["auto", "bf16", "fp16", "fp32"]), help="Weights (default: settings.dtype).")
+@click.option(
+    "--random-init", is_flag=True, help="Random weights of the model's shape (for machines the weights cannot reach)."
+)
+@click.option("--static-batch", default=32, show_default=True, type=click.IntRange(1),
+              help="Prompts per batch of row (d), HF generate on static left-padded batches.")  # fmt: skip
 @click.option("--naive-n", type=click.IntRange(1), help="Run the slow naive loop on only the first K prompts.")
-@click.option("--skip-naive", is_flag=True, help="Skip the naive loop.")
+@click.option("--skip-naive", is_flag=True, help="Skip row (a), the naive loop.")
+@click.option("--skip-static", is_flag=True, help="Skip row (d), HF static batches.")
+@click.option("--skip-llama", is_flag=True, help="Skip row (c), llama.cpp.")
+@click.option("--profile", "profile_rows", default=0, type=click.IntRange(0),
+              help="Also profile an engine call on K prompts (torch.profiler); report the top operators.")  # fmt: skip
 @click.option("--show", default=0, show_default=True, type=click.IntRange(0), help="Print K engine outputs.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout instead of the table.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), help="Also write the JSON here.")
 def generate_cmd(
     n: int,
     max_new_tokens: int,
@@ -277,28 +364,36 @@ def generate_cmd(
     seed: int,
     token_budget: int | None,
     model_path: Path | None,
+    device: str | None,
+    dtype: str | None,
+    random_init: bool,
+    static_batch: int,
     naive_n: int | None,
     skip_naive: bool,
+    skip_static: bool,
+    skip_llama: bool,
+    profile_rows: int,
     show: int,
-    json_path: Path | None,
+    as_json: bool,
+    out_path: Path | None,
 ) -> None:
-    """Copies/s, tokens/s, latency and peak RSS: naive loop vs batched engine vs llama.cpp (same prompts, seed)."""
+    """Copies/s, tokens/s, latency and peak RSS: naive loop, batched engine, llama.cpp and HF static batches on
+    the same prompts and seed (ratios of the engine to each)."""
     import json
     import os
 
     import torch
 
     from marketing_gen.config import get_settings
-    from marketing_gen.llm.base_model import GGUF_NAME, cache_dir
-    from marketing_gen.llm.engine import Engine
     from marketing_gen.llm.sampling import SamplingParams
+    from marketing_gen.versions.base_model import GGUF_NAME, cache_dir
 
     settings = get_settings()
 
     def say(msg: str) -> None:
         click.echo(msg, err=True)
 
-    engine = Engine.from_path(model_path, settings=settings) if model_path else Engine.from_settings(settings)
+    engine = _load_engine(model_path, device, dtype, random_init)
     params = SamplingParams(max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
     prompts = build_prompts(n)
     say(f"model {engine.version} on {engine.device} as {engine.dtype}, {torch.get_num_threads()} threads; "
@@ -320,46 +415,69 @@ def generate_cmd(
     samples = engine.generate(prompts[:show], params) if show else []
 
     gguf = cache_dir(settings.models_dir) / GGUF_NAME
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        rows.append(Row(path=LLAMA_PATH, note="llama-cpp-python not installed (pip install '.[bench]')"))
+    if skip_llama:
+        rows.append(Row(path=LLAMA_PATH, note="--skip-llama"))
+    elif random_init:
+        rows.append(Row(path=LLAMA_PATH, note="--random-init: llama.cpp would run the real weights"))
     else:
-        if gguf.is_file():
-            say("(c) llama.cpp, one at a time (in a child process)…")
-            rendered = [engine.render(p) for p in prompts]
-            rows.append(measure_llama_cpp(gguf, rendered, params, torch.get_num_threads()))
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError:
+            rows.append(Row(path=LLAMA_PATH, note="llama-cpp-python not installed (pip install '.[bench]')"))
         else:
-            rows.append(Row(path=LLAMA_PATH, note=f"no GGUF at {gguf}: run `model import-base`"))
+            if gguf.is_file():
+                say("(c) llama.cpp, one at a time (in a child process)…")
+                rendered = [engine.render(p) for p in prompts]
+                rows.append(measure_llama_cpp(gguf, rendered, params, torch.get_num_threads()))
+            else:
+                rows.append(Row(path=LLAMA_PATH, note=f"no GGUF at {gguf}: run `model import-base`"))
+    if skip_static:
+        rows.append(Row(path=STATIC_PATH, note="--skip-static"))
+    else:
+        say(f"(d) HF generate, static left-padded batches of {static_batch}…")
+        row_d = _measure(STATIC_PATH, lambda: run_static_batches(engine, prompts, params, static_batch))
+        row_d.note = f"batches of {static_batch}"
+        rows.append(row_d)
+    top_ops = []
+    if profile_rows:
+        say(f"profiling one engine call on {profile_rows} prompts…")
+        top_ops = _profile(engine, prompts, params, profile_rows)
 
     by = {r.path[:3]: r for r in rows}
     ratios = {
         f"b/{k}": round(by["(b)"].copies_per_s / by[f"({k})"].copies_per_s, 2)
-        for k in ("a", "c")
+        for k in ("a", "c", "d")
         if by.get(f"({k})") and by[f"({k})"].copies_per_s
     }
+    report = {
+        "model": engine.version,
+        "device": str(engine.device),
+        "dtype": str(engine.dtype).removeprefix("torch."),
+        "threads": torch.get_num_threads(),
+        "n": n,
+        "max_new_tokens": max_new_tokens,
+        "token_budget": budget,
+        "params": params.model_dump(mode="json"),
+        "rows": [asdict(r) for r in rows],
+        "ratios": ratios,
+        "top_ops": top_ops,
+        "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "load_average": os.getloadavg(),
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "samples": [c.texts[0] for c in samples],
+    }
+    if out_path:
+        out_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        say(f"wrote {out_path}")
+    if as_json:
+        echo_json(report)
+        return
     click.echo(_table(rows))
     click.echo("ratios (copies/s): " + (", ".join(f"{k} = {v}×" for k, v in ratios.items()) or "n/a"))
-    click.echo(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+    click.echo(f"process peak RSS: {report['process_peak_rss_mb']:.0f} MB; "
                f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
+    for op in top_ops:
+        click.echo(f"  {op['op']:<48} {op['calls']:>7} calls {op['self_ms']:>10.1f} ms {100 * op['share']:>5.1f} %")
     for c in samples:
         click.echo(f"\n--- sample {c.index} ({c.tokens[0]} tokens, {c.finish_reasons[0]}) ---\n{c.texts[0]}")
-    if json_path:
-        report = {
-            "model": engine.version,
-            "device": str(engine.device),
-            "dtype": str(engine.dtype).removeprefix("torch."),
-            "threads": torch.get_num_threads(),
-            "n": n,
-            "max_new_tokens": max_new_tokens,
-            "params": params.model_dump(mode="json"),
-            "rows": [asdict(r) for r in rows],
-            "ratios": ratios,
-            "process_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "load_average": os.getloadavg(),
-            "python": sys.version.split()[0],
-            "torch": torch.__version__,
-            "samples": [c.texts[0] for c in samples],
-        }
-        json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        say(f"wrote {json_path}")

@@ -179,7 +179,7 @@ def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: C
     from marketing_gen.campaigns.state import CampaignState, campaign_status
     from marketing_gen.config import get_settings
     from marketing_gen.errors import ClientError, InvalidRequest
-    from marketing_gen.registry import active_version
+    from marketing_gen.versions.registry import active_version
 
     url = settings.database_url if settings else None
     status = campaign_status(campaign_id, url=url)

@@ -42,8 +42,8 @@ def ensure_demo_model(settings: Settings, echo: Callable[[str], None]) -> str:
     Imports the base model (SmolLM2-135M-Instruct, cached in ``settings.models_dir``). The fine-tune step runs
     after `recommend` (it trains on the store's own users and items), see ``demo``.
     """
-    from marketing_gen.llm.base_model import import_base
-    from marketing_gen.registry import set_active
+    from marketing_gen.versions.base_model import import_base
+    from marketing_gen.versions.registry import set_active
 
     result = import_base(models_dir=settings.models_dir, database_url=settings.database_url, progress=echo)
     set_active(result.name, url=settings.database_url)

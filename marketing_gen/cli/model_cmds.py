@@ -9,7 +9,7 @@ import click
 from marketing_gen.cli.groups import echo_json, model
 
 if TYPE_CHECKING:
-    from marketing_gen.registry import ModelVersionInfo
+    from marketing_gen.versions.registry import ModelVersionInfo
 
 
 @model.command(name="import-base")
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def import_base_cmd(source: str | None, name: str | None) -> None:
     """Make the base model available offline in the models dir and register it (idempotent)."""
     from marketing_gen.config import get_settings
-    from marketing_gen.llm.base_model import import_base
+    from marketing_gen.versions.base_model import import_base
 
     settings = get_settings()
 
@@ -52,7 +52,7 @@ def list_cmd(as_json: bool) -> None:
     from dataclasses import asdict
 
     from marketing_gen.config import get_settings
-    from marketing_gen.registry import list_versions
+    from marketing_gen.versions.registry import list_versions
 
     versions = list_versions(url=get_settings().database_url)
     if as_json:

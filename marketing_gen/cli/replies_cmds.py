@@ -34,9 +34,9 @@ def suggest_cmd(
 
         result = finish_replies(plan, [])
     else:
-        from marketing_gen.llm.engine import Engine
+        from marketing_gen.versions.active import load_active_engine
 
-        engine = Engine.from_settings(settings, int8_decode=settings.reply_int8_decode)
+        engine = load_active_engine(settings, int8_decode=settings.reply_int8_decode)
         result = suggest_replies(
             text, engine=engine, brand=brand, item=item, order_facts=orders, k=k, m=max(m, k), seed=seed
         )
@@ -73,9 +73,9 @@ def batch_cmd(path: str, chunk: int, inline: bool) -> None:
     ids = insert_reply_requests(load_comments(path), url=settings.database_url)
     chunks = chunked(ids, chunk)
     if inline:
-        from marketing_gen.llm.engine import Engine
+        from marketing_gen.versions.active import load_active_engine
 
-        engine = Engine.from_settings(settings)
+        engine = load_active_engine(settings)
         done = sum(len(answer_reply_requests(c, engine, url=settings.database_url)) for c in chunks)
         click.echo(f"{len(ids)} reply requests, {done} answered now (see table reply_requests)")
         return
@@ -169,12 +169,13 @@ def eval_cmd(
 ) -> None:
     """Evaluate suggestions on held-out real Twitter support threads and Amazon QA questions."""
     from marketing_gen.config import get_settings
-    from marketing_gen.llm.engine import Engine
     from marketing_gen.replies.evaluate import evaluate_replies, format_table
     from marketing_gen.replies.suggest import DEFAULT_MAX_NEW_TOKENS
 
     settings = get_settings()
-    engine = Engine.from_settings(
+    from marketing_gen.versions.active import load_active_engine
+
+    engine = load_active_engine(
         settings, int8_decode=settings.reply_int8_decode if int8_decode is None else int8_decode
     )
     report = evaluate_replies(

@@ -26,7 +26,7 @@ def _channels(value: str) -> tuple[str, ...]:
 
 def _active_name(settings) -> str:  # type: ignore[no-untyped-def]
     from marketing_gen.errors import NotFound
-    from marketing_gen.registry import active_version
+    from marketing_gen.versions.registry import active_version
 
     active = active_version(url=settings.database_url)
     if active is None:
@@ -72,9 +72,9 @@ def bootstrap_cmd(
     settings = _settings()
     engine = None
     if best_of:
-        from marketing_gen.llm.engine import Engine
+        from marketing_gen.versions.active import load_active_engine
 
-        engine = Engine.from_settings(settings)
+        engine = load_active_engine(settings)
     data = build_training_rows(
         settings,
         rows=rows,
@@ -228,8 +228,8 @@ def preference_cmd(
         if method != "dpo":
             raise InvalidRequest("--source guardrails builds DPO pairs; use --method dpo")
         from marketing_gen.llm.engine import Engine
-        from marketing_gen.registry import get_version
         from marketing_gen.training.pipeline import training_contexts
+        from marketing_gen.versions.registry import get_version
 
         info = get_version(base, url=settings.database_url)
         engine = Engine.from_path(info.path, settings=settings, version=info.name)
@@ -377,7 +377,7 @@ def eval_channels_cmd(
     from marketing_gen import channel_eval
     from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
-    from marketing_gen.registry import get_version
+    from marketing_gen.versions.registry import get_version
 
     settings = _settings()
     chans = _channels(channels)

@@ -88,7 +88,7 @@ def run_retrain(
     progress: bool = False,
 ) -> RetrainOutcome:
     """Build outcome data since the active version, train a candidate, gate it, promote it only if it passes."""
-    from marketing_gen.registry import active_version
+    from marketing_gen.versions.registry import active_version
 
     url = settings.database_url
     active = active_version(url=url)

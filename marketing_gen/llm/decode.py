@@ -20,6 +20,9 @@ from marketing_gen.llm.sampling import SamplingParams
 if TYPE_CHECKING:
     import torch
 
+CHECK_EVERY = 8
+"""Steps between host checks (stop strings, all rows done, dropping the rows that stopped). In between, the device
+runs ahead without a synchronisation; a row that stopped computes up to this many extra tokens, cut off later."""
 COMPACT_GAIN = 1.0
 """Drop finished rows when (finished rows / running rows) × steps left reaches this: the rows' remaining decode
 work is then worth more than one copy of the cache (which costs about a third of a decode step on CPU)."""
@@ -89,7 +92,10 @@ def decode(
     out: list[list[int] | None] = [None] * rows
     active = torch.arange(rows, device=device)  # the original row of each running row
     finished = torch.zeros(rows, dtype=torch.bool, device=device)  # stopped, not yet dropped
+    kept = torch.full((rows,), steps, dtype=torch.long, device=device)  # tokens a row keeps (its stop + 1)
     generated = torch.empty((rows, steps), dtype=torch.long, device=device)
+    can_stop = not ignore_eos or stopper is not None
+    checked = 0  # generation steps whose stop strings have been looked at
     length = width
 
     with torch.inference_mode():
@@ -102,38 +108,40 @@ def decode(
             **extra,
         ).logits[:, -1, :]
         for step in range(steps):
+            # 1. pick every row's token (rows that already stopped keep going until the next check drops them)
             scores = logits.float()
             if ignore_eos and eos.numel():
                 scores[:, eos] = float("-inf")
-            so_far = generated[:, :step]
             if repetition is not None:
-                scores = repetition(so_far, scores)
-            if sampler is not None:
-                scores = sampler(so_far, scores)
-            tokens = scores.argmax(dim=-1)
+                scores = repetition(generated[:, :step], scores)
+            tokens = sampler.pick(step, scores) if sampler is not None else scores.argmax(dim=-1)
             generated[:, step] = tokens
-            if step == steps - 1:
-                break
-            stopped = torch.zeros_like(finished)
+            # 2. EOS on the device: no synchronisation
             if not ignore_eos:
-                stopped |= torch.isin(tokens, eos)
-            if stopper is not None:
-                stopped |= stopper(generated[:, : step + 1], scores)
-            stopped &= ~finished
-            if stopped.any():
-                for k in stopped.nonzero().flatten().tolist():
-                    out[int(active[k])] = generated[k, : step + 1].tolist()
-                finished |= stopped
-            n_done = int(finished.sum())
-            if n_done == len(active):
+                hit = torch.isin(tokens, eos) & ~finished
+                kept = torch.where(hit, step + 1, kept)
+                finished |= hit
+            last = step == steps - 1
+            # 3. every CHECK_EVERY steps on the host: stop strings, all done?, drop the rows that stopped
+            if can_stop and (last or (step + 1) % CHECK_EVERY == 0):
+                if stopper is not None:
+                    kept, finished = _stop_strings(stopper, generated, kept, finished, checked, step + 1)
+                checked = step + 1
+                n_done = int(finished.sum())
+                if n_done == len(active):
+                    break
+                if not last and n_done and n_done / len(active) * (steps - step - 1) >= COMPACT_GAIN:
+                    for k in finished.nonzero().flatten().tolist():
+                        out[int(active[k])] = generated[k, : int(kept[k])].tolist()
+                    keep = (~finished).nonzero().flatten()
+                    active, generated, tokens, kept = active[keep], generated[keep], tokens[keep], kept[keep]
+                    mask, next_position, finished = mask[keep], next_position[keep], finished[keep]
+                    cache.batch_select_indices(keep)
+                    if sampler is not None:
+                        sampler.keep(keep)
+            if last:
                 break
-            if n_done and n_done / len(active) * (steps - step - 1) >= COMPACT_GAIN:
-                keep = (~finished).nonzero().flatten()
-                active, generated, tokens = active[keep], generated[keep], tokens[keep]
-                mask, next_position, finished = mask[keep], next_position[keep], finished[keep]
-                cache.batch_select_indices(keep)
-                if sampler is not None:
-                    sampler.keep(keep)
+            # 4. one decode step for every running row
             length += 1
             logits = model(
                 input_ids=tokens[:, None],
@@ -144,7 +152,29 @@ def decode(
                 **extra,
             ).logits[:, -1, :]
             next_position = next_position + 1
-    last = generated.shape[1] if step == steps - 1 else step + 1
-    for k in (~finished).nonzero().flatten().tolist():
-        out[int(active[k])] = generated[k, :last].tolist()
+    done = step + 1
+    for k, (row, n) in enumerate(zip(active.tolist(), kept.tolist(), strict=True)):
+        out[row] = generated[k, : min(n, done)].tolist()
     return [ids if ids is not None else [] for ids in out]
+
+
+def _stop_strings(
+    stopper: StopOnStrings, generated: torch.Tensor, kept: torch.Tensor, finished: torch.Tensor, start: int, end: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows whose text completes a stop string at a step in [start, end): each stops at the first such step
+    (as if checked every step). One copy of the recent tokens to the host."""
+    import torch
+
+    lo = max(0, start - stopper.window)
+    recent = generated[:, lo:end].cpu()
+    stop_at = kept.tolist()
+    for step in range(start, end):
+        running = [k for k, n in enumerate(stop_at) if n > step]
+        if not running:
+            break
+        hits = stopper.hits(recent[running, : step + 1 - lo])
+        for k, hit in zip(running, hits, strict=True):
+            if hit:
+                stop_at[k] = step + 1
+    new_kept = torch.tensor(stop_at, dtype=kept.dtype).to(kept.device)
+    return new_kept, finished | (new_kept < generated.shape[1])

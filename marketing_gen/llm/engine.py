@@ -4,7 +4,7 @@ Owns loading (device and dtype through ``llm/devices.py``), prompt rendering (ch
 bucketing into token-budgeted micro-batches, the per-process system-prefix KV cache, and CUDA-OOM splitting.
 Each micro-batch is laid out by ``llm/layout.py`` and decoded by ``llm/decode.py`` (per-row processors in
 ``llm/processors.py``, KV cache in ``llm/kv_cache.py``). Does not own prompt wording (``prompts.py``), output
-parsing (``llm/parse.py``) nor which version is active (``registry.py``).
+parsing (``llm/parse.py``) nor which version is active (``versions/``): it knows no database or settings.
 
 Determinism: every generated row (prompt × sample j) draws its random numbers from its own generator,
 seeded from ``(params.seed, rendered prompt, j)``; sampling is inverse-CDF with one uniform per step.
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.errors import ClientError, InvalidRequest, ModelLoadError, TransientError
 from marketing_gen.llm import kv_cache
+from marketing_gen.llm.budget import default_token_budget
 from marketing_gen.llm.decode import decode, prefill_heads
 from marketing_gen.llm.layout import plan_layout
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MIN_SHARED_PREFIX = 16
 """A system message (+ few-shot turns) at least this many tokens long gets its KV cache computed once and shared."""
+RANDOM_INIT_SEED = 5_318_008
+"""``from_path(random_init=True)`` draws the weights from this seed: two benchmark runs compare."""
 PREFIX_CACHE_SIZE = 16
 """Distinct system-prefix KV caches kept per engine (a few MB each for a 135M model)."""
 
@@ -81,13 +84,14 @@ class Engine:
         *,
         version: str,
         path: str | Path,
-        token_budget: int = 32768,
+        token_budget: int | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.version = version
         self.path = Path(path)
-        self.token_budget = token_budget
+        self.token_budget: int = token_budget or default_token_budget(model, model.device)
+        """Most (prompt + new) token positions per micro-batch; default from ``llm/budget.py``."""
         self.zero_shot_channels = _zero_shot_channels(self.path)
         """Channels this model was fine-tuned on without the prompt's example turn (None: a base model)."""
         self.last_stats = GenerateStats()
@@ -115,31 +119,48 @@ class Engine:
         *,
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = None,
+        torch_threads: int | None = None,
+        token_budget: int | None = None,
         settings: Settings | None = None,
         version: str | None = None,
         int8_decode: bool = False,
+        random_init: bool = False,
     ) -> Engine:
-        """Load the HF model directory at ``path`` on ``device`` (default: settings / Accelerate) in ``dtype``.
+        """Load the HF model directory at ``path`` on ``device`` (default: Accelerate's choice) in ``dtype``.
 
+        ``settings`` (optional) supplies device, dtype, threads and token budget where the arguments do not; the
+        engine never reads settings or a database itself (``versions/active.py`` loads the active version).
+        ``token_budget`` None: ``llm/budget.py`` picks it (CPU: a constant; CUDA: from free memory).
         ``int8_decode``: on CPU, decode steps of ≤ 8 rows use int8 weight copies (``llm/int8_decode.py``).
+        ``random_init``: the directory's architecture and tokenizer with random weights (seeded), for benchmarks on
+        machines the weights cannot reach; its texts are noise.
         """
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from marketing_gen.config import get_settings
         from marketing_gen.llm.devices import configure_threads, resolve_device, resolve_dtype
 
-        settings = settings or get_settings()
+        if settings is not None:
+            device = device or settings.device
+            dtype = dtype or settings.dtype
+            torch_threads = torch_threads or settings.torch_threads
+            token_budget = token_budget or settings.token_budget
         path = Path(path)
         if not (path / "config.json").is_file():
             raise ClientError(f"No model at {path}: run `marketing-gen model import-base`")
-        dev = device if isinstance(device, torch.device) else resolve_device(device or settings.device)
-        torch_dtype = resolve_dtype(dev, dtype or settings.dtype)
+        dev = device if isinstance(device, torch.device) else resolve_device(device)
+        torch_dtype = resolve_dtype(dev, dtype)
         if dev.type == "cpu":
-            configure_threads(settings.torch_threads)
+            configure_threads(torch_threads)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
-            model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
+            if random_init:
+                from transformers import AutoConfig
+
+                torch.manual_seed(RANDOM_INIT_SEED)
+                model: Any = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(path), dtype=torch_dtype)
+            else:
+                model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype)
         except (OSError, ValueError) as exc:
             raise ModelLoadError(f"could not load the model at {path}: {exc}") from exc
         model.to(dev)
@@ -151,21 +172,11 @@ class Engine:
 
             int8_layers = enable_int8_decode(model)
             log.info("int8 decode: %d linear layers on %s", int8_layers, dev)
-        engine = cls(model, tokenizer, version=version or path.name, path=path, token_budget=settings.token_budget)
+        name = version or path.name
+        engine = cls(model, tokenizer, version=f"{name} (random init)" if random_init else name, path=path,
+                     token_budget=token_budget)  # fmt: skip
         engine.int8_decode_layers = int8_layers
         return engine
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None = None, *, int8_decode: bool = False) -> Engine:
-        """Load the active registered model version (``marketing-gen model list`` shows it)."""
-        from marketing_gen.config import get_settings
-        from marketing_gen.registry import active_version
-
-        settings = settings or get_settings()
-        active = active_version(url=settings.database_url)
-        if active is None:
-            raise ClientError("No model: run `marketing-gen model import-base`")
-        return cls.from_path(active.path, settings=settings, version=active.name, int8_decode=int8_decode)
 
     def few_shot_for(self, channel: str) -> bool:
         """Whether prompts for ``channel`` carry the template's example turn: yes for a base model and for
@@ -420,7 +431,7 @@ def _check_prompt(i: int, prompt: Any) -> None:
 
 
 def _zero_shot_channels(path: Path) -> frozenset[str] | None:
-    from marketing_gen.registry import read_version_file
+    from marketing_gen.llm.model_dir import read_version_file
 
     info = (read_version_file(path) if path.is_dir() else None) or {}
     channels = info.get("zero_shot_channels")
@@ -436,8 +447,8 @@ def generate_distributed(engine: Engine, prompts: Sequence[Prompt], params: Samp
     """One-shot multi-GPU run: each ``accelerate launch`` process generates its share; all get every result.
 
     Launch with ``accelerate launch --num_processes N your_script.py`` where the script builds
-    ``Engine.from_settings()`` (device ``auto`` → each process's own GPU) and calls this. On one process it is
-    ``engine.generate``. Results are in input order, ``Completion.index`` is the global index.
+    ``load_active_engine()`` (``versions/active.py``; device ``auto`` → each process's own GPU) and calls this.
+    On one process it is ``engine.generate``. Results are in input order, ``Completion.index`` is the global index.
     """
     from accelerate import PartialState
     from accelerate.utils import gather_object

@@ -50,10 +50,19 @@ class GeneratedRepetition:
         return scores
 
 
+NUCLEUS_CANDIDATES = (64, 1024)
+"""Top-k prefilters tried for top-p, smallest first: a row whose k most likely tokens hold ``top_p`` of the mass
+has its whole nucleus among them. Rows that no prefilter covers take the sort-free threshold search."""
+THRESHOLD_STEPS = 32
+"""Bisection steps of the threshold search: enough to close any bracket of non-negative float32 bit patterns."""
+
+
 class SeededSampler:
     """Temperature / top-k / top-p sampling with one private random stream per row (a LogitsProcessor).
 
-    Returns scores that are -inf everywhere but the sampled token, so the greedy search picks it.
+    ``pick(step, scores)`` returns each row's token; called as a LogitsProcessor it returns scores that are -inf
+    everywhere but the sampled token, so a greedy search picks it. No full-vocabulary sort: top-p works on a
+    top-k prefilter when the nucleus fits in it (checked per row) and on a threshold search otherwise.
     """
 
     def __init__(self, seeds: list[int], prompt_width: int, params: SamplingParams) -> None:
@@ -76,9 +85,17 @@ class SeededSampler:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         import torch
 
+        chosen = self.pick(input_ids.shape[1] - self.prompt_width, scores)
+        out = torch.full_like(scores, float("-inf"))
+        out.scatter_(-1, chosen[:, None], 0.0)
+        return out
+
+    def pick(self, step: int, scores: torch.Tensor) -> torch.Tensor:
+        """The token of every row at generation step ``step`` ([rows] long tensor on the scores' device)."""
+        import torch
+
         if self._device_uniforms is None:
             self._device_uniforms = self.uniforms.to(scores.device)
-        step = input_ids.shape[1] - self.prompt_width
         u = self._device_uniforms[:, step : step + 1]
         logits = scores.float() / self.temperature
         if self.top_k and self.top_k < logits.shape[-1]:
@@ -88,34 +105,48 @@ class SeededSampler:
             chosen = self._nucleus(logits, u)
         else:
             chosen = self._pick(torch.softmax(logits, dim=-1), None, u)
-        out = torch.full_like(scores, float("-inf"))
-        out.scatter_(-1, chosen, 0.0)
-        return out
+        return chosen[:, 0]
 
     def _nucleus(self, logits: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-        """Top-p without sorting the whole vocabulary: a row whose top-k candidates already hold ``top_p`` of the
-        mass has its whole nucleus among them (exact); rows that do not retry with more candidates. The choice
-        depends on the row alone, so results do not depend on the batch."""
+        """Top-p without sorting the vocabulary. Each row's choice depends on the row alone (results do not depend
+        on the batch): the first top-k prefilter that holds ``top_p`` of its mass decides it exactly; rows none
+        covers take ``_threshold_pick``. One host synchronisation per prefilter when some row is not covered."""
         import torch
 
         vocab = logits.shape[-1]
         lse = torch.logsumexp(logits, dim=-1, keepdim=True)
         chosen = torch.zeros((logits.shape[0], 1), dtype=torch.long, device=logits.device)
-        pending = torch.arange(logits.shape[0], device=logits.device)
-        for k in (64, 1024, vocab):
+        pending: torch.Tensor | None = None  # rows still undecided (None: all of them)
+        for k in NUCLEUS_CANDIDATES:
             if k >= vocab:
-                cand, ids = torch.sort(logits[pending], dim=-1, descending=True)
-            else:
-                cand, ids = torch.topk(logits[pending], k, dim=-1)
-            probs = torch.exp(cand - lse[pending])  # probabilities in the full distribution
-            covered = probs.sum(dim=-1) >= self.top_p if k < vocab else torch.ones_like(pending, dtype=torch.bool)
-            done = pending[covered]
-            if done.numel():
-                chosen[done] = self._pick(probs[covered], ids[covered], u[done])
-            pending = pending[~covered]
-            if not pending.numel():
                 break
+            rows = logits if pending is None else logits[pending]
+            cand, ids = torch.topk(rows, k, dim=-1)
+            probs = torch.exp(cand - (lse if pending is None else lse[pending]))  # mass in the full distribution
+            covered = probs.sum(dim=-1) >= self.top_p
+            picked = self._pick(probs, ids, u if pending is None else u[pending])
+            if pending is None:
+                chosen = picked
+                if bool(covered.all()):  # the common case: one synchronisation, no indexing
+                    return chosen
+                pending = (~covered).nonzero().flatten()
+            else:
+                chosen[pending[covered]] = picked[covered]
+                pending = pending[~covered]
+                if not pending.numel():
+                    return chosen
+        rest = torch.arange(logits.shape[0], device=logits.device) if pending is None else pending
+        chosen[rest] = self._threshold_pick(logits[rest], lse[rest], u[rest])
         return chosen
+
+    def _threshold_pick(self, logits: torch.Tensor, lse: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Top-p draw without a sort: the nucleus by ``threshold_nucleus``, then an inverse-CDF draw in vocabulary
+        order with the row's uniform (the same distribution as the sorted draw, not the same token)."""
+        import torch
+
+        kept = threshold_nucleus(torch.exp(logits - lse), self.top_p)
+        cdf = torch.cumsum(kept, dim=-1)
+        return torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
 
     def _pick(self, probs: torch.Tensor, ids: torch.Tensor | None, u: torch.Tensor) -> torch.Tensor:
         """Inverse-CDF draw with one uniform per row; ``probs`` sorted descending when ``top_p`` < 1."""
@@ -127,6 +158,29 @@ class SeededSampler:
         cdf = torch.cumsum(probs, dim=-1)
         pick = torch.searchsorted(cdf, u * cdf[:, -1:]).clamp_(max=cdf.shape[-1] - 1)
         return pick if ids is None else ids.gather(-1, pick)
+
+
+def threshold_nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """``probs`` with every token outside the top-``top_p`` nucleus zeroed, found without sorting.
+
+    The nucleus is every token with probability ≥ τ, where τ is the smallest probability whose strictly more likely
+    tokens hold less than ``top_p`` (a full sort keeps the same tokens; of tokens tied exactly at τ, it keeps
+    those its sort puts first, this keeps all). Non-negative float32 values order like their bit patterns, so τ
+    is found by bisection over those integers: ``THRESHOLD_STEPS`` passes over the row, no synchronisation.
+    """
+    import torch
+
+    probs = probs.float()
+    keys = probs.view(torch.int32)
+    lo = torch.full((probs.shape[0], 1), -1, dtype=torch.int32, device=probs.device)  # mass above lo ≥ top_p
+    hi = keys.amax(dim=-1, keepdim=True)  # mass above hi: none (< top_p)
+    for _ in range(THRESHOLD_STEPS):
+        mid = lo + (hi - lo) // 2
+        above = torch.where(keys > mid, probs, 0.0).sum(dim=-1, keepdim=True)
+        small = above < top_p
+        hi = torch.where(small, mid, hi)
+        lo = torch.where(small, lo, mid)
+    return torch.where(keys >= hi, probs, 0.0)
 
 
 class StopOnStrings:
@@ -141,7 +195,10 @@ class StopOnStrings:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: Any) -> torch.Tensor:
         import torch
 
-        tails = input_ids[:, self.prompt_width :][:, -self.window :]
-        texts = self.tokenizer.batch_decode(tails, skip_special_tokens=True)
-        hits = [any(s in t for s in self.stops) for t in texts]
+        hits = self.hits(input_ids[:, self.prompt_width :])
         return torch.tensor(hits, dtype=torch.bool, device=input_ids.device)
+
+    def hits(self, generated: torch.Tensor) -> list[bool]:
+        """Whether each row's generated tokens end with a window that contains a stop string."""
+        texts = self.tokenizer.batch_decode(generated[:, -self.window :], skip_special_tokens=True)
+        return [any(s in t for s in self.stops) for t in texts]

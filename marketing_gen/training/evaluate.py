@@ -199,7 +199,7 @@ def evaluate_version(
     score fluency with ``settings.fluency_model`` as part of the quality gate)."""
     from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
-    from marketing_gen.registry import get_version
+    from marketing_gen.versions.registry import get_version
 
     version = get_version(name, url=settings.database_url)
     engine = Engine.from_path(version.path, settings=settings, version=version.name)
@@ -213,7 +213,7 @@ def evaluate_version(
 
 def store_eval(name: str, result: ModelEval, *, settings: Settings) -> None:
     """Merge ``result`` into the version's ``metrics["eval"]`` (channels evaluated before on the same set stay)."""
-    from marketing_gen.registry import get_version, store_metrics
+    from marketing_gen.versions.registry import get_version, store_metrics
 
     metrics = dict(get_version(name, url=settings.database_url).metrics)
     new = result.metrics()

@@ -15,8 +15,8 @@ from typing import Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest
-from marketing_gen.registry import ModelVersionInfo, active_version, get_version, set_active
 from marketing_gen.training.evaluate import DEFAULT_CHANNELS, HARD_METRICS
+from marketing_gen.versions.registry import ModelVersionInfo, active_version, get_version, set_active
 
 
 @dataclass(frozen=True)

@@ -181,7 +181,8 @@ def register_trained_dir(path: Path, *, settings: Settings) -> str | None:
 
     Already registered: returns the name. The demo uses a fresh database per run; this keeps its fine-tune cached.
     """
-    from marketing_gen.registry import find_version, read_version_file, register_version
+    from marketing_gen.llm.model_dir import read_version_file
+    from marketing_gen.versions.registry import find_version, register_version
 
     info = read_version_file(path)
     if info is None:
@@ -241,11 +242,11 @@ def ensure_finetuned_model(
     database (the demo's), the model dir of the same dataset is found by name (``finetune_name``: keyed by the
     dataset hash, so another store's data trains its own model instead of reusing this one).
     """
-    from marketing_gen.registry import active_version, find_version, set_active
     from marketing_gen.training import datasets as D
     from marketing_gen.training.evaluate import comparison_table, evaluate_engine, store_eval
     from marketing_gen.training.gate import promote
     from marketing_gen.training.sft import train_sft
+    from marketing_gen.versions.registry import active_version, find_version, set_active
 
     url = settings.database_url
     active = active_version(url=url)
@@ -314,7 +315,7 @@ def ensure_finetuned_model(
 def _evaluate(version: str, contexts: list[UserContext], settings: Settings, evaluate_engine: Any) -> Any:
     from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
-    from marketing_gen.registry import get_version
+    from marketing_gen.versions.registry import get_version
 
     info = get_version(version, url=settings.database_url)
     engine = Engine.from_path(info.path, settings=settings, version=info.name)

@@ -23,7 +23,7 @@ from marketing_gen.channels.base import get_channel
 from marketing_gen.config import Settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
-from marketing_gen.registry import ModelVersionInfo, get_version, register_version
+from marketing_gen.versions.registry import ModelVersionInfo, get_version, register_version
 
 METHODS = ("dpo", "kto")
 
@@ -143,7 +143,7 @@ def train_preference(
     from datasets import Dataset  # type: ignore[import-untyped]
 
     from marketing_gen.llm.devices import configure_threads
-    from marketing_gen.registry import write_version_file, zero_shot_channels
+    from marketing_gen.llm.model_dir import write_version_file, zero_shot_channels
     from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name
 
     if method not in METHODS:

@@ -22,13 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest, ModelLoadError
-from marketing_gen.registry import (
-    ModelVersionInfo,
-    get_version,
-    register_version,
-    write_version_file,
-    zero_shot_channels,
-)
+from marketing_gen.llm.model_dir import write_version_file, zero_shot_channels
+from marketing_gen.versions.registry import ModelVersionInfo, get_version, register_version
 
 if TYPE_CHECKING:
     import torch

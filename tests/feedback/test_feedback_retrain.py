@@ -12,7 +12,7 @@ from outcome_store import add_events, make_store
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
 from marketing_gen.feedback.retrain import run_retrain
-from marketing_gen.registry import active_version, list_versions, register_version
+from marketing_gen.versions.registry import active_version, list_versions, register_version
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 from celery.schedules import crontab
 
 from marketing_gen.config import get_settings
-from marketing_gen.registry import register_version
+from marketing_gen.versions.registry import register_version
 
 
 def test_retrain_task_is_scheduled_nightly_and_runs_the_loop(settings_env: None, tiny_model_dir: Path) -> None:

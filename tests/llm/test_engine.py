@@ -198,19 +198,6 @@ def test_from_path_without_model_says_what_to_do(tmp_path: Path) -> None:
         Engine.from_path(tmp_path, device="cpu")
 
 
-def test_from_settings_loads_active_version(settings_env: None, db_url: str, tiny_model_dir: Path) -> None:
-    from marketing_gen.config import get_settings
-    from marketing_gen.registry import register_version
-
-    with pytest.raises(ClientError, match="No model: run `marketing-gen model import-base`"):
-        Engine.from_settings(get_settings())
-    register_version("tiny-v1", str(tiny_model_dir), kind="base", activate=True, url=db_url)
-    engine = Engine.from_settings(get_settings())
-    assert engine.version == "tiny-v1"
-    assert engine.path == tiny_model_dir
-    assert engine.generate(["hello"], SamplingParams(max_new_tokens=3))[0].tokens[0] <= 3
-
-
 def test_generate_distributed_single_process(tiny_engine: Engine) -> None:
     params = SamplingParams(max_new_tokens=5, temperature=0.8, seed=2)
     out = generate_distributed(tiny_engine, PROMPTS, params)
@@ -218,31 +205,73 @@ def test_generate_distributed_single_process(tiny_engine: Engine) -> None:
     assert texts(out) == texts(tiny_engine.generate(PROMPTS, params))
 
 
+def _sorted_nucleus(scaled: torch.Tensor, top_p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reference top-p (HF's TopPLogitsWarper, a full sort): (tokens sorted by probability, kept probabilities)."""
+    srt, order = torch.sort(scaled, dim=-1, descending=True)
+    probs = torch.softmax(srt, dim=-1)
+    return order, probs.masked_fill(torch.cumsum(probs, -1) - probs >= top_p, 0.0)
+
+
 def test_nucleus_sampler_matches_full_sort_and_is_row_independent() -> None:
     from marketing_gen.llm.processors import SeededSampler
 
     torch.manual_seed(0)
     vocab = 5000
-    # nucleus sizes 2, 2 (top-64 path), 215, 155 (top-1024 path), ~4450 (full sort)
+    # nucleus sizes 2, 2 (top-64 path), 215, 155 (top-1024 path), ~4450 (threshold search, no sort)
     logits = torch.cat([torch.randn(2, vocab) * 8, torch.randn(2, vocab) * 3, torch.randn(2, vocab) * 0.05])
     params = SamplingParams(max_new_tokens=4, temperature=0.9, top_p=0.9, seed=1)
     seeds = [11, 12, 13, 14, 15, 16]
     batch = SeededSampler(seeds, 0, params)
+    order, kept = _sorted_nucleus(logits / params.temperature, params.top_p)
+    assert (kept > 0).sum(-1)[4:].min() > 1024  # the last rows really take the threshold path
     for step in range(4):
         ids = torch.zeros((6, step), dtype=torch.long)
         got = batch(ids, logits).argmax(-1)
-        # reference: HF-style nucleus over the fully sorted distribution, same uniform per row
-        scaled = logits / params.temperature
-        srt, order = torch.sort(scaled, dim=-1, descending=True)
-        probs = torch.softmax(srt, dim=-1)
-        probs = probs.masked_fill(torch.cumsum(probs, -1) - probs >= params.top_p, 0.0)
-        cdf = torch.cumsum(probs, -1)
+        assert torch.equal(got, batch.pick(step, logits))
+        # prefilter rows: exactly today's sampler (same uniform, same sorted inverse CDF) -> same texts as before
+        cdf = torch.cumsum(kept, -1)
         u = batch.uniforms[:, step : step + 1]
         want = order.gather(-1, torch.searchsorted(cdf, u * cdf[:, -1:]).clamp(max=vocab - 1)).squeeze(-1)
-        assert got.tolist() == want.tolist()
+        assert got[:4].tolist() == want[:4].tolist()
+        # threshold rows: a token of the same nucleus
+        for r in (4, 5):
+            assert got[r].item() in set(order[r][kept[r] > 0].tolist())
         for r in range(6):  # the same row alone picks the same token
             alone = SeededSampler([seeds[r]], 0, params)(ids[r : r + 1], logits[r : r + 1]).argmax(-1)
             assert alone.item() == got[r].item()
+
+
+@pytest.mark.parametrize("scale", [0.01, 0.05, 0.5, 2.0, 8.0])
+def test_threshold_nucleus_keeps_the_tokens_and_probabilities_of_a_full_sort(scale: float) -> None:
+    from marketing_gen.llm.processors import threshold_nucleus
+
+    torch.manual_seed(3)
+    scaled = torch.randn(6, 3000) * scale
+    for top_p in (0.05, 0.3, 0.9, 0.95, 0.999):
+        order, kept = _sorted_nucleus(scaled, top_p)
+        want = torch.zeros_like(kept).scatter(-1, order, kept)  # vocabulary order
+        got = threshold_nucleus(torch.softmax(scaled, -1), top_p)
+        assert torch.equal(got > 0, want > 0), f"kept sets differ at top_p={top_p}"
+        torch.testing.assert_close(got / got.sum(-1, keepdim=True), want / want.sum(-1, keepdim=True))
+
+
+def test_threshold_draw_gives_each_token_its_renormalised_probability() -> None:
+    """Statistical: 8,000 seeded draws from one row land on the nucleus tokens in their renormalised shares."""
+    from marketing_gen.llm.processors import SeededSampler
+
+    torch.manual_seed(5)
+    logits = torch.randn(1, 500) * 3.0
+    params = SamplingParams(temperature=1.0, top_p=0.5, seed=1)
+    order, kept = _sorted_nucleus(logits, params.top_p)
+    want = torch.zeros_like(kept).scatter(-1, order, kept)[0]
+    want = want / want.sum()
+    draws = 8_000
+    u = torch.rand(draws, 1, generator=torch.Generator().manual_seed(9))
+    rows = logits.expand(draws, -1)
+    picks = SeededSampler([1], 0, params)._threshold_pick(rows, torch.logsumexp(rows, -1, keepdim=True), u)
+    freq = torch.bincount(picks[:, 0], minlength=500).float() / draws
+    assert set(freq.nonzero().flatten().tolist()) <= set(want.nonzero().flatten().tolist())
+    assert (freq - want).abs().sum().item() < 0.1  # L1 of 8k draws over ~15 tokens: ~0.04 expected
 
 
 def test_shared_system_prefix_gives_the_same_texts(tiny_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:

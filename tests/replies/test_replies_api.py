@@ -127,7 +127,7 @@ def test_engine_loads_on_the_thread_that_generates(settings_env: None, monkeypat
     """Torch keeps an OpenMP team per calling thread: loading on one and generating on another halves CPU speed."""
     import threading
 
-    from marketing_gen.llm.engine import Engine
+    from marketing_gen.versions import active
 
     threads: dict[str, set[int]] = {"load": set(), "generate": set()}
 
@@ -141,7 +141,7 @@ def test_engine_loads_on_the_thread_that_generates(settings_env: None, monkeypat
         threads["load"].add(threading.get_ident())
         return ThreadRecordingEngine(default=REPLY)
 
-    monkeypatch.setattr(Engine, "from_settings", staticmethod(load))
+    monkeypatch.setattr(active, "load_active_engine", load)
     app = create_app(get_settings())
     with TestClient(app) as c:
         for text in ("Does it come in black?", "Is the blue one in stock?"):

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
-from marketing_gen.registry import register_version
+from marketing_gen.versions.registry import register_version
 
 
 def test_escalation_json_without_a_model(settings_env: None) -> None:

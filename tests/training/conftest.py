@@ -54,7 +54,7 @@ def build_context(n: int = 0, *, offer: Offer | None = None, first_name: str | N
 @pytest.fixture
 def tiny_base(settings_env: None, tiny_model_dir: Path) -> str:
     """The tiny model registered as the active base version in the test database; returns its name."""
-    from marketing_gen.registry import register_version
+    from marketing_gen.versions.registry import register_version
 
     register_version("tiny-base", str(tiny_model_dir), kind="base", activate=True, url=get_settings().database_url)
     return "tiny-base"

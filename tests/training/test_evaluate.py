@@ -10,7 +10,6 @@ from fakes import ScriptedEngine
 
 from marketing_gen.config import get_settings
 from marketing_gen.contexts import Offer
-from marketing_gen.registry import get_version, register_version
 from marketing_gen.training.datasets import format_fields
 from marketing_gen.training.evaluate import (
     comparison_table,
@@ -21,6 +20,7 @@ from marketing_gen.training.evaluate import (
     store_eval,
 )
 from marketing_gen.training.teacher import teacher_fields
+from marketing_gen.versions.registry import get_version, register_version
 
 
 def _engine_answering(contexts, good: set[int], channel: str) -> ScriptedEngine:

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
-from marketing_gen.registry import active_version, register_version, store_metrics
 from marketing_gen.training.gate import promote
+from marketing_gen.versions.registry import active_version, register_version, store_metrics
 
 
 def _eval(pass_rate: float, grounding: float = 0.1, eval_set: str = "set-1") -> dict:

@@ -8,7 +8,7 @@ import pytest
 from conftest import _fresh_db, shared_data
 
 from marketing_gen.config import get_settings
-from marketing_gen.registry import VERSION_FILE, active_version, list_versions, register_version
+from marketing_gen.llm.model_dir import VERSION_FILE
 from marketing_gen.training.datasets import dataset_hash
 from marketing_gen.training.pipeline import (
     BEFORE_AFTER_FILE,
@@ -18,6 +18,7 @@ from marketing_gen.training.pipeline import (
     finetune_name,
 )
 from marketing_gen.training.sft import SFTParams
+from marketing_gen.versions.registry import active_version, list_versions, register_version
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from safetensors.torch import load_file
 
 from marketing_gen.config import get_settings
 from marketing_gen.errors import InvalidRequest
-from marketing_gen.registry import get_version
 from marketing_gen.training.sft import SFTParams, train_sft
+from marketing_gen.versions.registry import get_version
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:

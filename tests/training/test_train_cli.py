@@ -10,8 +10,8 @@ from conftest import shared_data
 
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
-from marketing_gen.registry import get_version
 from marketing_gen.training.datasets import load_rows, save_rows
+from marketing_gen.versions.registry import get_version
 
 
 def test_bootstrap_writes_a_dataset_with_its_hash(settings_env: None) -> None:

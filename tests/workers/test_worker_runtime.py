@@ -8,7 +8,7 @@ import pytest
 
 from marketing_gen.config import get_settings
 from marketing_gen.errors import ClientError
-from marketing_gen.registry import register_version, set_active
+from marketing_gen.versions.registry import register_version, set_active
 from workers import runtime
 
 

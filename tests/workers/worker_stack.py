@@ -119,7 +119,7 @@ def worker_model_dir(long_tiny_model_dir: Path) -> Path:
 @pytest.fixture(params=["sqlite", "redis"])
 def stack(request: pytest.FixtureRequest, tmp_path: Path, worker_model_dir: Path) -> Iterator[Stack]:
     """A fresh database with the tiny model registered as active, a broker, and a worker launcher."""
-    from marketing_gen.registry import register_version
+    from marketing_gen.versions.registry import register_version
 
     if request.param == "sqlite":
         db_url = request.getfixturevalue("sqlite_url")

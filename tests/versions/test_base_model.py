@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from marketing_gen.cli import main
 from marketing_gen.errors import ClientError, InvalidRequest
-from marketing_gen.llm.base_model import cache_dir, import_base, strip_quantizer
 from marketing_gen.llm.engine import Engine
 from marketing_gen.llm.sampling import SamplingParams
-from marketing_gen.registry import active_version, list_versions
+from marketing_gen.versions.base_model import cache_dir, import_base, strip_quantizer
+from marketing_gen.versions.registry import active_version, list_versions
 
 # Set before the test session to reuse the downloaded wheel across runs (e.g. the dev ./models dir).
 CACHED_MODELS_DIR = os.environ.get("MARKETING_GEN_MODELS_DIR")

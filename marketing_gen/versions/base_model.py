@@ -179,7 +179,7 @@ def import_base(
     Idempotent: a version of that name that is registered and present on disk is returned as ``already``.
     The new version becomes active when no version is active yet.
     """
-    from marketing_gen.registry import active_version, find_version, register_version
+    from marketing_gen.versions.registry import active_version, find_version, register_version
 
     name = name or (DEFAULT_NAME if source is None else _name_for(source))
     target = (Path(models_dir) / name).resolve()

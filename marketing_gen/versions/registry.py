@@ -1,15 +1,14 @@
 """Model versions registry over the ``model_versions`` table: register, look up, list, activate.
 
 Owns the rows and the single-active-version rule. Does not own the promote gate (training decides when a
-version is good enough) nor loading weights (``llm/engine.py``). Results are plain dataclasses.
+version is good enough) nor loading weights (``llm/engine.py``; ``versions/active.py`` loads the active one).
+The version file written beside a trained model's weights is ``llm/model_dir.py``. Results are plain dataclasses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
@@ -140,32 +139,3 @@ def store_metrics(name: str, metrics: dict[str, Any], *, url: str | None = None)
     get_version(name, url=url)  # NotFound with the usual message
     with session_scope(url) as session:
         session.execute(update(ModelVersion).where(ModelVersion.name == name).values(metrics=metrics))
-
-
-VERSION_FILE = "marketing_gen_version.json"
-"""Written into every trained model dir: what the registry row holds, so another database can register it, and
-``zero_shot_channels``: the channels it was trained on with prompts without the example turn (served the same way)."""
-
-
-def write_version_file(out_dir: Path, **info: Any) -> Path:
-    """Save the registry metadata of a trained model next to its weights."""
-    path = out_dir / VERSION_FILE
-    path.write_text(json.dumps(info, indent=2, default=str))
-    return path
-
-
-def read_version_file(out_dir: Path) -> dict[str, Any] | None:
-    """The metadata saved by ``write_version_file`` (None when the dir has none or is incomplete)."""
-    path = out_dir / VERSION_FILE
-    if not path.is_file() or not (out_dir / "config.json").is_file():
-        return None
-    return dict(json.loads(path.read_text()))
-
-
-def zero_shot_channels(rows: Any, base_path: str | Path | None = None) -> list[str]:
-    """What a trained model's version file records: channels of its zero-shot rows (chat prompts without the
-    example turn), plus those its base model already had."""
-    channels = {r["channel"] for r in rows if len(r.get("prompt") or []) <= 2 and r.get("channel")}
-    base = read_version_file(Path(base_path)) if base_path else None
-    channels.update((base or {}).get("zero_shot_channels") or [])
-    return sorted(channels)

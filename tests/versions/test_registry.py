@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from marketing_gen.errors import InvalidRequest, NotFound
-from marketing_gen.registry import (
+from marketing_gen.versions.registry import (
     ModelVersionInfo,
     active_version,
     find_version,

@@ -1,0 +1,103 @@
+"""The architecture's arrows, checked on the source (ast, every import in a module, function-local ones too).
+
+- ``llm/`` knows no database: it imports neither ``db``, ``versions``, ``campaigns`` nor SQLAlchemy.
+- Library modules never import the faces (``api``, ``cli``) nor ``workers``; ``KNOWN_FACE_IMPORTS`` names
+  today's exceptions so later work removes them (the test fails when one is fixed and not struck off).
+- The engine generates with neither SQLAlchemy nor pydantic-settings importable.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "marketing_gen"
+FACES = ("marketing_gen.api", "marketing_gen.cli", "marketing_gen.__main__", "workers")
+LLM_FORBIDDEN = ("marketing_gen.db", "marketing_gen.versions", "marketing_gen.campaigns", "marketing_gen.registry",
+                 "sqlalchemy", "alembic")  # fmt: skip
+KNOWN_FACE_IMPORTS = {
+    "marketing_gen.replies.bench": {"marketing_gen.api"},  # a bench inside a library package (devtools/ later)
+}
+"""Library modules that import a face today: remove an entry when its import goes."""
+
+
+def _module_name(path: Path, root: Path = PACKAGE.parent) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, root: Path = PACKAGE.parent) -> set[str]:
+    """Every module ``path`` (under ``root``) imports: absolute names; ``from a import b`` gives ``a`` and ``a.b``."""
+    module = _module_name(path, root)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def _hits(names: set[str], prefixes: tuple[str, ...]) -> set[str]:
+    return {p for p in prefixes for n in names if n == p or n.startswith(p + ".")}
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def test_the_import_scanner_sees_local_and_relative_imports(tmp_path: Path) -> None:
+    pkg = tmp_path / "marketing_gen" / "llm"
+    pkg.mkdir(parents=True)
+    mod = pkg / "x.py"
+    mod.write_text("def f():\n    from ..db import session_scope\n    import sqlalchemy.orm\n")
+    assert _hits(imports_of(mod, tmp_path), LLM_FORBIDDEN) == {"marketing_gen.db", "sqlalchemy"}
+
+
+def test_llm_imports_no_database() -> None:
+    offenders = {
+        name: sorted(_hits(imports_of(path), LLM_FORBIDDEN))
+        for name, path in _modules().items()
+        if name == "marketing_gen.llm" or name.startswith("marketing_gen.llm.")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_library_modules_do_not_import_faces() -> None:
+    found = {}
+    for name, path in _modules().items():
+        if _hits({name}, FACES):
+            continue
+        hits = _hits(imports_of(path), FACES)
+        if hits:
+            found[name] = hits
+    assert found == KNOWN_FACE_IMPORTS
+
+
+def test_engine_generates_without_sqlalchemy_or_pydantic_settings(tiny_model_dir: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["sqlalchemy"] = None  # any import of them raises ImportError
+        sys.modules["pydantic_settings"] = None
+        from marketing_gen.llm.engine import Engine
+        from marketing_gen.llm.sampling import SamplingParams
+        engine = Engine.from_path({str(tiny_model_dir)!r}, device="cpu", dtype="fp32")
+        out = engine.generate(["hello"], SamplingParams(max_new_tokens=3, temperature=0.8, top_p=0.9, seed=1))
+        assert len(out) == 1 and out[0].tokens[0] <= 3
+        assert "marketing_gen.config" not in sys.modules
+        print("generated")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "generated" in proc.stdout
