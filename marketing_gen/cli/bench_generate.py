@@ -284,6 +284,8 @@ def _table(rows: list[Row]) -> str:
             f"{r.path:<34} {r.copies:>6} {r.tokens:>7} {r.seconds:>7.1f} {r.tokens_per_s:>7.1f} {r.copies_per_s:>8.2f}"
             f" {r.p50_ms:>8.0f} {r.p95_ms:>8.0f} {r.peak_rss_mb:>7.0f}"
         )
+        if r.note:
+            lines.append(f"    {r.note}")
     return "\n".join(lines)
 
 
@@ -410,7 +412,11 @@ def generate_cmd(
     say("(b) engine, batched…")
     budget = token_budget or engine.token_budget
     row_b = _measure("(b) engine, bucketed micro-batches", lambda: run_engine(engine, prompts, params, budget))
-    row_b.note = f"micro-batches {engine.last_stats.batch_rows}, token budget {budget}"
+    stats = engine.last_stats
+    row_b.note = (
+        f"micro-batches {stats.batch_rows}, token budget {budget}; prefill {stats.prefill_seconds:.1f} s "
+        f"({stats.prefill_tokens} tokens), decode {stats.decode_seconds:.1f} s"
+    )
     rows.append(row_b)
     samples = engine.generate(prompts[:show], params) if show else []
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from marketing_gen.llm.processors import GeneratedRepetition, SeededSampler, StopOnStrings
@@ -63,11 +63,13 @@ def decode(
     eos_ids: Sequence[int],
     tokenizer: Any,
     ignore_eos: bool = False,
+    on_prefilled: Callable[[], None] | None = None,
 ) -> list[list[int]]:
     """Generated token ids per row (each ends at its EOS token or the token completing a stop string).
 
     ``input_ids``/``attention``: the left-padded prompts; ``cache`` already holds their first ``cached``
     positions (a shared system prefix) or nothing. ``ignore_eos`` generates ``max_new_tokens`` for every row.
+    ``on_prefilled`` is called once the prompts are encoded, before the first decode step (for timings).
     """
     import torch
 
@@ -107,6 +109,8 @@ def decode(
             use_cache=True,
             **extra,
         ).logits[:, -1, :]
+        if on_prefilled is not None:
+            on_prefilled()
         for step in range(steps):
             # 1. pick every row's token (rows that already stopped keep going until the next check drops them)
             scores = logits.float()

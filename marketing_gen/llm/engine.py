@@ -72,6 +72,10 @@ class GenerateStats:
     """Token positions run in prefill, padding included; less than ``prompt_tokens`` when system prefixes and
     shared heads (``layout.py``) are encoded once."""
     generated_tokens: int = 0
+    prefill_seconds: float = 0.0
+    """Wall time spent encoding prompts (shared heads and rows; the cached system prefix excluded)."""
+    decode_seconds: float = 0.0
+    """Wall time spent in decode steps (sampling and host checks included)."""
 
 
 class Engine:
@@ -350,6 +354,9 @@ class Engine:
         self, batch: list[_Row], params: SamplingParams, ignore_eos: bool, stats: GenerateStats
     ) -> list[tuple[str, str, int]]:
         """Decode one micro-batch of left-padded rows; returns (text, finish_reason, tokens) per row."""
+        import torch
+
+        marks = [time.perf_counter()]  # start, prompts encoded
 
         # 1. one tensor: [system prefix][pad][shared head][pad][rest of the prompt] (``layout.py``)
         shared = batch[0].prefix
@@ -369,6 +376,11 @@ class Engine:
             cache = kv_cache.preallocated_cache(self.model.config, len(batch), capacity, prefix_kv)
 
         # 2. decode (greedy, or each row's own seeded sampler), then cut each row at EOS / stop string
+        def prefilled() -> None:
+            if self.device.type == "cuda":  # one synchronisation per micro-batch, for the timing
+                torch.cuda.synchronize(self.device)
+            marks.append(time.perf_counter())
+
         generated = decode(
             self.model,
             input_ids,
@@ -380,8 +392,11 @@ class Engine:
             eos_ids=self.eos_ids,
             tokenizer=self.tokenizer,
             ignore_eos=ignore_eos,
+            on_prefilled=prefilled,
         )
         stats.prefill_tokens += layout.prefill_tokens
+        stats.prefill_seconds += marks[1] - marks[0]
+        stats.decode_seconds += time.perf_counter() - marks[1]
         return [self._finish(ids, params) for ids in generated]
 
     def _prefix_kv_for(self, prefix: tuple[int, ...]) -> list[tuple[Any, Any]]:

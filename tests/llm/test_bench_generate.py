@@ -31,7 +31,8 @@ def test_bench_generate_table_and_json(settings_env: None, tiny_model_dir: Path,
     for key in ("(a)", "(b)", "(d)"):
         assert rows[key]["copies"] == 5 and rows[key]["tokens"] == 20  # equal output lengths on every path
         assert rows[key]["copies_per_s"] > 0 and rows[key]["peak_rss_mb"] > 0
-    assert rows["(d)"]["note"] == "batches of 2"
+    assert rows["(d)"]["note"] == "batches of 2" and "    batches of 2" in result.stdout
+    assert "prefill" in rows["(b)"]["note"] and "decode" in rows["(b)"]["note"]
     assert {"b/a", "b/d"} <= set(report["ratios"]) and len(report["samples"]) == 1
     assert report["token_budget"] == 32768  # the engine's CPU default
 

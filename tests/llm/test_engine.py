@@ -84,6 +84,13 @@ def test_bucketed_equals_unbucketed(tiny_engine: Engine, params: SamplingParams)
     assert texts(one_batch) == one_by_one
 
 
+def test_stats_split_prefill_and_decode_time(tiny_engine: Engine) -> None:
+    tiny_engine.generate(PROMPTS, SamplingParams(max_new_tokens=6), ignore_eos=True)
+    stats = tiny_engine.last_stats
+    assert stats.prefill_seconds > 0 and stats.decode_seconds > 0
+    assert stats.prefill_seconds + stats.decode_seconds <= sum(stats.batch_seconds) + 1e-6
+
+
 def test_micro_batches_respect_token_budget(tiny_engine: Engine) -> None:
     params = SamplingParams(max_new_tokens=8)
     lengths = [c.prompt_tokens for c in tiny_engine.generate(PROMPTS, params)]
