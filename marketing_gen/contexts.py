@@ -74,6 +74,16 @@ class BrandFacts:
 
 
 @dataclass(frozen=True)
+class PushDevice:
+    """Where a push goes: an APNs or FCM token, and the topic (APNs ``apns-topic`` header / FCM topic)."""
+
+    platform: str
+    """``apns`` or ``fcm``."""
+    token: str = ""
+    topic: str = ""
+
+
+@dataclass(frozen=True)
 class UserContext:
     """Everything a prompt may say about one user, joined in one query per batch."""
 
@@ -97,3 +107,6 @@ class UserContext:
     offer: Offer = field(default_factory=Offer)
     email: str | None = None
     phone: str | None = None
+    """E.164 (``+447400123001``): the importer normalises every number."""
+    devices: tuple[PushDevice, ...] = ()
+    """Push targets (loaded for the push channel only)."""

@@ -263,6 +263,29 @@ def write_copies(
     return results
 
 
+def write_template_copies(
+    contexts: Sequence[UserContext],
+    channel: str | ChannelSpec,
+    *,
+    variant: int = 0,
+    settings: Settings | None = None,
+    model_version: str = "template",
+) -> list[CopyResult]:
+    """The deterministic fallback copy for each context, checked like model copy (no model needed)."""
+    spec = get_channel(channel)
+    settings = settings or get_settings()
+    results = []
+    for i, ctx in enumerate(contexts):
+        result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=model_version)
+        results.append(result)
+        if not ctx.items and spec.name != "social_reply":
+            result.skipped, result.skip_reason = True, "no recommendations"
+            continue
+        facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
+        _apply_fallback(_Job(i, ctx, [], facts, result), spec, settings, variant, None)
+    return results
+
+
 def _add_fluency(checked: Sequence[tuple[_Job, dict[str, Any], list[Violation]]], fluency: Scorer) -> None:
     """Score every text of ``checked`` in one call and append ``fluency.low`` findings to each piece's list."""
     pairs = [fluency_texts(fields, job.facts) for job, fields, _ in checked]

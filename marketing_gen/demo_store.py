@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import json
 import random
 import unicodedata
@@ -234,15 +235,20 @@ def write_demo_store(out_dir: str | Path, *, users: int = 120, seed: int = 0) ->
         email_local = unicodedata.normalize("NFKD", email_local).encode("ascii", "ignore").decode()
         sms = rng.random() < 0.3
         phone = f"{_PHONE_PREFIX[country][i % 2 == 0]}{i:03d}" if sms or rng.random() < 0.2 else ""
-        user_rows.append(
-            [f"C{i:05d}", f"{email_local}@example.com", "" if rng.random() < 0.03 else first, last, locale, country,
-             phone, _yes(rng.random() < 0.85), _yes(sms), _yes(rng.random() < 0.4), _yes(rng.random() < 0.5),
-             rng.choice(("bronze", "bronze", "silver", "gold"))]
-        )  # fmt: skip
+        row = [f"C{i:05d}", f"{email_local}@example.com", "" if rng.random() < 0.03 else first, last, locale,
+               country, phone, _yes(rng.random() < 0.85), _yes(sms), _yes(rng.random() < 0.4),
+               _yes(rng.random() < 0.5), rng.choice(("bronze", "bronze", "silver", "gold"))]  # fmt: skip
+        # Push users have the app: odd ones on iOS (an APNs token), even ones on Android (an FCM token); every
+        # fifth push user has not opened the app since the token system changed (no token: no push draft).
+        token = hashlib.sha256(f"demo-device-{i}".encode()).hexdigest()
+        has_app = row[9] == "yes" and i % 5 != 0
+        row += [token if has_app and i % 2 else "", f"demo-fcm:{token[:48]}" if has_app and not i % 2 else ""]
+        user_rows.append(row)
     with paths["users"].open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["user_id", "email", "first_name", "last_name", "locale", "country", "phone", "email_consent",
-                    "sms_consent", "push_consent", "ads_consent", "loyalty_tier"])  # fmt: skip
+                    "sms_consent", "push_consent", "ads_consent", "loyalty_tier", "apns_token",
+                    "fcm_token"])  # fmt: skip
         w.writerows(user_rows)
 
     with paths["interactions"].open("w", newline="", encoding="utf-8") as fh:

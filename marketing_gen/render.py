@@ -316,7 +316,12 @@ def google_ads_csv(rows: Iterable[Mapping[str, str]]) -> str:
 def render_push(
     fields: Mapping[str, Any], context: UserContext, *, draft_id: int | None, settings: Settings, limit: int = 4096
 ) -> RenderedArtifact:
-    """APNs and FCM payloads with a tracked deep link; InvalidRequest when one exceeds the byte limit."""
+    """APNs and FCM payloads with a tracked deep link, addressed to each of the user's devices; InvalidRequest
+    when the user has no device or a payload exceeds the byte limit."""
+    if not context.devices:
+        raise InvalidRequest(
+            f"user {context.external_id} has no push device: import apns_token / fcm_token (users) or a devices file"
+        )
     title, body = str(fields.get("title", "")), str(fields.get("body", ""))
     target = _first(i.url for i in context.items) or context.brand.website_url
     url = click_url(settings, draft_id=draft_id, url=target) if target else None
@@ -324,7 +329,9 @@ def render_push(
     extra["disclaimer"] = legal_lines(context.locale, settings).lines["push_disclaimer"]
     apns = push.build_apns(title, body, url=url, data=extra)
     fcm = push.build_fcm(title, body, url=url, data=extra)
-    sizes = {"apns": push.payload_bytes(apns), "fcm": push.payload_bytes(fcm)}
+    sends = push.build_sends(context.devices, apns, fcm)
+    fcm_sizes = [push.payload_bytes({"message": s["message"]}) for s in sends if s["platform"] == "fcm"]
+    sizes = {"apns": push.payload_bytes(apns), "fcm": max(fcm_sizes, default=push.payload_bytes(fcm))}
     if max(sizes.values()) > limit:
         raise InvalidRequest(f"push payload is {max(sizes.values())} bytes; APNs/FCM accept at most {limit}")
-    return RenderedArtifact("push", "push", {"apns": apns, "fcm": fcm, "bytes": sizes})
+    return RenderedArtifact("push", "push", {"apns": apns, "fcm": fcm, "sends": sends, "bytes": sizes})

@@ -27,7 +27,8 @@ from marketing_gen.campaigns.pipeline import (
 from marketing_gen.campaigns.state import CampaignState, campaign_status, create_campaign, set_state
 from marketing_gen.config import get_settings
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Brand, Draft, Item, OutboxMessage, Recommendation, User
+from marketing_gen.db.models import Brand, Device, Draft, Item, OutboxMessage, Recommendation, User
+from marketing_gen.errors import InvalidRequest
 
 
 def _seed(url: str, n: int = 6) -> None:
@@ -51,11 +52,13 @@ def _seed(url: str, n: int = 6) -> None:
                 country="United Kingdom",
                 consent_email=True,
                 consent_ads=True,
+                consent_push=True,
             )
             for i in range(n)
         ]
         s.add_all([item, *users])
         s.flush()
+        s.add_all([Device(user_id=u.id, platform="fcm", token=f"fcm-{u.external_id}-" + "t" * 32) for u in users])
         # the last user has no recommendations: the copywriter skips them
         s.add_all([Recommendation(user_id=u.id, item_id=item.id, rank=1, score=1.0) for u in users[:-1]])
 
@@ -70,7 +73,7 @@ def test_steps_are_idempotent_and_exports_work(settings_env: None, db_url: str, 
     settings = get_settings()
     cid = create_campaign(
         name="Spring",
-        channels=["email", "google_ads_rsa"],
+        channels=["email", "push", "google_ads_rsa"],
         url=db_url,
         options={"batch_size": 4, "max_regenerations": 0},
     )
@@ -104,9 +107,13 @@ def test_steps_are_idempotent_and_exports_work(settings_env: None, db_url: str, 
     (jsonl,) = export_campaign(cid, "jsonl", tmp_path, url=db_url)
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     assert len(rows) == 12 and {r["status"] for r in rows} == {"queued", "skipped"}
-    (ads,) = export_campaign(cid, "google-ads-csv", tmp_path, url=db_url)
-    ad_rows = list(csv.DictReader(ads.open(encoding="utf-8")))
-    assert len(ad_rows) == 5 and all(r["Headline 1"] and r["Final URL"] for r in ad_rows)
+    with pytest.raises(InvalidRequest, match="campaign ads"):  # no per-user ad drafts: ads are per theme
+        export_campaign(cid, "google-ads-csv", tmp_path, url=db_url)
+    with session_scope(db_url) as s:
+        assert not s.scalar(select(func.count()).select_from(Draft).where(Draft.channel == "google_ads_rsa"))
+    push = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    sent = [r["rendered"]["data"]["sends"] for r in push if r["channel"] == "push" and r["rendered"]]
+    assert len(sent) == 5 and all(s[0]["message"]["token"].startswith("fcm-u") for s in sent)
     emls = export_campaign(cid, "eml", tmp_path, url=db_url)
     assert len(emls) == 5
     msg = email.message_from_bytes(emls[0].read_bytes())

@@ -18,7 +18,7 @@ from marketing_gen.channels.legal import (
     legal_lines,
 )
 from marketing_gen.config import Settings, get_settings
-from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+from marketing_gen.contexts import BrandFacts, ItemFacts, PushDevice, UserContext
 from marketing_gen.render import render
 
 SETTINGS = Settings(public_base_url="https://mg.example.com", secret_key="legal-lines-test-secret-0123456789abcdef")
@@ -28,7 +28,16 @@ BRAND = BrandFacts(name="Northwind Outfitters", postal_address="12 Harbour Stree
 def _ctx(locale: str) -> UserContext:
     item = ItemFacts(1, "sku", "Enamel Camp Mug", Decimal("12"), "EUR", url="https://s.ex/p/1")
     return UserContext(
-        1, "u1", "Anna", locale, None, BRAND, items=(item,), email="anna@example.com", phone="+4915123456001"
+        1,
+        "u1",
+        "Anna",
+        locale,
+        None,
+        BRAND,
+        items=(item,),
+        email="anna@example.com",
+        phone="+4915123456001",
+        devices=(PushDevice("fcm", "f" * 40),),
     )
 
 

@@ -20,7 +20,7 @@ from marketing_gen.campaigns.state import (
     transition,
 )
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Draft, Interaction, Item, User, utcnow
+from marketing_gen.db.models import Device, Draft, Interaction, Item, User, utcnow
 from marketing_gen.errors import InvalidRequest, NotFound
 
 ALL = {"consent_email": True, "consent_sms": True, "consent_push": True, "consent_ads": True}
@@ -37,6 +37,14 @@ def _user(i: int, **kw: object) -> User:
     }
     base.update(kw)
     return User(**base)
+
+
+def _give_devices(url: str, *, skip: frozenset[str] = frozenset()) -> None:
+    """An FCM token for every user (push drafts need a device), except the external ids in ``skip``."""
+    with session_scope(url) as s:
+        for u in s.scalars(select(User)):
+            if u.external_id not in skip:
+                s.add(Device(user_id=u.id, platform="fcm", token=f"fcm-token-{u.external_id}-" + "x" * 24))
 
 
 def _plan(url: str, campaign_id: int, **kw: object) -> object:
@@ -96,11 +104,12 @@ def test_consent_unsubscribe_suppression_and_address(db_url: str) -> None:
 def test_replanning_inserts_nothing(db_url: str) -> None:
     with session_scope(db_url) as s:
         s.add_all([_user(i) for i in range(30)])
+    _give_devices(db_url)
     cid = create_campaign(name="c", channels=["push", "google_ads_rsa"], url=db_url)
     first = _plan(db_url, cid)
     before = _drafts(db_url, cid)
     second = _plan(db_url, cid)
-    assert first.inserted == 60 and second.inserted == 0  # type: ignore[attr-defined]
+    assert first.inserted == 30 and second.inserted == 0  # type: ignore[attr-defined]  # push only: ads are per theme
     assert _drafts(db_url, cid) == before
     assert second.audience == {"push": 30, "google_ads_rsa": 30}  # type: ignore[attr-defined]
 
@@ -108,6 +117,7 @@ def test_replanning_inserts_nothing(db_url: str) -> None:
 def test_variants_split_the_audience_deterministically(db_url: str) -> None:
     with session_scope(db_url) as s:
         s.add_all([_user(i) for i in range(200)])
+    _give_devices(db_url)
     cid = create_campaign(name="ab", channels=["email", "push"], variants=2, url=db_url)
     _plan(db_url, cid)
     drafts = _drafts(db_url, cid)
@@ -180,6 +190,7 @@ def test_segment_uses_interests_and_purchase_recency(db_url: str) -> None:
                 Interaction(user_id=u3.id, item_id=toy.id, event="view", ts=now),
             ]
         )
+    _give_devices(db_url)
     cid = create_campaign(
         name="k",
         channels=["push"],
@@ -193,6 +204,7 @@ def test_segment_uses_interests_and_purchase_recency(db_url: str) -> None:
 def test_state_machine_and_status(db_url: str) -> None:
     with session_scope(db_url) as s:
         s.add_all([_user(i) for i in range(4)])
+    _give_devices(db_url)
     cid = create_campaign(name="s", channels=["push"], offer_text="Spring sale", discount_pct=10, url=db_url)
     status = campaign_status(cid, url=db_url)
     assert status["state"] == "created" and status["offer"] == {"text": "Spring sale", "discount_pct": "10"}
@@ -246,3 +258,15 @@ def test_state_machine_and_status(db_url: str) -> None:
 def test_create_validates(db_url: str, kw: dict[str, object], fragment: str) -> None:
     with pytest.raises(InvalidRequest, match=fragment):
         create_campaign(name="bad", url=db_url, **kw)  # type: ignore[arg-type]
+
+
+def test_no_push_draft_without_a_device_and_no_per_user_ad_drafts(db_url: str) -> None:
+    with session_scope(db_url) as s:
+        s.add_all([_user(i) for i in range(6)])
+    _give_devices(db_url, skip=frozenset({"u1", "u4"}))
+    cid = create_campaign(name="d", channels=["push", "google_ads_rsa", "meta_ad"], url=db_url)
+    result = _plan(db_url, cid)
+    assert _drafts(db_url, cid) == {(f"u{i}", "push", 0) for i in (0, 2, 3, 5)}
+    assert result.excluded["push"]["no_device"] == 2  # type: ignore[attr-defined]
+    assert result.audience == {"push": 4, "google_ads_rsa": 6, "meta_ad": 6}  # type: ignore[attr-defined]
+    assert result.inserted == 4  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from marketing_gen.config import Settings
-from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+from marketing_gen.contexts import BrandFacts, ItemFacts, PushDevice, UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.render import GOOGLE_ADS_COLUMNS, google_ads_csv, render
 from marketing_gen.tokens import verify_token
@@ -48,6 +48,7 @@ def ctx(brand: BrandFacts = BRAND, items: tuple[ItemFacts, ...] = ITEMS) -> User
         items=items,
         email="anna@example.org",
         phone="+447700900123",
+        devices=(PushDevice("apns", "ab" * 32, "com.example.shop"), PushDevice("fcm", "fcm-token:" + "x" * 40)),
     )
 
 

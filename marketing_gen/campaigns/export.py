@@ -101,6 +101,11 @@ def export_campaign(campaign_id: int, fmt: str, out_dir: Path, *, url: str | Non
             ((r["rendered"] or {}).get("data") or {}).get("row")
             for r in _rows(campaign_id, url, channel="google_ads_rsa", statuses=DELIVERABLE)
         ]
+        if not any(ads):  # campaigns plan no per-user ad drafts: ads are written per theme
+            raise InvalidRequest(
+                f"campaign {campaign_id} has no per-user Google Ads rows: search ads are written per themed ad group "
+                f"with keywords; run `marketing-gen campaign ads {campaign_id} --out {out_dir}`"
+            )
         path = out_dir / f"campaign_{campaign_id}_google_ads.csv"
         write_private_text(path, google_ads_csv(a for a in ads if a), newline="")
         return [path]

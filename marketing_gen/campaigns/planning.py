@@ -3,6 +3,10 @@
 Owns who gets which draft. Drafts are inserted with ``insert_ignore`` on
 ``idempotency_key = f"{campaign}:{user}:{channel}:{variant}"``, so planning twice inserts nothing new.
 
+Ads channels (``google_ads_rsa``, ``meta_ad``) get no per-user drafts: search and social ads target audiences,
+not people. Their eligible users are counted in ``audience``; ``marketing-gen campaign ads`` writes one ad per
+theme (``marketing_gen.ads``). Push needs a device: users without an APNs/FCM token get no push draft.
+
 A/B variants: ``--variants n`` splits the audience into n arms. Each user is assigned one arm,
 ``sha256(f"{campaign}:{user}") mod n``, the same arm on every channel of the campaign (so a user sees one
 coherent variant) and the same arm on every re-plan (deterministic, no stored randomness).
@@ -24,13 +28,15 @@ from marketing_gen.campaigns.eligibility import Recipient, exclusion
 from marketing_gen.campaigns.segments import Profile, Segment, parse_segment
 from marketing_gen.campaigns.state import DraftStatus
 from marketing_gen.db import insert_ignore
-from marketing_gen.db.models import Campaign, Draft, Interaction, Item, User, utcnow
+from marketing_gen.db.models import Campaign, Device, Draft, Interaction, Item, User, utcnow
 
 INSERT_CHUNK = 1000
 CAPPED_STATUSES = ("pending", "generated", "ready", "queued")
 """Drafts of other campaigns that count towards the frequency cap (skipped / failed ones are never sent)."""
 
 DRAFTS = cast(Table, Draft.__table__)
+AD_CHANNELS = ("google_ads_rsa", "meta_ad")
+"""Channels written per theme (``marketing_gen.ads``), never as per-user drafts."""
 
 
 @dataclass
@@ -128,6 +134,15 @@ def _exclusion(user: User, channel: str) -> str | None:
     return _PLAN_REASONS[reason.split(":", 1)[0]] if reason else None
 
 
+def exclusion_reason(user: User, channel: str) -> str | None:
+    """Why ``user`` may not get ``channel`` (suppressed, unsubscribed, no_consent, no_address), or None."""
+    return _exclusion(user, channel)
+
+
+def _with_device(session: Session, user_ids: list[int]) -> set[int]:
+    return set(session.scalars(select(Device.user_id).where(Device.user_id.in_(user_ids)).distinct()))
+
+
 FREQUENCY_LOCK = 0x6D67_6663  # "mgfc"
 """First key of the PostgreSQL advisory locks that serialise planning per channel (second key: the channel)."""
 
@@ -194,14 +209,20 @@ def plan_drafts(
 
     def flush(users: list[User]) -> None:
         rows = []
+        devices = _with_device(session, [u.id for u in users]) if "push" in campaign.channels else set()
         for channel in campaign.channels:
             eligible = []
             for u in users:
                 reason = _exclusion(u, channel)
+                if reason is None and channel == "push" and u.id not in devices:
+                    reason = "no_device"
                 if reason:
                     result.excluded[channel][reason] += 1
                 else:
                     eligible.append(u.id)
+            if channel in AD_CHANNELS:
+                result.audience[channel] += len(eligible)
+                continue
             fresh = [uid for uid in eligible if (uid, channel) not in already]
             capped = over_cap(session, campaign.id, channel, fresh, cap=frequency_cap, since=since) if fresh else set()
             result.excluded[channel]["frequency_cap"] += len(capped)

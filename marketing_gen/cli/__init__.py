@@ -1,6 +1,7 @@
 """Command-line interface: click group `marketing-gen`. Heavy imports live inside commands."""
 
 from marketing_gen.cli import (
+    ads_cmds,  # noqa: F401
     bench_campaign,  # noqa: F401
     bench_generate,  # noqa: F401
     bench_send,  # noqa: F401

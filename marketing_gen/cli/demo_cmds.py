@@ -24,7 +24,7 @@ from marketing_gen.cli.groups import main
 if TYPE_CHECKING:
     from marketing_gen.config import Settings
 
-DEMO_CHANNELS = ("email", "google_ads_rsa", "sms", "push")
+DEMO_CHANNELS = ("email", "google_ads_rsa", "meta_ad", "sms", "push")
 DEMO_KEY_FILE = "secret_key"
 """The demo's signing key, beside its database (kept across runs; ``--fresh`` makes a new one)."""
 CANONICAL = (
@@ -366,8 +366,18 @@ def demo(
     for line in _stats_table(status, wall):
         click.echo("  " + line)
 
+    t = _step("ads by theme: ad groups, keywords, one RSA and one Meta ad per theme (the model, in this process)")
+    from marketing_gen.ads.build import build_ads
+    from marketing_gen.llm.engine import Engine
+
+    ads = build_ads(cid, out_dir / "ads", engine=Engine.from_settings(settings), settings=settings)
+    click.echo(
+        f"  {len(ads.groups)} ad groups for {ads.audience} users, {ads.negatives} negative keywords "
+        f"({time.perf_counter() - t:.1f} s); files in {out_dir / 'ads'}"
+    )
+
     _step(f"exports in {out_dir}")
-    for fmt in ("jsonl", "google-ads-csv", "eml"):
+    for fmt in ("jsonl", "eml"):
         paths = export_campaign(cid, fmt, out_dir, url=url)
         shown = paths[0] if len(paths) == 1 else f"{len(paths)} files in {paths[0].parent}" if paths else "nothing"
         click.echo(f"  {fmt:<15} {shown}")

@@ -1,5 +1,5 @@
-"""`marketing-gen import …` (users, items, interactions, recommendations, online-retail, brand, suppressions) and
-`bench import`."""
+"""`marketing-gen import …` (users, items, interactions, recommendations, devices, online-retail, brand,
+suppressions) and `bench import`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from marketing_gen.errors import ClientError
 
 _HELP = {
     "users": "Import users: user_id,email,first_name,last_name,locale,country,phone,"
-    "email_consent,sms_consent,push_consent[,ads_consent,timezone]; other columns go to attributes.",
+    "email_consent,sms_consent,push_consent[,ads_consent,timezone,apns_token,fcm_token]; phones are stored "
+    "in E.164 (national numbers read in the user's country); other columns go to attributes.",
+    "devices": "Import push devices: user_id,platform (apns|fcm),token[,topic]; FCM rows may give a topic "
+    "instead of a token. Users must be imported first.",
     "items": "Import items: item_id,title,description,category,price,currency,url,in_stock[,image_url]; "
     "prices like $1,299.00 or £2.55; other columns go to attributes.",
     "interactions": "Import interactions: user_id,item_id,event (view|cart|purchase|rating),timestamp,"

@@ -84,6 +84,29 @@ class SuppressionEntry(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class Device(Base):
+    """A push target of a user: an APNs device token or an FCM registration token / topic.
+
+    ``token`` and ``topic`` are ``""`` when not given (so the unique key works on SQLite and PostgreSQL alike).
+    APNs needs a token; its topic is the ``apns-topic`` header (the app's bundle id). FCM sends to the token,
+    or to the topic when a row has only a topic.
+    """
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        UniqueConstraint("user_id", "platform", "token", "topic", name="uq_device"),
+        Index("ix_devices_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(8))  # apns | fcm
+    token: Mapped[str] = mapped_column(String(512), default="")
+    topic: Mapped[str] = mapped_column(String(256), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
 class Item(Base):
     __tablename__ = "items"
 

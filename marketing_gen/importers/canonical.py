@@ -20,11 +20,12 @@ from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.exc import DBAPIError
 
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Interaction, Item, Recommendation, User
+from marketing_gen.db.models import Device, Interaction, Item, Recommendation, User
 from marketing_gen.errors import InvalidRequest, ServerError
 from marketing_gen.importers.readers import Source, open_source
 from marketing_gen.importers.report import ImportReport
 from marketing_gen.importers.rows import (
+    DeviceRow,
     InteractionRow,
     ItemRow,
     RecommendationRow,
@@ -41,6 +42,8 @@ USERS: Table = User.__table__  # type: ignore[assignment]
 ITEMS: Table = Item.__table__  # type: ignore[assignment]
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
 RECOMMENDATIONS: Table = Recommendation.__table__  # type: ignore[assignment]
+DEVICES: Table = Device.__table__  # type: ignore[assignment]
+DEVICE_KEY = ["user_id", "platform", "token", "topic"]
 
 
 @dataclass
@@ -86,6 +89,14 @@ KINDS: dict[str, _Kind] = {
         lambda m: (m.user_id, m.item_id),
         False,
     ),
+    "devices": _Kind(
+        "devices",
+        DeviceRow,
+        ("user_id", "platform"),
+        _fields(DeviceRow),
+        lambda m: (m.user_id, m.platform, m.token or "", m.topic or ""),
+        False,
+    ),
 }
 """The canonical file kinds, their required columns and duplicate keys."""
 
@@ -109,7 +120,7 @@ def user_values(m: UserRow, extras: dict[str, Any] | None, *, now: dt.datetime, 
     """A validated users row → column values (only the columns the row gives)."""
     given = m.model_fields_set
     row: dict[str, Any] = {"external_id": m.user_id}
-    for col in ("email", "first_name", "last_name", "locale", "country", "phone", "timezone"):
+    for col in ("email", "first_name", "last_name", "locale", "country", "phone", "timezone"):  # not the tokens
         if col in given:
             row[col] = getattr(m, col)
     if "locale" in row and row["locale"] is None:
@@ -259,6 +270,7 @@ class _Importer:
                         session, USERS, rows, ["external_id"], extra_set=users_consent_set, touch="updated_at"
                     )
                     self._apply_suppressions(session, [r["external_id"] for r in rows])
+                    self._write_user_devices(session, entries)
                 elif self.kind.name == "items":
                     rows = [item_values(e.model, e.extras) for e in entries]
                     counts = write_rows(session, ITEMS, rows, ["external_id"], touch="updated_at")
@@ -291,7 +303,30 @@ class _Importer:
             for key, n in applied.items():
                 totals[key] += n
 
+    def _write_user_devices(self, session: Any, entries: list[_Entry]) -> None:
+        """The users file's ``apns_token`` / ``fcm_token`` columns → device rows (counted under ``devices``)."""
+        tokens = [(e.model.user_id, p, t) for e in entries for p, t in (("apns", e.model.apns_token),
+                  ("fcm", e.model.fcm_token)) if t]  # fmt: skip
+        if not tokens:
+            return
+        resolve_ids(session, USERS, (u for u, _, _ in tokens), self.user_ids)
+        rows = [device_values(self.user_ids[u], p, t, None) for u, p, t in tokens]
+        self.report.count_table("devices", *write_rows(session, DEVICES, rows, DEVICE_KEY, touch="updated_at"))
+
+    def _write_devices(self, session: Any, entries: list[_Entry]) -> tuple[int, int]:
+        resolve_ids(session, USERS, (e.model.user_id for e in entries), self.user_ids)
+        rows = []
+        for e in entries:
+            m = e.model
+            if m.user_id not in self.user_ids:
+                self.report.reject(e.row, [("user_id", f"unknown user_id {m.user_id!r} (import users first)")])
+                continue
+            rows.append(device_values(self.user_ids[m.user_id], m.platform, m.token, m.topic))
+        return write_rows(session, DEVICES, rows, DEVICE_KEY, touch="updated_at") if rows else (0, 0)
+
     def _write_linked(self, session: Any, entries: list[_Entry]) -> tuple[int, int]:
+        if isinstance(entries[0].model, DeviceRow):
+            return self._write_devices(session, entries)
         resolve_ids(session, USERS, (e.model.user_id for e in entries), self.user_ids)
         resolve_ids(session, ITEMS, (e.model.item_id for e in entries), self.item_ids)
         rows = []
@@ -317,6 +352,11 @@ class _Importer:
         if isinstance(entries[0].model, InteractionRow):
             return write_rows(session, INTERACTIONS, rows, ["user_id", "item_id", "event", "ts"])
         return write_rows(session, RECOMMENDATIONS, rows, ["user_id", "source", "item_id"])
+
+
+def device_values(user_id: int, platform: str, token: str | None, topic: str | None) -> dict[str, Any]:
+    """One ``devices`` row (``""`` for a missing token or topic, so the unique key holds on every database)."""
+    return {"user_id": user_id, "platform": platform, "token": token or "", "topic": topic or ""}
 
 
 def import_file(

@@ -21,6 +21,7 @@ from pydantic import (
     ValidatorFunctionWrapHandler,
     WrapValidator,
     field_validator,
+    model_validator,
 )
 
 from marketing_gen.importers.phones import region_of, to_e164
@@ -244,6 +245,18 @@ class UserRow(_Row):
     sms_consent: OptBool = None
     push_consent: OptBool = None
     ads_consent: OptBool = None
+    apns_token: Str512 = None
+    fcm_token: Str512 = None
+
+    @field_validator("apns_token")
+    @classmethod
+    def _apns(cls, v: str | None) -> str | None:
+        return None if v is None else check_token("apns", v)
+
+    @field_validator("fcm_token")
+    @classmethod
+    def _fcm(cls, v: str | None) -> str | None:
+        return None if v is None else check_token("fcm", v)
 
     @field_validator("first_name", "last_name", "country", "phone", mode="before")
     @classmethod
@@ -285,6 +298,55 @@ class UserRow(_Row):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {v!r} (use an IANA name such as Europe/Berlin)") from None
         return v
+
+
+PLATFORMS: dict[str, str] = {"apns": "apns", "ios": "apns", "apple": "apns", "fcm": "fcm", "android": "fcm",
+                              "firebase": "fcm", "gcm": "fcm"}  # fmt: skip
+"""Push platform names a devices file may use → ``apns`` | ``fcm``."""
+_TOKEN = {"apns": re.compile(r"^[0-9a-fA-F]{64,200}$"), "fcm": re.compile(r"^[A-Za-z0-9_:\-]{32,512}$")}
+_TOPIC = re.compile(r"^[A-Za-z0-9._~%\-]{1,256}$")
+
+
+def check_token(platform: str, token: str) -> str:
+    """An APNs token (64+ hex digits, lower-cased) or an FCM registration token; ValueError otherwise."""
+    if not _TOKEN[platform].match(token):
+        shape = "64 or more hex digits" if platform == "apns" else "32–512 letters, digits, ':', '-' or '_'"
+        raise ValueError(f"not an {platform.upper()} device token: {token[:40]!r} (expected {shape})")
+    return token.lower() if platform == "apns" else token
+
+
+class DeviceRow(_Row):
+    """One row of a devices file: a user's push token (and topic) on one platform."""
+
+    user_id: ExternalId
+    platform: str
+    token: Str512 = None
+    topic: Annotated[Annotated[str, Field(max_length=256)] | None, BeforeValidator(_strip_str)] = None
+
+    @field_validator("platform", mode="before")
+    @classmethod
+    def _platform(cls, v: Any) -> str:
+        name = str(v or "").strip().lower()
+        if name not in PLATFORMS:
+            raise ValueError(f"unknown push platform {v!r} (use apns or fcm; ios and android are accepted)")
+        return PLATFORMS[name]
+
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        if v is not None and not _TOPIC.match(v):
+            raise ValueError(f"not a push topic: {v!r} (letters, digits and . _ ~ % - only)")
+        return v
+
+    @model_validator(mode="after")
+    def _target(self) -> DeviceRow:
+        if self.token is not None:
+            object.__setattr__(self, "token", check_token(self.platform, self.token))
+        elif self.platform == "apns" or self.topic is None:
+            raise ValueError(
+                "a device needs a token (APNs always; FCM sends to the token, or to the topic when there is none)"
+            )
+        return self
 
 
 def _check_url(v: str | None) -> str | None:

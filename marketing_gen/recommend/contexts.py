@@ -1,10 +1,10 @@
 """The profile join: users ⋈ recommendations ⋈ items ⋈ interaction aggregates → frozen ``UserContext``s.
 
-Owns ``build_contexts``: one SELECT per batch of users (plus one for the brand), plain dataclasses out, no ORM
-objects. Which recommendation source wins (``upstream`` imported rows over ``builtin`` ones by default) is
-decided in SQL, per user. Interests count in-stock items only and the last purchase prefers an in-stock item:
-importers mark fee lines (postage, bank charges) out of stock. Does not own the context dataclasses themselves
-(``marketing_gen/contexts.py``).
+Owns ``build_contexts``: one SELECT per batch of users (plus one for the brand, and one for push devices on the
+push channel), plain dataclasses out, no ORM objects. Which recommendation source wins (``upstream`` imported rows
+over ``builtin`` ones by default) is decided in SQL, per user. Interests count in-stock items only and the last
+purchase prefers an in-stock item: importers mark fee lines (postage, bank charges) out of stock. Does not own the
+context dataclasses themselves (``marketing_gen/contexts.py``).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from marketing_gen.contexts import CHANNELS, CONSENT_FOR_CHANNEL, BrandFacts, ItemFacts, Offer, UserContext
+from marketing_gen.contexts import CHANNELS, CONSENT_FOR_CHANNEL, BrandFacts, ItemFacts, Offer, PushDevice, UserContext
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Brand, Interaction, Item, Recommendation, User
+from marketing_gen.db.models import Brand, Device, Interaction, Item, Recommendation, User
 from marketing_gen.errors import InvalidRequest
 
 BATCH = 1000
@@ -260,19 +260,40 @@ def build_contexts(
     ids = list(dict.fromkeys(int(u) for u in user_ids))
     if session is None:
         with session_scope(url) as own:
-            return _build(own, ids, offer or Offer(), k, prefer_source, value_bands)
-    return _build(session, ids, offer or Offer(), k, prefer_source, value_bands)
+            return _build(own, ids, offer or Offer(), k, prefer_source, value_bands, channel == "push")
+    return _build(session, ids, offer or Offer(), k, prefer_source, value_bands, channel == "push")
+
+
+def _devices(session: Session, ids: list[int]) -> dict[int, tuple[PushDevice, ...]]:
+    """Each user's push targets, one query for the batch."""
+    out: dict[int, list[PushDevice]] = {}
+    rows = session.execute(
+        select(Device.user_id, Device.platform, Device.token, Device.topic)
+        .where(Device.user_id.in_(ids))
+        .order_by(Device.user_id, Device.id)
+    )
+    for uid, platform, token, topic in rows:
+        out.setdefault(uid, []).append(PushDevice(platform=platform, token=token, topic=topic))
+    return {uid: tuple(d) for uid, d in out.items()}
 
 
 def _build(
-    session: Session, ids: list[int], offer: Offer, k: int, prefer_source: str, bands: tuple[float, float]
+    session: Session,
+    ids: list[int],
+    offer: Offer,
+    k: int,
+    prefer_source: str,
+    bands: tuple[float, float],
+    with_devices: bool = False,
 ) -> list[UserContext]:
     if not ids:
         return []
     brand = load_brand(session)
     found: dict[int, UserContext] = {}
     for start in range(0, len(ids), BATCH):
-        rows = session.execute(_join_query(ids[start : start + BATCH], k, prefer_source)).all()
+        chunk = ids[start : start + BATCH]
+        rows = session.execute(_join_query(chunk, k, prefer_source)).all()
+        devices = _devices(session, chunk) if with_devices else {}
         by_user: dict[int, list[Any]] = {}
         for row in rows:
             by_user.setdefault(row.id, []).append(row)
@@ -311,5 +332,6 @@ def _build(
                 offer=offer,
                 email=head.email,
                 phone=head.phone,
+                devices=devices.get(user_id, ()),
             )
     return [found[i] for i in ids if i in found]

@@ -163,17 +163,18 @@ class SeedUser:
     unsubscribed: tuple[str, ...]
     suppressed: bool
     has_recs: bool
+    has_device: bool = True
 
     def gets(self, channel: str) -> bool:
-        """Whether planning should give this user a draft on ``channel``."""
-        consent = self.consent_email if channel == "email" else self.consent_push
+        """Whether planning should give this user a draft on ``channel`` (push also needs a device token)."""
+        consent = self.consent_email if channel == "email" else self.consent_push and self.has_device
         return consent and not self.suppressed and channel not in self.unsubscribed
 
 
 def seed_store(url: str, n_users: int) -> list[SeedUser]:
     """Insert a brand, 12 items, ``n_users`` users (every 10th without email consent, …) and recommendations."""
     from marketing_gen.db import session_scope
-    from marketing_gen.db.models import Brand, Item, Recommendation, User
+    from marketing_gen.db.models import Brand, Device, Item, Recommendation, User
 
     specs = [
         SeedUser(
@@ -183,6 +184,7 @@ def seed_store(url: str, n_users: int) -> list[SeedUser]:
             unsubscribed=("email",) if i % 10 == 2 else ("push",) if i % 10 == 6 else (),
             suppressed=i % 10 == 3,
             has_recs=i % 23 != 7,
+            has_device=i % 10 != 5,
         )
         for i in range(n_users)
     ]
@@ -241,6 +243,13 @@ def seed_store(url: str, n_users: int) -> list[SeedUser]:
                 for k, (user, spec) in enumerate(zip(users, specs, strict=True))
                 if spec.has_recs
                 for r in range(3)
+            ]
+        )
+        s.add_all(
+            [
+                Device(user_id=user.id, platform="apns" if k % 2 else "fcm", token=f"{k:064x}")
+                for k, (user, spec) in enumerate(zip(users, specs, strict=True))
+                if spec.has_device
             ]
         )
     return specs
