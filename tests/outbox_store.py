@@ -12,11 +12,11 @@ from marketing_gen.campaigns.pipeline import deliver_drafts, generate_drafts, pl
 from marketing_gen.campaigns.state import create_campaign
 from marketing_gen.config import Settings
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Brand, Draft, Item, OutboxMessage, Recommendation, User
+from marketing_gen.db.models import Brand, Device, Draft, Item, OutboxMessage, Recommendation, User
 
 
 def seed_users(url: str, n: int, *, timezone: str | None = None) -> None:
-    """A brand, two items and ``n`` users with email, SMS and push consent and recommendations."""
+    """A brand, two items and ``n`` users with email, SMS and push consent, a push device and recommendations."""
     with session_scope(url) as s:
         s.add(Brand(name="Acme", postal_address="1 High St, Leeds LS1 1AA, UK", website_url="https://shop.example"))
         items = [
@@ -50,6 +50,7 @@ def seed_users(url: str, n: int, *, timezone: str | None = None) -> None:
         s.add_all([*items, *users])
         s.flush()
         s.add_all([Recommendation(user_id=u.id, item_id=items[0].id, rank=1, score=1.0) for u in users])
+        s.add_all([Device(user_id=u.id, platform="fcm", token=f"fcm-{u.external_id}-" + "t" * 32) for u in users])
 
 
 def run_to_outbox(
