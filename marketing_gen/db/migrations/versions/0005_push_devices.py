@@ -1,15 +1,15 @@
 """push devices: APNs / FCM tokens and topics per user
 
-Revision ID: 0004_push_devices
-Revises: 0003_recommender_runs
+Revision ID: 0005_push_devices
+Revises: 0004_ai_mark
 Create Date: 2026-11-30 00:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0004_push_devices"
-down_revision = "0003_recommender_runs"
+revision = "0005_push_devices"
+down_revision = "0004_ai_mark"
 branch_labels = None
 depends_on = None
 
