@@ -25,7 +25,7 @@ from marketing_gen.campaigns.state import campaign_status, create_campaign
 from marketing_gen.cli import main
 from marketing_gen.config import get_settings
 from marketing_gen.db import get_engine, session_scope
-from marketing_gen.db.models import Brand, Draft, Item, OutboxMessage, Recommendation, User
+from marketing_gen.db.models import Brand, Device, Draft, Item, OutboxMessage, Recommendation, User
 from marketing_gen.feedback.events import ingest_events
 from marketing_gen.importers import import_file
 from marketing_gen.tokens import unsubscribe_url
@@ -60,6 +60,7 @@ def url(any_db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Ite
         s.add_all([item, *users])
         s.flush()
         s.add_all([Recommendation(user_id=u.id, item_id=item.id, rank=1, score=1.0) for u in users])
+        s.add_all([Device(user_id=u.id, platform="fcm", token=f"fcm-{u.external_id}-" + "t" * 32) for u in users])
     yield any_db_url
     get_settings.cache_clear()
 
