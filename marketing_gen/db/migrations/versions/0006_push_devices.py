@@ -1,15 +1,15 @@
 """push devices: APNs / FCM tokens and topics per user
 
-Revision ID: 0005_push_devices
-Revises: 0004_ai_mark
+Revision ID: 0006_push_devices
+Revises: 0005_suppression_entries
 Create Date: 2026-11-30 00:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0005_push_devices"
-down_revision = "0004_ai_mark"
+revision = "0006_push_devices"
+down_revision = "0005_suppression_entries"
 branch_labels = None
 depends_on = None
 
