@@ -358,6 +358,13 @@ _COMPILED: dict[str, re.Pattern[str]] = {
     for kind, by_lang in (*PROMISE_FAMILIES.items(), ("on_us", ON_US_FAMILIES), ("gift", GIFT_FAMILIES))
 }
 _NEGATIVE_FORM = re.compile("|".join(f"(?:{p})" for patterns in NEGATIVE_FORM_FAMILIES.values() for p in patterns))
+_FAMILY_ORDER: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("pct", _PCT),
+    ("half", _HALF),
+    ("money_off", _MONEY_OFF),
+    *_COMPILED.items(),
+    ("negative_form", _NEGATIVE_FORM),
+)
 
 
 @dataclass(frozen=True)
@@ -402,24 +409,34 @@ def _pct(raw: str) -> Decimal | None:
 
 def find_promises(text: str) -> list[Promise]:
     """Every affirmative promise in ``text`` (at most one per code and sentence), percentages read out."""
+    folded = fold(text)
+    # One pass over the whole text decides which families can match at all (most replies promise nothing);
+    # only those are tried sentence by sentence, where the negation guard needs the clause.
+    live = {name: p for name, p in _FAMILY_ORDER if p.search(folded)}
     found: list[Promise] = []
-    for sentence in _sentences(fold(text)):
-        for m in _PCT.finditer(sentence):
-            pct = _pct(m.group("n") or m.group("m"))
-            if not _negated(sentence, m.end()) and pct is not None:
-                found.append(Promise("promise.discount", m.group(0).strip(), pct))
-        if (m := _affirmed(_HALF, sentence)) is not None:
+    if not live:
+        return found
+    for sentence in _sentences(folded):
+        if "pct" in live:
+            for m in _PCT.finditer(sentence):
+                pct = _pct(m.group("n") or m.group("m"))
+                if not _negated(sentence, m.end()) and pct is not None:
+                    found.append(Promise("promise.discount", m.group(0).strip(), pct))
+        if "half" in live and (m := _affirmed(_HALF, sentence)) is not None:
             found.append(Promise("promise.discount", m.group(0).strip(), Decimal(50)))
-        if (m := _affirmed(_MONEY_OFF, sentence)) is not None:
+        if "money_off" in live and (m := _affirmed(_MONEY_OFF, sentence)) is not None:
             found.append(Promise("promise.discount", m.group(0).strip(), fixed_amount=True))
         for kind in ("discount_offer", "discount_code"):
-            if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
+            if kind in live and (m := _affirmed(live[kind], sentence)) is not None:
                 found.append(Promise("promise.discount", m.group(0).strip()))
         for kind in ("refund", "compensation"):
-            if (m := _affirmed(_COMPILED[kind], sentence)) is not None:
+            if kind in live and (m := _affirmed(live[kind], sentence)) is not None:
                 found.append(Promise(f"promise.{kind}", m.group(0).strip()))
-        on_us = _affirmed(_COMPILED["on_us"], sentence) or _affirmed(_COMPILED["gift"], sentence)
-        if (m := on_us or _NEGATIVE_FORM.search(sentence)) is not None:
+        on_us = (_affirmed(live["on_us"], sentence) if "on_us" in live else None) or (
+            _affirmed(live["gift"], sentence) if "gift" in live else None
+        )
+        negative_form = _NEGATIVE_FORM.search(sentence) if "negative_form" in live else None
+        if (m := on_us or negative_form) is not None:
             found.append(Promise("promise.compensation", m.group(0).strip()))
     return found
 
