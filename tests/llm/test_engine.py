@@ -423,3 +423,34 @@ def test_rows_that_stop_early_leave_the_batch_without_changing_any_text(
     assert texts(together) == texts(alone)
     assert [c.finish_reasons for c in together] == [c.finish_reasons for c in alone]
     assert any("stop" in c.finish_reasons for c in together)
+
+
+def test_host_checks_every_k_steps_give_the_texts_of_checking_every_step(
+    tiny_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EOS is tracked on the device and stop strings / dropped rows are looked at every CHECK_EVERY steps: each
+    row still ends at the exact token that completes its stop, as when the host checked after every step."""
+    import marketing_gen.llm.decode as decode_module
+
+    params = SamplingParams(max_new_tokens=20, temperature=1.0, top_k=20, seed=9, n=2)
+    full = tiny_engine.generate(PROMPTS, params, token_budget=10**9, ignore_eos=True)
+    grams = [t[i : i + 2] for c in full for t in c.texts for i in range(len(t) - 1) if t[i : i + 2].strip()]
+    stop = max(set(grams), key=grams.count)  # a stop string most rows hit, at different steps
+    params = params.model_copy(update={"stop": (stop,)})
+    checks: list[tuple[int, int]] = []
+    original = decode_module._stop_strings
+
+    def recording(stopper, generated, kept, finished, start, end):  # noqa: ANN001, ANN202
+        checks.append((start, end))
+        return original(stopper, generated, kept, finished, start, end)
+
+    monkeypatch.setattr(decode_module, "_stop_strings", recording)
+    every_8 = tiny_engine.generate(PROMPTS, params, token_budget=10**9)
+    assert checks and all(end - start <= decode_module.CHECK_EVERY for start, end in checks)
+    assert any(end - start == decode_module.CHECK_EVERY for start, end in checks)
+    monkeypatch.setattr(decode_module, "CHECK_EVERY", 1)
+    every_step = tiny_engine.generate(PROMPTS, params, token_budget=10**9)
+    assert texts(every_8) == texts(every_step)
+    assert [c.tokens for c in every_8] == [c.tokens for c in every_step]
+    assert [c.finish_reasons for c in every_8] == [c.finish_reasons for c in every_step]
+    assert any("stop" in c.finish_reasons for c in every_8)
