@@ -47,9 +47,9 @@ def ads_cmd(
     settings = get_settings()
     engine = None
     if not template_copy:
-        from marketing_gen.llm.engine import Engine
+        from marketing_gen.versions.active import load_active_engine
 
-        engine = Engine.from_settings(settings)
+        engine = load_active_engine(settings)
     result = build_ads(
         campaign_id, out_dir, engine=engine, groups=parse_groups(list(groups)), daily_budget=daily_budget,
         min_group_size=min_group_size, settings=settings,

@@ -368,9 +368,9 @@ def demo(
 
     t = _step("ads by theme: ad groups, keywords, one RSA and one Meta ad per theme (the model, in this process)")
     from marketing_gen.ads.build import build_ads
-    from marketing_gen.llm.engine import Engine
+    from marketing_gen.versions.active import load_active_engine
 
-    ads = build_ads(cid, out_dir / "ads", engine=Engine.from_settings(settings), settings=settings)
+    ads = build_ads(cid, out_dir / "ads", engine=load_active_engine(settings), settings=settings)
     click.echo(
         f"  {len(ads.groups)} ad groups for {ads.audience} users, {ads.negatives} negative keywords "
         f"({time.perf_counter() - t:.1f} s); files in {out_dir / 'ads'}"
