@@ -235,3 +235,34 @@ def test_themes_too_small_are_pooled_per_language() -> None:
         ("Mugs", "en", (0, 1, 2, 3)),
         ("More picks", "en", (10, 11, 12)),
     ]
+
+
+def test_cli_campaign_ads_loads_the_active_model(
+    demo_campaign: tuple[int, Settings], tmp_path: Path, monkeypatch: Any, tiny_model_dir: Path
+) -> None:
+    from marketing_gen.cli import main
+    from marketing_gen.config import get_settings
+    from marketing_gen.versions.registry import register_version
+
+    _, settings = demo_campaign
+    register_version("tiny", str(tiny_model_dir), activate=True, url=settings.database_url)
+    options = {"max_regenerations": 0, "sampling": {"max_new_tokens": 16}}  # a quick model round, then the fallback
+    cid = create_campaign(name="Tiny", channels=["google_ads_rsa"], url=settings.database_url, options=options)
+    monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MARKETING_GEN_SECRET_KEY", "s" * 32)
+    get_settings.cache_clear()
+    try:
+        out = CliRunner().invoke(main, ["campaign", "ads", str(cid), "--out", str(tmp_path / "m"), "--json"])
+    finally:
+        get_settings.cache_clear()
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["groups"] and all(not g["skipped"] for g in report["groups"])  # the tiny model's noise falls back
+    _check_editor_csv(_editor(tmp_path / "m" / "google_ads_editor.csv"), _Result(report))
+
+
+class _Result:
+    """The two figures ``_check_editor_csv`` reads, from the CLI's JSON."""
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.groups, self.audience = report["groups"], report["audience"]

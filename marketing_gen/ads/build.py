@@ -151,7 +151,7 @@ def build_ads(
     ``engine`` None writes the deterministic template copy (still checked); otherwise the model writes it
     through ``copywriter.write_copies``.
     """
-    from marketing_gen.campaigns.pipeline import offer_from
+    from marketing_gen.campaigns.pipeline import offer_from, sampling_params_for
     from marketing_gen.copywriter import write_copies, write_template_copies
     from marketing_gen.db import session_scope
     from marketing_gen.db.models import Item
@@ -190,7 +190,15 @@ def build_ads(
         if engine is None:
             copies[channel] = write_template_copies(group_contexts, channel, settings=settings)
         else:
-            copies[channel] = write_copies(group_contexts, channel, engine, seed=seed, settings=settings)
+            copies[channel] = write_copies(
+                group_contexts,
+                channel,
+                engine,
+                seed=seed,
+                max_regenerations=int((campaign.options or {}).get("max_regenerations", settings.max_regenerations)),
+                params=sampling_params_for(campaign),
+                settings=settings,
+            )
     # 5. keywords per language campaign (ad groups named by theme), negatives for out-of-stock items
     with session_scope(url) as s:
         out_of_stock = list(s.scalars(select(Item.title).where(Item.in_stock.is_(False)).order_by(Item.id)))
