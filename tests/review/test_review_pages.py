@@ -4,6 +4,7 @@ and accepted, bulk approve, pagination, roles. The browser run of the same flow 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -103,12 +104,13 @@ def test_pages_show_each_channel_and_the_workflow_works(campaign: int) -> None:
     assert "too pushy" in audit and "edit_refused" in audit and "<ins>Enamel pans we picked for you</ins>" in audit
 
 
-def test_sent_campaign_shows_the_ab_chart(settings_env: None, db_url: str) -> None:
+def test_sent_campaign_shows_the_ab_chart(settings_env: None, db_url: str, tmp_path: Path) -> None:
     from marketing_gen.delivery.send import send_outbox
 
     seed_users(db_url, 3)
     cid, ids = run_to_outbox(db_url, get_settings(), channels=("email",))  # email: no quiet hours
-    assert send_outbox(ids, adapter="file", settings=get_settings()).sent == 3
+    settings = get_settings().model_copy(update={"outbox_dir": tmp_path / "outbox"})
+    assert send_outbox(ids, adapter="file", settings=settings).sent == 3
     add_account("rev", "reviewer-pass-1", url=db_url)
     client = TestClient(create_app())
     _login(client, "rev", "reviewer-pass-1")
