@@ -241,7 +241,7 @@ def write_copies(
             reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
             truncated = cut_off(text, parsed.fields, spec) if reason == "length" else []
             fields = postprocess(parsed.fields, spec, job.context)
-            found = check_with_facts(fields, job.facts, spec) + truncated
+            found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + truncated
             res.timings["check_s"] += time.perf_counter() - started
             checked.append((job, fields, found))
         if fluency is not None:
@@ -284,6 +284,12 @@ def write_template_copies(
         facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
         _apply_fallback(_Job(i, ctx, [], facts, result), spec, settings, variant, None)
     return results
+
+
+def example_answer(prompt: Sequence[Mapping[str, str]]) -> str:
+    """The example answer of a few-shot prompt (assistant turns before the last user turn), tags removed."""
+    answers = [m["content"] for m in prompt[:-1] if m.get("role") == "assistant"]
+    return re.sub(r"(?m)^[A-Z0-9_]+:\s*", "", "\n".join(answers))
 
 
 def _add_fluency(checked: Sequence[tuple[_Job, dict[str, Any], list[Violation]]], fluency: Scorer) -> None:

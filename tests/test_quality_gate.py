@@ -313,3 +313,23 @@ def test_fluency_scorer_scores_in_batches_in_input_order(tiny_model_dir: Path) -
     assert len(batched) == 4 and all(s < 0 for s in batched)
     assert batched == pytest.approx(alone, abs=1e-4)  # padding and length-sorting change nothing
     assert scorer.score([]) == []
+
+
+def test_copy_that_echoes_the_prompts_example_is_caught() -> None:
+    # the base model's most common failure: the example's lamp copy for a money bank (real output, held-out user)
+    lamp = (
+        "SUBJECT: A warm light for your evenings\nPREHEADER: The Glass Lantern gives a soft glow to any shelf, just "
+        "£1.45\nHEADLINE: Soft light for quiet evenings\nBODY: The Glass Lantern gives a soft, warm light for £1.45. "
+        "It suits a shelf or a windowsill.\nCTA: See the glass lantern"
+    )
+    bank = ctx("Tom", "en-GB", ["Ceramic Cherry Cake Money Bank"])
+    [r] = write_copies([bank], "email", ScriptedEngine([lamp]), max_regenerations=0)  # few-shot: example in prompt
+    echoed = {v["field"] for v in r.violations[0] if v["code"] == "content.echo"}
+    assert {"preheader", "headline", "body"} <= echoed and r.fallback
+    # the same words about a product they fit are not an echo (and a zero-shot prompt has no example)
+    holder = ctx("Tom", "en-GB", ["Glass Lantern With Soft Warm Light"])
+    [ok] = write_copies([holder], "email", ScriptedEngine([lamp]), max_regenerations=0)
+    assert "content.echo" not in {v["code"] for v in ok.violations[0]}
+    zero_shot = ScriptedEngine([lamp], zero_shot_channels=frozenset({"email"}))
+    [z] = write_copies([bank], "email", zero_shot, max_regenerations=0)
+    assert "content.echo" not in {v["code"] for v in z.violations[0]}

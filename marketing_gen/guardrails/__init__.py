@@ -18,7 +18,7 @@ from typing import Any
 from marketing_gen.channels.base import ChannelSpec, get_channel
 from marketing_gen.contexts import BrandFacts, UserContext
 from marketing_gen.guardrails.compliance import check_compliance
-from marketing_gen.guardrails.content import check_content
+from marketing_gen.guardrails.content import check_content, check_echo
 from marketing_gen.guardrails.facts import Facts, Violation, build_facts
 from marketing_gen.guardrails.fidelity import check_fidelity
 from marketing_gen.guardrails.format import check_format
@@ -57,23 +57,32 @@ def check(
     return check_with_facts(fields, facts, get_channel(channel))
 
 
-def check_with_facts(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
-    """``check`` with facts derived beforehand (the copywriter reuses them across attempts)."""
+def check_with_facts(
+    fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec, *, example: str = ""
+) -> list[Violation]:
+    """``check`` with facts derived beforehand (the copywriter reuses them across attempts); ``example``: the
+    prompt's example answer, for the gate's ``content.echo`` rule."""
     known = {k: v for k, v in fields.items() if k in spec.field_names}
     return [
         *check_format(fields, spec, facts),
         *check_grounding(known, facts),
         *check_compliance(known, facts),
         *check_quality(known, facts),
-        *check_gate(known, facts, spec),
+        *check_gate(known, facts, spec, example=example),
     ]
 
 
-def check_gate(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
-    """The quality gate without fluency: fidelity, content and language (marketing channels; replies skip it)."""
+def check_gate(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec, *, example: str = "") -> list[Violation]:
+    """The quality gate without fluency: fidelity, content and language (marketing channels; replies skip it).
+    ``example``: the prompt's example answer (few-shot prompts), which copy must not echo."""
     if spec.name == "social_reply":
         return []
-    return [*check_fidelity(fields, facts), *check_content(fields, facts, spec), *check_language(fields, facts)]
+    return [
+        *check_fidelity(fields, facts),
+        *check_content(fields, facts, spec),
+        *(check_echo(fields, example, facts) if example else []),
+        *check_language(fields, facts),
+    ]
 
 
 def is_gate(code: str) -> bool:

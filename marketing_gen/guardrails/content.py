@@ -9,7 +9,10 @@
   ("vous pour vous");
 - ``content.unfinished``: a gap after an article or connector ("the … team"), or a text that ends on one
   ("I'm here to.");
-- ``content.no_words``: a text without one real word of three letters or more ("M.A.S.").
+- ``content.no_words``: a text without one real word of three letters or more ("M.A.S.");
+- ``content.echo``: a text that repeats four words in a row of a line of the prompt's example answer when none of
+  that line's content words is in the customer's facts ("The Glass Lantern gives a soft glow" for a money bank)
+  — the base model's most common failure; only when the copywriter passes the example (few-shot prompts).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from marketing_gen.channels.base import ChannelSpec
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
-from marketing_gen.guardrails.lexicon import CTA_WORDS
+from marketing_gen.guardrails.lexicon import CTA_WORDS, STOPWORDS
 
 BODY_MIN_WORDS = 12
 """An email body shorter than this says nothing (the shortest fallback body has 17 words)."""
@@ -126,3 +129,34 @@ def _check_cta(text: str, lang: str) -> list[Violation]:
     if any(t in verbs or t.split("'")[-1] in verbs for t in toks):
         return []
     return [Violation("content.cta", "cta", f"{text.strip()!r} is not a call to action in the customer's language")]
+
+
+def check_echo(fields: Mapping[str, Any], example: str, facts: Facts) -> list[Violation]:
+    """``content.echo``: a field that repeats four words in a row of an example line whose content words none of
+    the customer's facts hold (a lamp's line for a money bank; the same line for a T-light holder is fine)."""
+    known = facts.known_words | {p for w in facts.known_words for p in re.split(r"['’-]", w) if p}
+    grams: set[tuple[str, ...]] = set()
+    for line in example.splitlines():
+        content = {w.lower() for w in words(line)} - _FUNCTION
+        if content and not content & known:
+            grams |= _ngrams(line, 4)
+    if not grams:
+        return []
+    out: list[Violation] = []
+    for name, value in fields.items():
+        for text in texts_of(value):
+            shared = sorted(_ngrams(text, 4) & grams)
+            if shared:
+                out.append(
+                    Violation("content.echo", name, f"{' '.join(shared[0])!r} is copied from the prompt's example")
+                )
+                break
+    return out
+
+
+_FUNCTION = frozenset().union(*STOPWORDS.values()) | frozenset("a an".split())
+
+
+def _ngrams(text: str, n: int) -> set[tuple[str, ...]]:
+    toks = [w.lower() for w in words(text)]
+    return {tuple(toks[i : i + n]) for i in range(len(toks) - n + 1)}

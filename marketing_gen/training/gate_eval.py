@@ -100,11 +100,14 @@ class LabelledPiece:
     """``base-model`` (real output of the base model), ``human`` (real human copy)."""
     context: UserContext
     note: str = ""
+    example: str = ""
+    """The prompt's example answer the model saw (few-shot prompts), for ``content.echo``."""
 
 
 def load_labelled(path: Path) -> list[LabelledPiece]:
-    """Read the labelled set (JSONL: channel, field, text, label, source, note, and facts: first_name, locale,
-    brand, items [{title, price, category, features}], interests, last_purchase, offer)."""
+    """Read the labelled set (JSONL: channel, field, text, label, source, note, example — the prompt's example
+    answer the model saw —, and facts: first_name, locale, brand, items [{title, price, category, features}],
+    interests, last_purchase, offer)."""
     if not path.is_file():
         raise InvalidRequest(f"no labelled set at {path}")
     out: list[LabelledPiece] = []
@@ -123,6 +126,7 @@ def load_labelled(path: Path) -> list[LabelledPiece]:
                 row["source"],
                 _context(n, row.get("facts") or {}),
                 row.get("note", ""),
+                row.get("example", ""),
             )
         )
     return out
@@ -187,7 +191,7 @@ def evaluate_labelled(pieces: Sequence[LabelledPiece], scorer: Scorer | None, th
         value: Any = [piece.text] if spec.field(piece.field).kind == "list" else piece.text
         found = [
             v
-            for v in guardrails.check_with_facts({piece.field: value}, facts, spec)
+            for v in guardrails.check_with_facts({piece.field: value}, facts, spec, example=piece.example)
             if v.hard and v.field in (piece.field, "*") and v.code.split(".")[0] not in _WHOLE_PIECE
         ]
         flagged_all.append(bool(found))
