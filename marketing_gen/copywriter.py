@@ -257,9 +257,8 @@ def write_copies(
                 res.findings = [v.to_dict() for v in found]
         pending = still
 
-    # 4. deterministic fallback for what is left
-    for job in pending:
-        _apply_fallback(job, spec, settings, variant, fluency)
+    # 4. deterministic fallback for what is left (fluency scored in one call per level)
+    _apply_fallback(pending, spec, settings, variant, fluency)
     return results
 
 
@@ -309,23 +308,34 @@ def _add_fluency(checked: Sequence[tuple[_Job, dict[str, Any], list[Violation]]]
         job.result.timings["fluency_s"] = job.result.timings.get("fluency_s", 0.0) + share
 
 
-def _apply_fallback(job: _Job, spec: ChannelSpec, settings: Settings, variant: int, fluency: Scorer | None) -> None:
-    res = job.result
+def _apply_fallback(
+    jobs: Sequence[_Job], spec: ChannelSpec, settings: Settings, variant: int, fluency: Scorer | None
+) -> None:
+    left = list(jobs)
     for level in ("full", "minimal"):
-        started = time.perf_counter()
-        fields = render_fallback(job.context, spec, level=level, variant=variant, settings=settings)
-        found = check_with_facts(fields, job.facts, spec)
-        res.timings["check_s"] += time.perf_counter() - started
-        if fluency is not None and passes(found):
-            _add_fluency([(job, fields, found)], fluency)
-        res.violations.append([v.to_dict() for v in found])
-        if passes(found):
-            res.fields, res.fallback, res.seed = fields, True, None
-            res.findings = [v.to_dict() for v in found]
-            res.sendable = sendable(found)
-            return
-    codes = ", ".join(sorted({v["code"] for v in res.violations[-1] if v["hard"]}))
-    res.skipped, res.skip_reason = True, f"no copy passes the hard checks, fallback included ({codes})"
+        checked: list[tuple[_Job, dict[str, Any], list[Violation]]] = []
+        for job in left:
+            started = time.perf_counter()
+            fields = render_fallback(job.context, spec, level=level, variant=variant, settings=settings)
+            found = check_with_facts(fields, job.facts, spec)
+            job.result.timings["check_s"] += time.perf_counter() - started
+            checked.append((job, fields, found))
+        if fluency is not None:
+            _add_fluency([c for c in checked if passes(c[2])], fluency)
+        left = []
+        for job, fields, found in checked:
+            res = job.result
+            res.violations.append([v.to_dict() for v in found])
+            if passes(found):
+                res.fields, res.fallback, res.seed = fields, True, None
+                res.findings = [v.to_dict() for v in found]
+                res.sendable = sendable(found)
+            else:
+                left.append(job)
+    for job in left:
+        res = job.result
+        codes = ", ".join(sorted({v["code"] for v in res.violations[-1] if v["hard"]}))
+        res.skipped, res.skip_reason = True, f"no copy passes the hard checks, fallback included ({codes})"
 
 
 def render_fallback(

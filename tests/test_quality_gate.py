@@ -349,3 +349,13 @@ def test_labelled_set_precision_and_recall_without_the_reference_model() -> None
     assert gate.fp == 0 and gate.precision == 1.0  # the gate's rules never flag a good piece of this set
     assert gate.recall >= 0.55  # 75 of 130 bad pieces (fluency adds more: docs/quality.md)
     assert sendable_all.recall >= 0.8  # with the hard checks (grounding.product catches the invented lantern)
+
+
+def test_fallback_copy_is_scored_in_one_call_for_the_batch() -> None:
+    scorer = FixedScorer(low=set())
+    results = write_copies(
+        [EN_CONTEXT, EN_CONTEXT, EN_CONTEXT], "email", ScriptedEngine(default="SUBJECT: x"), fluency=scorer,
+        max_regenerations=0,
+    )  # fmt: skip
+    assert len(scorer.calls) == 1 and len(scorer.calls[0]) >= 3  # model copy with hard findings is not scored
+    assert all(r.fallback and r.sendable for r in results)
