@@ -274,6 +274,7 @@ def write_template_copies(
     spec = get_channel(channel)
     settings = settings or get_settings()
     results = []
+    jobs: list[_Job] = []
     for i, ctx in enumerate(contexts):
         result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=model_version)
         results.append(result)
@@ -281,7 +282,8 @@ def write_template_copies(
             result.skipped, result.skip_reason = True, "no recommendations"
             continue
         facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
-        _apply_fallback(_Job(i, ctx, [], facts, result), spec, settings, variant, None)
+        jobs.append(_Job(i, ctx, [], facts, result))
+    _apply_fallback(jobs, spec, settings, variant, None)
     return results
 
 
