@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     CPU (``llm/int8_decode.py``): ~30 % lower latency per request, +50 % weight memory. Texts of a request can
     then differ between being served alone and inside a large batch. Campaign workers never use it."""
 
+    reply_retrieval: bool = True
+    """Offer the replies of the nearest resolved threads (real customer → brand pairs in ``../shared/data``,
+    ``replies/retrieval.py``) beside the model's, ranked together. The index is built on first use and its MiniLM
+    matrix cached under ``models_dir/reply_index``; lexical measure without the ``embed`` extra."""
+
     api_token: str | None = None
     """Bearer token for the HTTP API. Unset: the API refuses authenticated routes."""
 

@@ -119,6 +119,7 @@ def settings_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -
     monkeypatch.setenv("MARKETING_GEN_SECRET_KEY", "test-secret-key-of-at-least-32-bytes-0123")
     monkeypatch.setenv("MARKETING_GEN_PUBLIC_BASE_URL", "https://links.shop.example")
     monkeypatch.setenv("MARKETING_GEN_API_TOKEN", "test-token")
+    monkeypatch.setenv("MARKETING_GEN_REPLY_RETRIEVAL", "false")  # tests pass a toy index where they need one
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

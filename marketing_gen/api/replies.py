@@ -24,12 +24,14 @@ from marketing_gen.contexts import BrandFacts
 from marketing_gen.errors import MarketingGenError, ModelLoadError
 from marketing_gen.replies.batcher import ReplyBatcher, model_thread
 from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_item_facts, load_order_facts
+from marketing_gen.replies.retrieval import start_default_index
 from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
 
 log = logging.getLogger(__name__)
 
 AI_LABEL = "AI suggestion"
 TEMPLATE_LABEL = "Template suggestion"
+RETRIEVED_LABEL = "From a similar resolved thread"
 AI_NOTICE = "Suggestions marked 'AI suggestion' were written by an AI model: read and edit before you send."
 """Shown to the agent (EU AI Act Art. 50: people are told when text comes from an AI system)."""
 
@@ -72,6 +74,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             max_wait_ms=getattr(app.state, "reply_max_wait_ms", 5.0),
             busy_wait_ms=getattr(app.state, "reply_busy_wait_ms", 50.0),
             executor=executor,
+            retriever=start_default_index(),  # near-thread replies once the index is loaded (background)
         )
         await batcher.start()
     else:
@@ -125,7 +128,9 @@ class SuggestionOut(BaseModel):
     text: str
     intent: str = Field(description="answer | ask_details | thank | recommend | apologize")
     fallback: bool = Field(description="True: a safe template, not model text.")
-    ai_mark: Literal["model", "fallback"] = Field(description="Who wrote it (EU AI Act Art. 50): model | fallback.")
+    ai_mark: Literal["model", "fallback", "retrieved"] = Field(
+        description="Who wrote it (EU AI Act Art. 50): model | fallback | retrieved (a person, in a similar thread)."
+    )
     label: str = Field(description=f"What to show the agent next to it: {AI_LABEL!r} or {TEMPLATE_LABEL!r}.")
 
 
@@ -178,12 +183,12 @@ async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
                 "text": s.text,
                 "intent": s.intent,
                 "fallback": s.fallback,
-                "ai_mark": "fallback" if s.fallback else "model",
-                "label": TEMPLATE_LABEL if s.fallback else AI_LABEL,
+                "ai_mark": {"template": "fallback", "retrieved": "retrieved", "model": "model"}[s.source],
+                "label": {"template": TEMPLATE_LABEL, "retrieved": RETRIEVED_LABEL, "model": AI_LABEL}[s.source],
             }
             for s in result.suggestions
         ],
-        "ai_generated": any(not s.fallback for s in result.suggestions),
+        "ai_generated": any(s.source == "model" for s in result.suggestions),
         "notice": AI_NOTICE,
         "model_version": result.model_version,
     }

@@ -34,11 +34,20 @@ def suggest_cmd(
 
         result = finish_replies(plan, [])
     else:
+        from marketing_gen.replies.retrieval import default_index
         from marketing_gen.versions.active import load_active_engine
 
         engine = load_active_engine(settings, int8_decode=settings.reply_int8_decode)
         result = suggest_replies(
-            text, engine=engine, brand=brand, item=item, order_facts=orders, k=k, m=max(m, k), seed=seed
+            text,
+            engine=engine,
+            brand=brand,
+            item=item,
+            order_facts=orders,
+            k=k,
+            m=max(m, k),
+            seed=seed,
+            retriever=default_index(),
         )
     if as_json:
         echo_json(result.to_dict())
@@ -50,7 +59,7 @@ def suggest_cmd(
     elif not result.suggestions:
         click.echo(f"no suggestions: {result.reason}")
     for i, s in enumerate(result.suggestions, start=1):
-        mark = " [template]" if s.fallback else ""
+        mark = {"template": " [template]", "retrieved": " [near thread]", "model": ""}[s.source]
         click.echo(f"{i}. ({s.intent}{mark}) {s.text}")
 
 
@@ -155,6 +164,18 @@ def serve_cmd(host: str, port: int) -> None:
     help="Decode steps of ≤ 8 rows with int8 weight copies, as the reply API does "
     "(default: setting reply_int8_decode). Only calls that small use them: pair with --batch 1 --m 4.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 2000),
+    default=None,
+    help="Run the model on only the first N messages of each held-out set (the split is unchanged).",
+)
+@click.option(
+    "--retrieval/--no-retrieval",
+    default=True,
+    show_default=True,
+    help="Build the nearest-thread index (held-out threads excluded) for the retrieval baseline and served rows.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def eval_cmd(
     holdout: int,
@@ -165,6 +186,8 @@ def eval_cmd(
     batch_size: int,
     max_new_tokens: int | None,
     int8_decode: bool | None,
+    limit: int | None,
+    retrieval: bool,
     as_json: bool,
 ) -> None:
     """Evaluate suggestions on held-out real Twitter support threads and Amazon QA questions."""
@@ -188,6 +211,9 @@ def eval_cmd(
         batch_size=batch_size,
         max_new_tokens=max_new_tokens or DEFAULT_MAX_NEW_TOKENS,
         progress=lambda msg: click.echo(msg, err=True),
+        retrieval=retrieval,
+        models_dir=settings.models_dir,
+        limit=limit,
     )
     if as_json:
         echo_json(report)

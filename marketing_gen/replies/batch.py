@@ -20,6 +20,7 @@ from marketing_gen.db import insert_ignore, session_scope
 from marketing_gen.db.models import ReplyRequest
 from marketing_gen.errors import ClientError, InvalidRequest
 from marketing_gen.replies.context import load_brand_facts, load_item_facts, load_order_facts
+from marketing_gen.replies.retrieval import default_index
 from marketing_gen.replies.similarity import Similarity
 from marketing_gen.replies.suggest import (
     MAX_TEXT_CHARS,
@@ -135,7 +136,9 @@ def answer_reply_requests(
     completions = generate_for_plans(engine, [plan for _, plan in good])
     results: dict[int, tuple[str, dict[str, Any]]] = {}
     for (rid, plan), comps in zip(good, completions, strict=True):
-        answer = finish_replies(plan, comps, similarity=similarity, model_version=engine.version)
+        answer = finish_replies(
+            plan, comps, similarity=similarity, model_version=engine.version, retriever=default_index()
+        )
         payload = answer.to_dict() | {
             "flagged_injection": answer.flagged_injection,
             "fallbacks": [s.fallback for s in answer.suggestions],

@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from marketing_gen.errors import ServerError
+from marketing_gen.replies.retrieval import ReplyIndex
 from marketing_gen.replies.similarity import Similarity
 from marketing_gen.replies.suggest import (
     GenerateEngine,
@@ -72,6 +73,7 @@ class ReplyBatcher:
         max_batch: int = 16,
         similarity: Similarity | None = None,
         executor: ThreadPoolExecutor | None = None,
+        retriever: Callable[[], ReplyIndex | None] | None = None,
     ) -> None:
         self.engine = engine
         self.max_wait = max_wait_ms / 1000.0
@@ -79,6 +81,9 @@ class ReplyBatcher:
         self._last_size = 1
         self.max_batch = max_batch
         self.similarity = similarity
+        self.retriever = retriever
+        """Returns the nearest-thread index, or None (not ready / disabled); the API passes
+        ``retrieval.start_default_index()``. None: model candidates only."""
         self.stats = BatcherStats()
         self._queue: asyncio.Queue[_Pending] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -163,8 +168,9 @@ class ReplyBatcher:
         self.stats.generate_calls += len({p.params for p in plans if p.params is not None})
         completions = generate_for_plans(self.engine, plans)
         version = self.engine.version
+        index = self.retriever() if self.retriever is not None else None
         results = [
-            finish_replies(plan, comps, similarity=self.similarity, model_version=version)
+            finish_replies(plan, comps, similarity=self.similarity, model_version=version, retriever=index)
             for plan, comps in zip(plans, completions, strict=True)
         ]
         self.stats.batch_seconds.append(time.perf_counter() - started)

@@ -7,6 +7,10 @@ held-out ids are in the report so later models compare on the same threads) and 
 - best-of-k similarity of the suggestions to the real brand reply / community answer;
 - diversity among the k (mean pairwise 1 − similarity);
 - guardrail pass rate of the model's candidates (after cleaning), and how many slots needed a template;
+- the same best-of-k for four response sets, under MiniLM and lexical similarity (``baselines``): the model's
+  suggestions alone (model + templates, no retrieval), the nearest-thread retrieval baseline (the replies of the
+  k nearest training threads; the index excludes the held-out threads), the canned templates, and the served
+  path (model + retrieved replies ranked together), plus the served path's guardrail pass on its output;
 - escalation rate on complaint threads vs praise threads. The complaint / praise label comes from the REAL
   brand reply (apology words vs thanks words), not from our triage, so the comparison is not circular.
 """
@@ -25,7 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,11 +42,15 @@ from marketing_gen.replies.suggest import (
     DEFAULT_MAX_NEW_TOKENS,
     GenerateEngine,
     ReplySuggestions,
+    check_candidate,
     finish_replies,
     generate_for_plans,
     plan_replies,
 )
 from marketing_gen.replies.triage import triage
+
+if TYPE_CHECKING:
+    from marketing_gen.replies.retrieval import ReplyIndex
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TWCS_FILE = "twcs_customer_support_twitter_sample_5000.csv"
@@ -234,9 +242,12 @@ def run_suggestions(
     batch_size: int,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     progress: Callable[[str], None] | None = None,
-) -> list[ReplySuggestions]:
-    """Suggestions for every pair, ``batch_size`` messages per batched generate (seed = position)."""
+    retriever: ReplyIndex | None = None,
+) -> tuple[list[ReplySuggestions], list[ReplySuggestions]]:
+    """(model only, served) suggestions for every pair from the same completions, ``batch_size`` messages per
+    batched generate (seed = position). Served = model + ``retriever``'s near-thread replies ranked together."""
     out: list[ReplySuggestions] = []
+    served: list[ReplySuggestions] = []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start : start + batch_size]
         plans = [
@@ -244,13 +255,60 @@ def run_suggestions(
             for p in chunk
         ]
         completions = generate_for_plans(engine, plans)
-        out.extend(
-            finish_replies(plan, comps, model_version=engine.version)  # dedup as served (lexical)
-            for plan, comps in zip(plans, completions, strict=True)
-        )
+        for plan, comps in zip(plans, completions, strict=True):  # dedup as served (lexical)
+            out.append(finish_replies(plan, comps, model_version=engine.version))
+            served.append(finish_replies(plan, comps, model_version=engine.version, retriever=retriever))
         if progress:
             progress(f"{len(out)}/{len(pairs)} messages")
-    return out
+    return out, served
+
+
+def _best(similarity: Similarity, texts: Sequence[str], reference: str) -> float | None:
+    return float(similarity.pairwise(list(texts), [reference])[:, 0].max()) if texts else None
+
+
+def response_set_rows(
+    pairs: Sequence[Pair],
+    model_only: Sequence[ReplySuggestions],
+    served: Sequence[ReplySuggestions],
+    retriever: ReplyIndex | None,
+    similarity: Similarity,
+    brand: BrandFacts,
+    k: int,
+) -> dict[str, Any]:
+    """Best-of-k to the real reply for each response set, on the messages the model path answered.
+
+    ``retrieval``: the replies of the k nearest training threads (no similarity floor, de-personalised);
+    ``templates``: the canned template of each of the model path's intents.
+    """
+    sets: dict[str, list[float]] = {"model_only": [], "retrieval": [], "templates": [], "served": []}
+    for pair, alone, both in zip(pairs, model_only, served, strict=True):
+        if not alone.suggestions:
+            continue
+        pair_brand = _brand_for(pair, brand)
+        texts = {
+            "model_only": [s.text for s in alone.suggestions],
+            "templates": [
+                fallback_reply(s.intent, category=alone.category, brand=pair_brand) for s in alone.suggestions
+            ],
+            "served": [s.text for s in both.suggestions],
+            "retrieval": [h.text for h in retriever.nearest(pair.text, k, min_similarity=-1.0)] if retriever else [],
+        }
+        for name, candidates in texts.items():
+            best = _best(similarity, candidates, pair.reference)
+            if best is not None:
+                sets[name].append(best)
+    return {name: _mean(values) for name, values in sets.items()} | {"messages": len(sets["model_only"])}
+
+
+def served_guardrail_pass(results: Sequence[ReplySuggestions], brand: BrandFacts) -> float | None:
+    """Share of served suggestions (model, retrieved and template) that pass the guardrails and reply policy."""
+    checked = passed = 0
+    for result in results:
+        for s in result.suggestions:
+            checked += 1
+            passed += not check_candidate(s.text, brand=brand, item=None, flagged_injection=result.flagged_injection)
+    return _rate(passed, checked)
 
 
 def split_fingerprint(pairs: Sequence[Pair]) -> str:
@@ -271,14 +329,34 @@ def evaluate_replies(
     twcs_path: str | Path | None = None,
     qa_path: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    retriever: ReplyIndex | None = None,
+    retrieval: bool = True,
+    models_dir: str | Path | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    """The full evaluation report (JSON-able): split, measure names, per data set metrics, timings."""
+    """The full evaluation report (JSON-able): split, measure names, per data set metrics, timings.
+
+    ``retriever``: the nearest-thread index (default: built from ``../shared/data`` without the held-out
+    threads, cached under ``models_dir``; ``retrieval=False``: none). ``limit``: evaluate only the first
+    ``limit`` messages of each held-out set (the split itself is unchanged).
+    """
     sim = get_similarity(similarity)
     brand = BrandFacts(name="the store")
     pairs = load_twitter_pairs(twcs_path)
     held, _rest = heldout_split(pairs, holdout)
     qa_pairs, qa_counts = load_amazon_qa(qa_path)
     qa_held = heldout_split(qa_pairs, qa_count)[0] if qa_count else []
+    fingerprints = (split_fingerprint(held), split_fingerprint(qa_held))
+    if retriever is None and retrieval:
+        if progress:
+            progress("loading the nearest-thread index (built and cached on first use)")
+        retriever = _eval_index(holdout, qa_count, sim, twcs_path, models_dir)
+    if retriever is not None:
+        leaked = {f"twitter:{p.key}" for p in held} | {f"qa:{p.key}" for p in qa_held}
+        if leaked & retriever.keys:
+            raise ValueError(f"retrieval index holds {len(leaked & retriever.keys)} held-out threads")
+    if limit is not None:
+        held, qa_held = held[:limit], qa_held[:limit]
     started = time.perf_counter()
     run = functools.partial(
         run_suggestions,
@@ -289,8 +367,19 @@ def evaluate_replies(
         batch_size=batch_size,
         max_new_tokens=max_new_tokens,
         progress=progress,
+        retriever=retriever,
     )
-    tw_results, qa_results = run(held), run(qa_held)
+    (tw_model, tw_results), (qa_model, qa_results) = run(held), run(qa_held)
+    measures = [sim] + [get_similarity(m) for m in ("embedding", "lexical") if m not in sim.name]
+    if "embedding" not in sim.name:
+        measures = [sim]  # the embedding measure is not installed: lexical rows only
+    baselines = {
+        m.name: {
+            "twitter": response_set_rows(held, tw_model, tw_results, retriever, m, brand, k),
+            "amazon_qa": response_set_rows(qa_held, qa_model, qa_results, retriever, m, brand, k),
+        }
+        for m in measures
+    }
     elapsed = time.perf_counter() - started
     # Triage alone is cheap: its escalation rates on ALL pairs, by the weak label from the real reply.
     all_triage = Counter((p.label, triage(p.text).escalate) for p in pairs)
@@ -306,10 +395,20 @@ def evaluate_replies(
         "split": {
             "seed": SPLIT_SEED,
             "pairs_total": len(pairs),
-            "heldout": len(held),
-            "heldout_fingerprint": split_fingerprint(held),
-            "qa_heldout": len(qa_held),
-            "qa_fingerprint": split_fingerprint(qa_held),
+            "heldout": holdout,
+            "heldout_fingerprint": fingerprints[0],
+            "qa_heldout": qa_count,
+            "qa_fingerprint": fingerprints[1],
+            "limit": limit,
+        },
+        "retrieval": {
+            "index": retriever.kind if retriever is not None else None,
+            "threads": len(retriever.threads) if retriever is not None else 0,
+        },
+        "baselines": baselines,
+        "served_guardrail_pass": {
+            "twitter": served_guardrail_pass(tw_results, brand),
+            "amazon_qa": served_guardrail_pass(qa_results, brand),
         },
         "twitter": score_set(held, tw_results, sim, brand),
         "amazon_qa": score_set(qa_held, qa_results, sim, brand) | {"lines": qa_counts},
@@ -324,6 +423,21 @@ def evaluate_replies(
         "seconds": round(elapsed, 1),
         "seconds_per_message": round(elapsed / max(len(held) + len(qa_held), 1), 3),
     }
+
+
+def _eval_index(
+    holdout: int, qa_count: int, sim: Similarity, twcs_path: str | Path | None, models_dir: str | Path | None
+) -> ReplyIndex:
+    """The index without the held-out threads (nested split: excluding the larger default one is also safe)."""
+    from marketing_gen.config import get_settings
+    from marketing_gen.replies.retrieval import DEFAULT_HOLDOUT, DEFAULT_QA_HOLDOUT, build_from_data, eval_split_keys
+
+    data_dir = Path(twcs_path).parent if twcs_path else SHARED_DATA
+    exclude = eval_split_keys(data_dir, holdout=max(holdout, DEFAULT_HOLDOUT), qa=max(qa_count, DEFAULT_QA_HOLDOUT))
+    kind = "embedding" if "embedding" in sim.name else "lexical"
+    return build_from_data(
+        data_dir, models_dir=Path(models_dir or get_settings().models_dir), exclude=exclude, kind=kind
+    )
 
 
 def format_table(report: dict[str, Any]) -> str:
@@ -354,6 +468,27 @@ def format_table(report: dict[str, Any]) -> str:
     ]
     for label, key in rows:
         lines.append(f"{label:<28}{_fmt(tw.get(key)):>12}{_fmt(qa.get(key)):>12}")
+    lines.append(
+        f"served suggestions passing guardrails + policy: twitter {_fmt(report['served_guardrail_pass']['twitter'])}"
+        f"  amazon QA {_fmt(report['served_guardrail_pass']['amazon_qa'])}"
+    )
+    retrieval = report["retrieval"]
+    lines.append(
+        f"best-of-{report['k']} to the real reply (retrieval index: {retrieval['index']}, "
+        f"{retrieval['threads']} threads, held-out threads excluded)"
+    )
+    lines.append(f"{'response set':<28}{'measure':<12}{'twitter':>12}{'amazon QA':>12}")
+    for measure, rows in report["baselines"].items():
+        short = "MiniLM" if "embedding" in measure else "lexical"
+        for name, label in (
+            ("model_only", "model only"),
+            ("retrieval", "retrieval baseline"),
+            ("templates", "canned templates"),
+            ("served", "served (model+retrieval)"),
+        ):
+            lines.append(
+                f"{label:<28}{short:<12}{_fmt(rows['twitter'].get(name)):>12}{_fmt(rows['amazon_qa'].get(name)):>12}"
+            )
     lines.append(f"amazon QA lines: {qa.get('lines')}")
     lines.append(f"twitter rejections: {tw['rejections']}")
     lines.append(f"triage on all {report['split']['pairs_total']} twitter pairs: {report['triage_all_twitter_pairs']}")

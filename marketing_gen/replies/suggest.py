@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.errors import InvalidRequest
@@ -29,6 +29,9 @@ from marketing_gen.replies.candidates import (
 from marketing_gen.replies.policy import check_reply_policy
 from marketing_gen.replies.similarity import Similarity, get_similarity
 from marketing_gen.replies.triage import Triage, triage
+
+if TYPE_CHECKING:
+    from marketing_gen.replies.retrieval import ReplyIndex
 
 MAX_TEXT_CHARS = 2000
 """Longest comment accepted."""
@@ -57,6 +60,13 @@ _INTENT_CUE: dict[str, re.Pattern[str]] = {
     "apologize": re.compile(r"\b(sorry|apolog\w*|understand|frustrat\w*)\b", re.IGNORECASE),
 }
 
+RETRIEVED_PER_REQUEST = 3
+"""Replies of the nearest resolved threads considered per comment (``retrieval.ReplyIndex``)."""
+RETRIEVAL_WEIGHT = 1.0
+"""Rank bonus of a retrieved reply per unit of its thread's similarity to the comment: a real reply to a near
+thread outranks a model candidate of the same intent unless the thread is only loosely related."""
+_RETRIEVED_INTENT_ORDER: tuple[str, ...] = ("apologize", "thank", "ask_details", "recommend")
+
 _CUE_REQUIRED = frozenset({"thank", "apologize"})
 """Intents whose candidates must show their cue word, or they are not that intent."""
 
@@ -81,6 +91,13 @@ class Suggestion:
     fallback: bool = False
     """True: a deterministic template, not model text (too few model candidates survived)."""
     score: float = 0.0
+    retrieved: bool = False
+    """True: the (de-personalised) reply of a near resolved thread, not model text."""
+
+    @property
+    def source(self) -> str:
+        """``model``, ``retrieved`` or ``template``."""
+        return "template" if self.fallback else "retrieved" if self.retrieved else "model"
 
 
 @dataclass
@@ -97,6 +114,9 @@ class CandidateStats:
     """Violation code → candidates it removed."""
     duplicates: int = 0
     fallbacks: int = 0
+    retrieved: int = 0
+    """Replies of near threads considered (they go through the same checks, not counted in ``checked``)."""
+    retrieved_rejected: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,14 +253,21 @@ def _score(text: str, intent: str, comment_sim: float) -> float:
     return score
 
 
+def retrieved_intent(text: str) -> str:
+    """The intent a retrieved reply shows (its strongest cue; ``answer`` when none)."""
+    return next((i for i in _RETRIEVED_INTENT_ORDER if _INTENT_CUE[i].search(text)), "answer")
+
+
 def finish_replies(
     plan: ReplyPlan,
     completions: Sequence[Completion],
     *,
     similarity: Similarity | None = None,
     model_version: str | None = None,
+    retriever: ReplyIndex | None = None,
 ) -> ReplySuggestions:
-    """Completions of ``plan.prompts`` → checked, de-duplicated, ranked suggestions (k, differing in intent)."""
+    """Completions of ``plan.prompts`` (+ the replies of ``retriever``'s nearest threads) → checked, de-duplicated,
+    ranked suggestions (k, differing in intent)."""
     verdict = plan.triage
     stats = CandidateStats()
     if plan.params is None:
@@ -270,6 +297,16 @@ def finish_replies(
                 continue
             stats.passed += 1
             passed.append((text, intent))
+    near: dict[str, float] = {}
+    if retriever is not None and not verdict.flagged_injection:
+        for hit in retriever.nearest(plan.text, RETRIEVED_PER_REQUEST):
+            stats.retrieved += 1
+            if check_candidate(hit.text, brand=plan.brand, item=plan.item, flagged_injection=False):
+                stats.retrieved_rejected += 1
+                continue
+            if hit.text not in near and all(hit.text != t for t, _ in passed):
+                near[hit.text] = hit.thread_similarity
+                passed.append((hit.text, retrieved_intent(hit.text)))
 
     # 2. rank, then drop near-duplicates (a lower-ranked text too close to a kept one)
     kept: list[Suggestion] = []
@@ -277,7 +314,12 @@ def finish_replies(
         texts = [t for t, _ in passed]
         to_comment = similarity.pairwise(texts, [plan.text])[:, 0]
         scored = [
-            Suggestion(t, i, score=round(_score(t, i, float(s)), 4))
+            Suggestion(
+                t,
+                i,
+                score=round(_score(t, i, float(s)) + RETRIEVAL_WEIGHT * near.get(t, 0.0), 4),
+                retrieved=t in near,
+            )
             for (t, i), s in zip(passed, to_comment, strict=True)
         ]
         ranked = sorted(scored, key=lambda s: -s.score)
@@ -291,12 +333,13 @@ def finish_replies(
         kept = [ranked[a] for a in kept_idx]
 
     # 3. best candidate per intent, in the plan's priority order; templates fill the missing intents
-    chosen: list[Suggestion] = []
+    # (the nearest thread's reply, when it passed and survived dedup, always takes its intent's slot)
+    chosen: list[Suggestion] = [s for s in kept if s.retrieved][:1]
     for intent in plan.intents:
         if len(chosen) == plan.k:
             break
         best = next((s for s in kept if s.intent == intent), None)
-        if best is not None:
+        if best is not None and all(c.intent != intent for c in chosen):
             chosen.append(best)
     for intent in plan.intents:
         if len(chosen) == plan.k:
@@ -347,6 +390,7 @@ def suggest_replies(
     seed: int = 0,
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     similarity: Similarity | None = None,
+    retriever: ReplyIndex | None = None,
 ) -> ReplySuggestions:
     """Suggest k replies differing in intent (none + ``escalate`` for abusive / legal / safety; none for spam)."""
     plan = plan_replies(
@@ -363,4 +407,4 @@ def suggest_replies(
     completions: list[Completion] = []
     if plan.params is not None:
         completions = engine.generate(list(plan.prompts), plan.params)
-    return finish_replies(plan, completions, similarity=similarity, model_version=engine.version)
+    return finish_replies(plan, completions, similarity=similarity, model_version=engine.version, retriever=retriever)
