@@ -81,6 +81,10 @@ def run_bench(
         thread.join()
         raise ServerError(app.state.reply_error or "reply model not loaded")
     say(f"server up on 127.0.0.1:{port} in {load_s:.1f} s (model {app.state.reply_engine.version})")
+    from marketing_gen.replies.retrieval import default_index
+
+    index = default_index()  # waits for the API's background load: every timed request ranks retrieved replies too
+    say(f"nearest-thread index: {f'{index.kind}, {len(index.threads)} threads' if index else 'off'}")
     url = f"http://127.0.0.1:{port}/v1/replies/suggest"
     headers = {"Authorization": f"Bearer {token}"}
     texts = bench_texts(max(n_requests + 2, concurrency))
