@@ -24,13 +24,15 @@ NBSP, NNBSP = "\u00a0", "\u202f"
         ("12.5", "EUR", "de", f"12,50{NBSP}€"),
         ("1299", "GBP", "en-GB", "£1,299.00"),
         ("1299", "GBP", "en_GB", "£1,299.00"),
-        ("1299", "CHF", "fr-CH", f"1{NNBSP}299,00{NBSP}CHF"),
-        ("1299", "CHF", "de-CH", f"CHF{NBSP}1’299.00"),
+        # Swiss grouping changed between CLDR releases (Babel 2.18: U+202F / U+2019; 2.19: U+0027): either is CLDR
+        ("1299", "CHF", "fr-CH", (f"1{NNBSP}299,00{NBSP}CHF", f"1'299,00{NBSP}CHF")),
+        ("1299", "CHF", "de-CH", (f"CHF{NBSP}1’299.00", f"CHF{NBSP}1'299.00")),
         ("1299", "EUR", "xx-ZZ", "€1,299.00"),  # unknown locale: English
     ],
 )
-def test_format_price_is_cldr(amount: str, currency: str, locale: str, expected: str) -> None:
-    assert format_price(Decimal(amount), currency, locale) == expected
+def test_format_price_is_cldr(amount: str, currency: str, locale: str, expected: str | tuple[str, ...]) -> None:
+    allowed = expected if isinstance(expected, tuple) else (expected,)
+    assert format_price(Decimal(amount), currency, locale) in allowed
 
 
 @pytest.mark.parametrize(
@@ -81,6 +83,7 @@ def test_prompt_data_prints_prices_and_dates_in_the_users_locale() -> None:
         ("de-DE", "EUR", f"Die Pfanne für 1.299,00{NBSP}€ ist da."),
         ("fr-CH", "CHF", f"La poêle à 1{NNBSP}299,00{NBSP}CHF est là."),
         ("de-CH", "CHF", "Die Pfanne für CHF 1’299.00 ist da."),
+        ("de-CH", "CHF", "Die Pfanne für CHF 1'299.00 ist da."),
         ("ja-JP", "JPY", "スキレットが￥1,299で登場。"),
         ("en-GB", "GBP", "The skillet is here for £1,299.00."),
     ],
