@@ -314,7 +314,7 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
             values["timings"] = {**values.get("timings", {}), **batch_timing}
             if _cas_update(s, draft_id, DraftStatus.PENDING, values) and values["status"] == DraftStatus.GENERATED:
                 advanced.append(draft_id)
-        for campaign_id in campaigns:
+        for campaign_id in sorted(campaigns):  # one lock order: no deadlock between workers
             maybe_complete(s, campaign_id)
     return advanced
 
@@ -400,7 +400,7 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
                 values = _skipped(blocked[draft_id])
             if _cas_update(s, draft_id, DraftStatus.GENERATED, values) and values["status"] == DraftStatus.READY:
                 advanced.append(draft_id)
-        for campaign_id in campaigns:
+        for campaign_id in sorted(campaigns):  # one lock order: no deadlock between workers
             maybe_complete(s, campaign_id)
     return advanced
 
@@ -455,7 +455,7 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
             ],
             ["draft_id"],
         )
-        for campaign_id in campaigns:
+        for campaign_id in sorted(campaigns):  # one lock order: no deadlock between workers
             maybe_complete(s, campaign_id)
     return advanced
 

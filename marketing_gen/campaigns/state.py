@@ -226,8 +226,15 @@ def unfinished_count(session: Session, campaign_id: int) -> int:
 
 
 def maybe_complete(session: Session, campaign_id: int) -> bool:
-    """Mark a running campaign completed when no draft is unfinished; True if it is completed now."""
-    row = load_campaign(session, campaign_id)
+    """Mark a running campaign completed when no draft is unfinished; True if it is completed now.
+
+    The campaign row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's write transaction already
+    serialises): two workers finishing the last batches at once would otherwise each count the other's
+    uncommitted drafts as unfinished, and neither would complete the campaign.
+    """
+    row = session.get(Campaign, campaign_id, with_for_update=True, populate_existing=True)
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} does not exist (see `marketing-gen campaign list`)")
     if row.state != CampaignState.RUNNING.value or unfinished_count(session, campaign_id):
         return row.state == CampaignState.COMPLETED.value
     return transition(session, row, CampaignState.COMPLETED)
