@@ -78,6 +78,38 @@ def words(text: str) -> list[str]:
     return WORD_RE.findall(text)
 
 
+def capitalised_runs(
+    text: str, *, connectors: frozenset[str], breaks: str, skip_sentence_start: bool = False
+) -> list[list[str]]:
+    """Runs of ≥ 2 Capitalised/UPPER words, sentence by sentence (``breaks``: a character class that ends one).
+
+    ``connectors`` ("of", "and", …) may sit inside a run but never end it. With ``skip_sentence_start`` the first
+    word of each sentence is ignored (in sentence-case text grammar, not a name, capitalises it).
+    """
+    runs: list[list[str]] = []
+
+    def close(current: list[str]) -> None:
+        while current and current[-1].lower() in connectors:
+            current.pop()
+        if len(current) >= 2:
+            runs.append(list(current))
+
+    for sentence in re.split(breaks, text):
+        current: list[str] = []
+        for j, w in enumerate(words(sentence)):
+            if j == 0 and skip_sentence_start:
+                continue
+            if w[0].isupper():
+                current.append(w)
+            elif current and w.lower() in connectors:
+                current.append(w)
+            else:
+                close(current)
+                current = []
+        close(current)
+    return runs
+
+
 def build_facts(
     context: UserContext | None, brand: BrandFacts | None = None, *, tracking_base_url: str | None = None
 ) -> Facts:

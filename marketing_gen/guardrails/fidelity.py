@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from marketing_gen.guardrails.dictionary import is_word
-from marketing_gen.guardrails.facts import Facts, Violation, words
+from marketing_gen.guardrails.facts import Facts, Violation, capitalised_runs, words
 from marketing_gen.guardrails.format import texts_of
 from marketing_gen.guardrails.language import OPT_OUT_RE
 from marketing_gen.guardrails.lexicon import FIRST_NAMES, GENERIC_WORDS, GREETINGS, STOPWORDS
@@ -135,27 +135,8 @@ def _check_runs(field: str, masked: str, facts: Facts) -> list[Violation]:
 
 
 def _capitalised_runs(text: str) -> list[list[str]]:
-    """Runs of ≥ 2 Capitalised words (connectors may sit inside), sentence by sentence; ¶ (a masked name) ends one."""
-    runs: list[list[str]] = []
-    for sentence in re.split(r"[.!?:;\n|•·—–¶,]+", text):
-        current: list[str] = []
-        for w in words(sentence):
-            if w[0].isupper():
-                current.append(w)
-            elif current and w.lower() in _CONNECTORS:
-                current.append(w)
-            else:
-                _close(current, runs)
-                current = []
-        _close(current, runs)
-    return runs
-
-
-def _close(current: list[str], runs: list[list[str]]) -> None:
-    while current and current[-1].lower() in _CONNECTORS:
-        current.pop()
-    if len(current) >= 2:
-        runs.append(list(current))
+    """Runs of ≥ 2 Capitalised words, sentence by sentence; ¶ (a masked name) and commas end one."""
+    return capitalised_runs(text, connectors=_CONNECTORS, breaks=r"[.!?:;\n|•·—–¶,]+")
 
 
 def _allowed_re(facts: Facts) -> re.Pattern[str]:

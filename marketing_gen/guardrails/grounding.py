@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from marketing_gen.guardrails.facts import Facts, Violation, words
+from marketing_gen.guardrails.facts import Facts, Violation, capitalised_runs, words
 from marketing_gen.guardrails.format import texts_of
 from marketing_gen.guardrails.lexicon import (
     DISCOUNT_PATTERNS,
@@ -140,29 +140,7 @@ def _known(word: str, known: frozenset[str]) -> bool:
 
 
 def _capitalised_runs(text: str, *, skip_sentence_start: bool) -> list[list[str]]:
-    """Runs of ≥ 2 Capitalised/UPPER words (connectors like "of"/"and" may sit inside a run).
-
-    In sentence-case text the first word of a sentence is capitalised by grammar, not as a name: skipped.
-    """
-    runs: list[list[str]] = []
-    for sentence in re.split(r"[.!?:;\n|•·—–]+", text):
-        current: list[str] = []
-        for j, w in enumerate(words(sentence)):
-            if j == 0 and skip_sentence_start:
-                continue
-            if w[0].isupper():
-                current.append(w)
-            elif current and w.lower() in _CONNECTORS:
-                current.append(w)
-            else:
-                _close(current, runs)
-                current = []
-        _close(current, runs)
-    return runs
-
-
-def _close(current: list[str], runs: list[list[str]]) -> None:
-    while current and current[-1].lower() in _CONNECTORS:
-        current.pop()
-    if len(current) >= 2:
-        runs.append(list(current))
+    """Runs of ≥ 2 Capitalised/UPPER words (connectors like "of"/"and" may sit inside a run)."""
+    return capitalised_runs(
+        text, connectors=_CONNECTORS, breaks=r"[.!?:;\n|•·—–]+", skip_sentence_start=skip_sentence_start
+    )
