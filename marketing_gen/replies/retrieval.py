@@ -295,16 +295,19 @@ def default_index() -> ReplyIndex | None:
 def start_default_index() -> Callable[[], ReplyIndex | None]:
     """Load (or build) the served index in a background thread; the getter returns None until it is ready.
 
-    For the API: requests are never held up by the index build (minutes on a busy CPU the first time).
+    For the API: requests are never held up by the index build (minutes on a busy CPU the first time). The getter
+    returns what this load produced (None when retrieval is disabled), never an index another caller built.
     """
-    loader = threading.Thread(target=_load_quietly, name="reply-index", daemon=True)
+    loaded: list[ReplyIndex | None] = []
+    loader = threading.Thread(target=lambda: loaded.append(_load_quietly()), name="reply-index", daemon=True)
     loader.start()
-    return lambda: None if loader.is_alive() else _DEFAULT.get("index")
+    return lambda: loaded[0] if loaded else None
 
 
-def _load_quietly() -> None:
+def _load_quietly() -> ReplyIndex | None:
     try:
-        default_index()
+        return default_index()
     except Exception:  # noqa: BLE001 - a broken index disables retrieval; the model path still serves
         log.exception("reply retrieval disabled: the nearest-thread index failed to load")
         _DEFAULT["index"] = None
+        return None

@@ -95,6 +95,8 @@ def test_review_flow_in_chromium(browser, settings_env: None, db_url: str, tmp_p
 
     shots = Path(os.environ.get("MARKETING_GEN_TEST_ARTIFACTS") or tmp_path) / "review-screenshots"
     shots.mkdir(parents=True, exist_ok=True)
+    for old in shots.glob("*.png"):  # this test's screenshots from an earlier run on the same machine
+        old.unlink()
 
     def shot(name: str) -> None:
         path = shots / f"{len(list(shots.glob('*.png'))) + 1:02d}-{name}.png"
