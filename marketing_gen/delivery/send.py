@@ -110,6 +110,21 @@ class SendReport:
         }
 
 
+def _outbound(row: OutboxMessage, user: User, attempt_id: str) -> OutboundMessage:
+    """What an adapter sends (or reconciles) for one outbox row."""
+    return OutboundMessage(
+        outbox_id=row.id,
+        draft_id=row.draft_id,
+        campaign_id=row.campaign_id,
+        user_id=row.user_id,
+        user_external_id=user.external_id,
+        channel=row.channel,
+        attempt_id=attempt_id,
+        recipient=_recipient(user, row.channel),
+        payload=dict(row.payload or {}),
+    )
+
+
 def _recipient(user: User, channel: str) -> str | None:
     if channel == "email":
         return user.email
@@ -318,17 +333,7 @@ def _send_one(
         if not res.rowcount:  # type: ignore[attr-defined]
             report.not_claimed += 1
             return
-    message = OutboundMessage(
-        outbox_id=row.id,
-        draft_id=row.draft_id,
-        campaign_id=row.campaign_id,
-        user_id=row.user_id,
-        user_external_id=user.external_id,
-        channel=row.channel,
-        attempt_id=attempt_id,
-        recipient=_recipient(user, row.channel),
-        payload=dict(row.payload or {}),
-    )
+    message = _outbound(row, user, attempt_id)
     # 3. send, retrying transient errors in place with exponential backoff
     last_error = ""
     for attempt in range(settings.send_max_attempts):
@@ -394,17 +399,7 @@ def reconcile_stale(
     counts: Counter[str] = Counter()
     for row, user in stale:
         adapter = build_adapter(row.adapter or settings.delivery_adapter, settings)
-        message = OutboundMessage(
-            outbox_id=row.id,
-            draft_id=row.draft_id,
-            campaign_id=row.campaign_id,
-            user_id=row.user_id,
-            user_external_id=user.external_id,
-            channel=row.channel,
-            attempt_id=row.attempt_id or "",
-            recipient=_recipient(user, row.channel),
-            payload=dict(row.payload or {}),
-        )
+        message = _outbound(row, user, row.attempt_id or "")
         verdict, provider_id = adapter.reconcile(message)
         attempt = row.attempt_id or ""
         if verdict == Reconciled.SENT:
