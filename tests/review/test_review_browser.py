@@ -84,14 +84,19 @@ def _up(url: str) -> bool:
 
 
 def test_review_flow_in_chromium(browser, settings_env: None, db_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     def message(containing: str) -> str:
         """Wait for the page's flash message to contain ``containing`` (a form post reloads the page)."""
-        WebDriverWait(browser, 60).until(ec.text_to_be_present_in_element((By.ID, "msg"), containing))
-        return str(browser.find_element(By.ID, "msg").text)
+        # The post reloads the page: an element found just before the reload may vanish before its text is
+        # read, which Chrome reports as a plain WebDriverException ("Node ... does not belong to the
+        # document"), not as a stale element, so the wait ignores both and looks again.
+        wait = WebDriverWait(browser, 60, ignored_exceptions=(WebDriverException,))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "msg"), containing))
+        return str(wait.until(lambda b: b.find_element(By.ID, "msg").text))
 
     shots = Path(os.environ.get("MARKETING_GEN_TEST_ARTIFACTS") or tmp_path) / "review-screenshots"
     shots.mkdir(parents=True, exist_ok=True)
@@ -196,9 +201,14 @@ def test_review_flow_in_chromium(browser, settings_env: None, db_url: str, tmp_p
             _wait(lambda: sink.count >= N_USERS, "the SMTP server to receive the approved emails", logs)
             time.sleep(1.0)  # anything extra would arrive now
             browser.get(f"{base}/review/campaigns/{cid}?channel=email&status=queued")
-            _wait(
-                lambda: "sent" in browser.find_element(By.ID, "outbox-sent").text or browser.refresh(), "the page", logs
-            )
+
+            def sent_shown() -> bool:
+                try:
+                    return "sent" in browser.find_element(By.ID, "outbox-sent").text
+                except WebDriverException:  # the page is reloading
+                    return False
+
+            _wait(lambda: sent_shown() or browser.refresh(), "the page", logs)
             shot("sent")
             received = sink.received
         finally:
