@@ -3,11 +3,11 @@
 Owns broker configuration only. Tasks live in ``workers/tasks.py`` (and ``reply_tasks`` /
 ``feedback_tasks``); what they do lives in the library (``marketing_gen.campaigns.pipeline`` …).
 
-Reliability choices (see DESIGN.md, "Celery rules"): ``task_acks_late`` + ``task_reject_on_worker_lost`` so
-a message is only acknowledged after its batch is stored; prefetch 1 so a long GPU batch never holds a
-second message hostage; results in SQL, never in the broker (``ignore_result``); ids in, ids out (JSON).
-Every write is idempotent (draft keys, status compare-and-set, outbox unique on draft), so a redelivered or
-re-enqueued message is a no-op.
+Reliability choices (docs/operations.md, "Celery rules for an LLM worker"): ``task_acks_late`` +
+``task_reject_on_worker_lost`` so a message is only acknowledged after its batch is stored; prefetch 1 so a
+long GPU batch never holds a second message hostage; results in SQL, never in the broker (``ignore_result``);
+ids in, ids out (JSON). Every write is idempotent (draft keys, status compare-and-set, outbox unique on draft),
+so a redelivered or re-enqueued message is a no-op.
 """
 
 from __future__ import annotations

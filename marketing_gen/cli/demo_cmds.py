@@ -148,7 +148,7 @@ def _import_store(settings: Settings, data: Path, echo: Callable[[str], None]) -
 
     found = [(kind, data / name) for kind, name in CANONICAL if (data / name).exists()]
     if not any(kind == "users" for kind, _ in found) or not any(kind == "items" for kind, _ in found):
-        raise InvalidRequest(f"--data {data}: needs at least users.csv and items.csv (canonical CSVs, see README)")
+        raise InvalidRequest(f"--data {data}: needs at least users.csv and items.csv (see docs/data.md)")
     for kind, path in found:
         report = import_file(kind, path, url=settings.database_url)
         echo(f"  {kind:<16} {_report_line(report)}")

@@ -55,7 +55,7 @@ def main(verbose: bool) -> None:
 
     Typical flow: `db upgrade` → `import …` → `model import-base` → `recommend` →
     `campaign create` → `campaign run --wait` → `campaign export`. `demo` does all of it on a demo store.
-    Settings come from MARKETING_GEN_* environment variables (see README).
+    Settings come from MARKETING_GEN_* environment variables (see docs/operations.md).
     """
     level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
