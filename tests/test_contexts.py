@@ -14,7 +14,8 @@ from marketing_gen.db import get_engine, session_scope
 from marketing_gen.db.models import Base, Brand, Interaction, Item, Recommendation, User
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.recommend import build_contexts
-from marketing_gen.recommend.contexts import build_features, category_leaf, value_band
+from marketing_gen.recommend.contexts import DEFAULT_BRAND, build_features, category_leaf, load_brand, value_band
+from marketing_gen.replies.context import load_brand_facts
 
 T0 = dt.datetime(2026, 2, 1, 12, 0, tzinfo=dt.timezone.utc)
 AMAZON = (
@@ -180,6 +181,34 @@ def test_user_without_history_and_missing_users(db_url):
     dan = contexts[0]
     assert (dan.items, dan.interests, dan.last_purchase, dan.value_band) == ((), (), None, "new")
     assert dan.brand == BrandFacts(name="Our store") and dan.offer == Offer()
+
+
+@pytest.mark.parametrize(
+    ("policy", "max_pct", "refunds", "domains"),
+    [
+        ({"refund_policy": "14 days", "refunds": "30 days", "max_discount_pct": "ten"}, None, "30 days", ()),
+        ({"refund_policy": " 14 days ", "max_discount_pct": 150, "allowed_domains": None}, None, "14 days", ()),
+        ({"refunds": "", "max_discount_pct": "NaN", "allowed_domains": "acme.example"}, None, None, ("acme.example",)),
+        ({"max_discount_pct": True, "allowed_domains": ["acme.example", ""]}, None, None, ("acme.example",)),
+        ({"max_discount_pct": " 12.5 "}, Decimal("12.5"), None, ()),
+    ],
+)
+def test_campaigns_and_replies_read_one_brand_the_same_way(db_url, policy, max_pct, refunds, domains):
+    """One converter: the campaign join and the reply loaders give equal facts, odd policy values included."""
+    with session_scope(db_url) as s:
+        s.add(Brand(name="Acme", voice="", banned_terms=["cheap", " "], offer_policy=policy))
+    with session_scope(db_url) as s:
+        campaign_side = load_brand(s)
+    assert campaign_side == load_brand_facts(db_url)
+    assert campaign_side.max_discount_pct == max_pct  # unusable discounts promise nothing
+    assert campaign_side.refund_policy == refunds  # `refunds` wins over the older `refund_policy`
+    assert campaign_side.allowed_domains == domains
+    assert campaign_side.voice == DEFAULT_BRAND.voice and campaign_side.banned_terms == ("cheap",)
+
+
+def test_no_brand_row_gives_the_same_default_on_both_sides(db_url):
+    with session_scope(db_url) as s:
+        assert load_brand(s) == load_brand_facts(db_url) == DEFAULT_BRAND
 
 
 def test_upstream_precedence(db_url):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select
@@ -200,24 +200,53 @@ def _join_query(ids: list[int], k: int, prefer_source: str) -> Select[Any]:
     )
 
 
-def load_brand(session: Session) -> BrandFacts:
-    """The store's brand (the first ``brands`` row), or a neutral 'Our store' when none is configured."""
-    row = session.execute(select(Brand).order_by(Brand.id).limit(1)).scalar_one_or_none()
-    if row is None:
-        return BrandFacts(name="Our store")
-    policy = row.offer_policy or {}
-    max_pct = policy.get("max_discount_pct")
+DEFAULT_BRAND = BrandFacts(name="Our store")
+"""The brand when the database has none: a neutral name, no discounts and no refunds promised."""
+
+
+def build_brand_facts(row: Brand) -> BrandFacts:
+    """A ``brands`` row → ``BrandFacts``: the one conversion campaign copy and replies both use.
+
+    ``offer_policy`` keys: ``refunds`` (``refund_policy`` is read when ``refunds`` is empty), ``max_discount_pct``
+    (anything but a number in 0–100 counts as none, so nothing may be promised), ``allowed_domains``. Empty
+    columns get ``DEFAULT_BRAND``'s values.
+    """
+    policy = row.offer_policy if isinstance(row.offer_policy, dict) else {}
+    refunds = str(policy.get("refunds") or policy.get("refund_policy") or "").strip()
     return BrandFacts(
         name=row.name,
-        voice=row.voice,
-        banned_terms=tuple(row.banned_terms or ()),
-        postal_address=row.postal_address,
-        website_url=row.website_url,
-        unsubscribe_url_template=row.unsubscribe_url_template,
-        max_discount_pct=Decimal(str(max_pct)) if max_pct is not None else None,
-        refund_policy=policy.get("refunds") or policy.get("refund_policy"),
-        allowed_domains=tuple(policy.get("allowed_domains") or ()),
+        voice=row.voice or DEFAULT_BRAND.voice,
+        banned_terms=_strings(row.banned_terms),
+        postal_address=row.postal_address or DEFAULT_BRAND.postal_address,
+        website_url=row.website_url or None,
+        unsubscribe_url_template=row.unsubscribe_url_template or DEFAULT_BRAND.unsubscribe_url_template,
+        max_discount_pct=_percent(policy.get("max_discount_pct")),
+        refund_policy=refunds or None,
+        allowed_domains=_strings(policy.get("allowed_domains")),
     )
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    """A JSON list of strings (a lone string counts as one) → a tuple without empty entries."""
+    values = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return tuple(str(v).strip() for v in values if str(v).strip())
+
+
+def _percent(value: Any) -> Decimal | None:
+    """A percentage in 0–100, or None for a missing or unusable value (``"ten"``, ``NaN``, ``150``, ``true``)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        pct = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return pct if pct.is_finite() and 0 <= pct <= 100 else None
+
+
+def load_brand(session: Session) -> BrandFacts:
+    """The store's brand (the first ``brands`` row), or ``DEFAULT_BRAND`` when none is configured."""
+    row = session.execute(select(Brand).order_by(Brand.id).limit(1)).scalar_one_or_none()
+    return DEFAULT_BRAND if row is None else build_brand_facts(row)
 
 
 def _consent(row: Any) -> frozenset[str]:

@@ -7,42 +7,13 @@ mapping of order facts.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
-
 from sqlalchemy import or_, select
 
 from marketing_gen.contexts import BrandFacts, ItemFacts
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Interaction, Item, User
 from marketing_gen.errors import NotFound
-
-DEFAULT_BRAND = BrandFacts(name="our store")
-"""Used when the database has no brand row: no discounts, no refunds promised."""
-
-
-def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        return None
-
-
-def brand_facts_from_row(brand: Brand) -> BrandFacts:
-    """``Brand`` row → ``BrandFacts`` (reply limits come from ``offer_policy``)."""
-    policy = brand.offer_policy or {}
-    refunds = policy.get("refund_policy", policy.get("refunds"))
-    return BrandFacts(
-        name=brand.name,
-        voice=brand.voice,
-        banned_terms=tuple(brand.banned_terms or ()),
-        postal_address=brand.postal_address,
-        website_url=brand.website_url,
-        unsubscribe_url_template=brand.unsubscribe_url_template,
-        max_discount_pct=_decimal(policy.get("max_discount_pct")),
-        refund_policy=str(refunds) if refunds else None,
-        allowed_domains=tuple(policy.get("allowed_domains", ())),
-    )
+from marketing_gen.recommend.contexts import DEFAULT_BRAND, build_brand_facts
 
 
 def load_brand_facts(url: str | None = None, name: str | None = None) -> BrandFacts:
@@ -56,7 +27,7 @@ def load_brand_facts(url: str | None = None, name: str | None = None) -> BrandFa
             if name is not None:
                 raise NotFound(f"brand {name!r} not found: add it to the brands table")
             return DEFAULT_BRAND
-        return brand_facts_from_row(row)
+        return build_brand_facts(row)
 
 
 def _item_facts(item: Item) -> ItemFacts:
