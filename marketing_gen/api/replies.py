@@ -23,9 +23,9 @@ from marketing_gen.api.auth import require_token
 from marketing_gen.contexts import BrandFacts
 from marketing_gen.errors import MarketingGenError, ModelLoadError
 from marketing_gen.replies.batcher import ReplyBatcher, model_thread
-from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_item_facts, load_order_facts
+from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_reply_plan
 from marketing_gen.replies.retrieval import start_default_index
-from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS, plan_replies
+from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,14 @@ async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
     batcher: ReplyBatcher | None = getattr(state, "reply_batcher", None)
     if batcher is None:
         raise ModelLoadError(getattr(state, "reply_error", None) or "reply service not started")
-    url = state.settings.database_url
-    item = await run_in_threadpool(load_item_facts, body.item_id, url) if body.item_id else None
-    orders = await run_in_threadpool(load_order_facts, body.user_id, url) if body.user_id else None
     brand: BrandFacts = state.reply_brand
-    plan = plan_replies(
+    plan = await run_in_threadpool(
+        load_reply_plan,
         body.text,
         brand=brand,
-        item=item,
-        order_facts=orders,
+        url=state.settings.database_url,
+        item_ref=body.item_id,
+        user_ref=body.user_id,
         history=[(t.role, t.text) for t in body.history],
         k=body.k,
         m=max(body.k, getattr(state, "reply_m", API_CANDIDATES)),

@@ -20,35 +20,23 @@ def suggest_cmd(
 ) -> None:
     """Triage a comment and suggest k short replies that differ in intent (or escalate)."""
     from marketing_gen.config import get_settings
-    from marketing_gen.replies.context import load_brand_facts, load_item_facts, load_order_facts
-    from marketing_gen.replies.suggest import plan_replies, suggest_replies
+    from marketing_gen.replies.context import load_brand_facts, load_reply_plan
+    from marketing_gen.replies.suggest import answer_plan, finish_replies
 
     settings = get_settings()
     url = settings.database_url
     brand = load_brand_facts(url)
-    item = load_item_facts(item_ref, url) if item_ref else None
-    orders = load_order_facts(user_ref, url) if user_ref else None
-    plan = plan_replies(text, brand=brand, item=item, order_facts=orders, k=k, m=max(m, k), seed=seed)
+    plan = load_reply_plan(
+        text, brand=brand, url=url, item_ref=item_ref, user_ref=user_ref, k=k, m=max(m, k), seed=seed
+    )
     if plan.params is None:  # escalate / spam: no model needed
-        from marketing_gen.replies.suggest import finish_replies
-
         result = finish_replies(plan, [])
     else:
         from marketing_gen.replies.retrieval import default_index
         from marketing_gen.versions.active import load_active_engine
 
         engine = load_active_engine(settings, int8_decode=settings.reply_int8_decode)
-        result = suggest_replies(
-            text,
-            engine=engine,
-            brand=brand,
-            item=item,
-            order_facts=orders,
-            k=k,
-            m=max(m, k),
-            seed=seed,
-            retriever=default_index(),
-        )
+        result = answer_plan(plan, engine, retriever=default_index())
     if as_json:
         echo_json(result.to_dict())
         return

@@ -19,7 +19,7 @@ from marketing_gen.contexts import BrandFacts
 from marketing_gen.db import insert_ignore, session_scope
 from marketing_gen.db.models import ReplyRequest
 from marketing_gen.errors import ClientError, InvalidRequest
-from marketing_gen.replies.context import load_brand_facts, load_item_facts, load_order_facts
+from marketing_gen.replies.context import load_brand_facts, load_reply_plan
 from marketing_gen.replies.retrieval import default_index
 from marketing_gen.replies.similarity import Similarity
 from marketing_gen.replies.suggest import (
@@ -28,7 +28,6 @@ from marketing_gen.replies.suggest import (
     ReplyPlan,
     finish_replies,
     generate_for_plans,
-    plan_replies,
 )
 
 
@@ -127,9 +126,10 @@ def answer_reply_requests(
     plans: list[tuple[int, ReplyPlan | None, str | None]] = []
     for rid, text, refs in pending:
         try:
-            item = load_item_facts(refs["item_ref"], url) if refs.get("item_ref") else None
-            orders = load_order_facts(refs["user_ref"], url) if refs.get("user_ref") else None
-            plans.append((rid, plan_replies(text, brand=brand, item=item, order_facts=orders, k=k, m=m), None))
+            plan = load_reply_plan(
+                text, brand=brand, url=url, item_ref=refs.get("item_ref"), user_ref=refs.get("user_ref"), k=k, m=m
+            )
+            plans.append((rid, plan, None))
         except ClientError as exc:  # a bad row fails alone; the rest of the batch goes on
             plans.append((rid, None, str(exc)))
     good = [(rid, plan) for rid, plan, _ in plans if plan is not None]

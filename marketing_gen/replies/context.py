@@ -1,11 +1,15 @@
 """What a reply may know, loaded from the database: brand rules, the item in question, the user's recent orders.
 
 Owns the small read-only queries behind ``--item`` / ``--user`` (CLI), ``item_id`` / ``user_id`` (API) and the
-batch task. ORM rows never leave this module: callers get frozen ``BrandFacts`` / ``ItemFacts`` and a plain
-mapping of order facts.
+batch task, and ``load_reply_plan``: load those facts, then plan the reply — the one path all three faces take.
+ORM rows never leave this module: callers get frozen ``BrandFacts`` / ``ItemFacts`` and a plain mapping of order
+facts. Does not convert the brand row (``recommend.contexts.build_brand_facts``) nor plan replies
+(``suggest.plan_replies``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import or_, select
 
@@ -14,6 +18,7 @@ from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Interaction, Item, User
 from marketing_gen.errors import NotFound
 from marketing_gen.recommend.contexts import DEFAULT_BRAND, build_brand_facts
+from marketing_gen.replies.suggest import ReplyPlan, plan_replies
 
 
 def load_brand_facts(url: str | None = None, name: str | None = None) -> BrandFacts:
@@ -80,3 +85,25 @@ def load_order_facts(user_ref: str, url: str | None = None, limit: int = 3) -> d
         if not facts:
             facts["purchases"] = "none on record"
         return facts
+
+
+def load_reply_plan(
+    text: str,
+    *,
+    brand: BrandFacts,
+    url: str | None = None,
+    item_ref: str | None = None,
+    user_ref: str | None = None,
+    history: Sequence[tuple[str, str]] = (),
+    k: int = 3,
+    m: int = 8,
+    seed: int = 0,
+) -> ReplyPlan:
+    """Load the item in question and the user's recent orders (when referred to), then plan the reply.
+
+    NotFound when a reference matches nothing; InvalidRequest for a bad text, k or m. The API, the batch task and
+    ``replies suggest`` all call this, so a reply is planned from the same facts whichever face asked.
+    """
+    item = load_item_facts(item_ref, url) if item_ref else None
+    orders = load_order_facts(user_ref, url) if user_ref else None
+    return plan_replies(text, brand=brand, item=item, order_facts=orders, history=history, k=k, m=m, seed=seed)

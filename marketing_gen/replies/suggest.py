@@ -404,6 +404,17 @@ def suggest_replies(
         seed=seed,
         max_new_tokens=max_new_tokens,
     )
+    return answer_plan(plan, engine, similarity=similarity, retriever=retriever)
+
+
+def answer_plan(
+    plan: ReplyPlan,
+    engine: GenerateEngine,
+    *,
+    similarity: Similarity | None = None,
+    retriever: ReplyIndex | None = None,
+) -> ReplySuggestions:
+    """Generate ``plan``'s candidates (none when triage escalated or dropped it) and finish them into suggestions."""
     completions: list[Completion] = []
     if plan.params is not None:
         completions = engine.generate(list(plan.prompts), plan.params)
