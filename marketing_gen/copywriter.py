@@ -128,8 +128,11 @@ def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: Sampling
     )
 
 
-def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
-    """Safe, deterministic clean-up of parsed fields (never shortens a text to make it fit)."""
+def postprocess(
+    fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext, *, finalize_sms: bool = True
+) -> dict[str, Any]:
+    """Safe, deterministic clean-up of parsed fields (never shortens a text to make it fit). ``finalize_sms``
+    False leaves an SMS as the model writes it (training rows), without the brand prefix and opt-out line."""
     out: dict[str, Any] = {}
     for f in spec.fields:
         value = fields.get(f.name)
@@ -143,7 +146,7 @@ def postprocess(fields: Mapping[str, Any], spec: ChannelSpec, context: UserConte
             else:
                 text = re.sub(r"[ \t]+", " ", text).strip()
             out[f.name] = text
-    if spec.render_target == "sms" and out.get("text"):
+    if finalize_sms and spec.render_target == "sms" and out.get("text"):
         out["text"] = sms.finalize_text(out["text"], context.brand.name, context.locale)
     return out
 
@@ -347,8 +350,10 @@ def render_fallback(
     level: str = "full",
     variant: int = 0,
     settings: Settings | None = None,
+    finalize_sms: bool = True,
 ) -> dict[str, Any]:
-    """The deterministic copy from ``templates/fallback/<channel>.j2`` (``full`` or ``minimal`` level)."""
+    """The deterministic copy from ``templates/fallback/<channel>.j2`` (``full`` or ``minimal`` level);
+    ``finalize_sms`` as in ``postprocess``."""
     spec = get_channel(channel)
     env = template_environment(settings)
     item = context.items[0] if context.items else None
@@ -372,7 +377,7 @@ def render_fallback(
         channel=spec,
     )
     parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
-    return postprocess(parsed.fields, spec, context)
+    return postprocess(parsed.fields, spec, context, finalize_sms=finalize_sms)
 
 
 def violation_codes(violations: list[Violation] | list[dict[str, Any]]) -> list[str]:

@@ -210,6 +210,13 @@ def data_block(data: Mapping[str, Any]) -> str:
     return f"<data>{text}</data>"
 
 
+def sms_budget(context: UserContext, spec: ChannelSpec) -> int:
+    """Characters the model may write in an SMS: the segment budget less the brand prefix and the opt-out line
+    that code adds (``channels.sms.finalize_text``), between 40 and 120."""
+    overhead = len(context.brand.name.strip()) + 2 + len(opt_out_line(context.locale)) + 2
+    return max(40, min(120, (160 if spec.max_segments == 1 else 153 * spec.max_segments) - overhead))
+
+
 def build_prompt(
     context: UserContext,
     channel: str | ChannelSpec,
@@ -226,8 +233,6 @@ def build_prompt(
     """
     spec = get_channel(channel)
     brand = context.brand
-    overhead = len(brand.name.strip()) + 2 + len(opt_out_line(context.locale)) + 2
-    sms_budget = max(40, min(120, (160 if spec.max_segments == 1 else 153 * spec.max_segments) - overhead))
     variables = {
         "channel": spec,
         "brand": brand,
@@ -236,7 +241,7 @@ def build_prompt(
         "has_discount": context.offer.has_discount,
         "has_end_date": context.offer.ends_at is not None,
         "variant": variant,
-        "sms_budget": sms_budget,
+        "sms_budget": sms_budget(context, spec),
         "data": data_block(build_data(context, extra)),
     }
     template = template_environment(settings).get_template(spec.prompt_template)

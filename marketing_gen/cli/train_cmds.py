@@ -43,7 +43,12 @@ data_dir_option = click.option(
 
 @train.command(name="bootstrap")
 @click.option("--rows", type=int, default=240, show_default=True, help="Rows to build (copy + replies).")
-@click.option("--channels", default="email,google_ads_rsa", show_default=True, help="Copy channels, comma-separated.")
+@click.option(
+    "--channels",
+    default="email,google_ads_rsa,meta_ad,sms,push",
+    show_default=True,
+    help="Copy channels, comma-separated.",
+)
 @click.option(
     "--best-of",
     type=int,
@@ -272,7 +277,9 @@ def quick_cmd(data_dir: Path | None) -> None:
 @eval_.command(name="copy")
 @click.option("--model", "model_name", required=True, help="Model version to evaluate.")
 @click.option("--baseline", help="Another version to evaluate on the same held-out contexts, side by side.")
-@click.option("--channels", default="email,google_ads_rsa", show_default=True, help="Channels, comma-separated.")
+@click.option(
+    "--channels", default="email,google_ads_rsa,meta_ad,sms,push", show_default=True, help="Channels, comma-separated."
+)
 @click.option("--n", type=int, default=50, show_default=True, help="Held-out contexts per channel.")
 @click.option("--no-store", is_flag=True, help="Do not store the metrics on the versions (the gate reads them).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

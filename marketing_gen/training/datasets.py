@@ -165,9 +165,13 @@ class BuildReport:
 
 
 def _hard_codes(fields: dict[str, Any], context: UserContext, channel: str) -> list[str]:
+    """Blocking findings of copy as the model writes it, checked the way it is served: after the copywriter's
+    clean-up (an SMS gets its brand prefix and opt-out line from code, not from the model)."""
     from marketing_gen import guardrails
+    from marketing_gen.copywriter import postprocess
 
-    return [v.code for v in guardrails.hard(guardrails.check(fields, context, channel))]
+    served = postprocess(fields, get_channel(channel), context)
+    return [v.code for v in guardrails.hard(guardrails.check(served, context, channel))]
 
 
 def teacher_rows(
@@ -232,7 +236,7 @@ def bootstrap_rows(
             best: tuple[float, dict[str, Any]] | None = None
             for text in completion.texts:
                 report.tried["bootstrap"] += 1
-                parsed = parse_fields(text, spec.parse_spec())
+                parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
                 codes = _hard_codes(parsed.fields, context, channel)
                 if codes:
                     report.dropped.update(f"bootstrap:{c}" for c in codes)

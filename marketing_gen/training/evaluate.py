@@ -31,7 +31,9 @@ from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.fluency import Scorer
 from marketing_gen.training.quality import distinct_n, field_texts, length_fit, quality_score
 
-DEFAULT_CHANNELS = ("email", "google_ads_rsa")
+DEFAULT_CHANNELS = ("email", "google_ads_rsa", "meta_ad", "sms", "push")
+"""The campaign channels the store's model learns and is evaluated on (``social_reply`` rows come from real support
+pairs, so one model learns all six outputs)."""
 HARD_METRICS: dict[str, str] = {"pass_rate": "higher", "grounding_error_rate": "lower", "parse_fail_rate": "lower"}
 # sendable_rate is reported beside pass_rate but not (yet) gated on: versions evaluated before it have none.
 """Metrics the promotion gate compares, and which direction is better."""

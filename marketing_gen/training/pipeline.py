@@ -24,16 +24,17 @@ from marketing_gen.contexts import UserContext
 from marketing_gen.errors import ClientError
 from marketing_gen.training.catalog_contexts import OFFERS, ContextSplit, default_data_dir, is_held_out
 from marketing_gen.training.datasets import BuildReport, Row
+from marketing_gen.training.evaluate import DEFAULT_CHANNELS
 from marketing_gen.training.sft import SFTParams
 
 FINETUNED_KINDS = ("sft", "dpo", "kto")
 
-DEMO_PARAMS = SFTParams(max_steps=60, batch_size=4, train_layers=10, logging_steps=10, save_steps=30)
-"""The demo's few-minute CPU fine-tune (~6 min on 2 cores): 60 steps × 4 rows, top 10 of 30 layers, lr 1e-3 cosine.
-The full recipe (`train sft --max-steps 120 --batch-size 8`, ~26 min) is what reaches ≥ 90 % first-try passes."""
-DEMO_ROWS = 240
-"""Rows the demo trains on (teacher copy for email and Google Ads, localized for other languages, plus a few real
-support replies)."""
+DEMO_PARAMS = SFTParams(max_steps=80, batch_size=4, train_layers=10, logging_steps=10, save_steps=40)
+"""The demo's few-minute CPU fine-tune: 80 steps × 4 rows (one pass over ``DEMO_ROWS``), top 10 of 30 layers,
+lr 1e-3 cosine. The full recipe is `train sft --max-steps 120 --batch-size 8`."""
+DEMO_ROWS = 320
+"""Rows the demo trains on: teacher copy for the five campaign channels (localized for other languages) and real
+support replies (``social_reply``) — one model for all six outputs."""
 DEMO_EVAL_N = 12
 """Held-out contexts per channel in the demo's before/after table (the full figure uses ``eval copy --n 50``)."""
 
@@ -104,7 +105,7 @@ def build_training_rows(
     settings: Settings,
     *,
     rows: int = DEMO_ROWS,
-    channels: Sequence[str] = ("email", "google_ads_rsa"),
+    channels: Sequence[str] = DEFAULT_CHANNELS,
     reply_share: float = 0.1,
     engine: Any = None,
     best_of: int = 0,

@@ -55,7 +55,7 @@ def guardrail_pairs(
             passing: list[tuple[float, str]] = []
             failing: list[str] = []
             for text in completion.texts:
-                fields = parse_fields(text, spec.parse_spec()).fields
+                fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
                 if guardrails.hard(guardrails.check(fields, context, channel)):
                     failing.append(text)
                 else:

@@ -194,17 +194,156 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     }
 
 
+def _facts(context: UserContext) -> tuple[ItemFacts, str, str, list[str], str] | None:
+    """The first item, its short name, its price, its seller-copy feature sentences and the user's topic."""
+    item = _first(context.items)
+    if item is None:
+        return None
+    features = [f for f in (feature_sentence(f, 110) for f in shown_features(item)) if f]
+    topic = (context.interests[0] if context.interests else item.category or "").strip().lower()
+    return item, short_name(item.title), format_price(item.price, item.currency), features, topic
+
+
+def _fit_sentences(sentences: list[str], max_len: int) -> str:
+    """The longest prefix of the sentences (first one required) that fits in ``max_len`` characters."""
+    out = ""
+    for sentence in sentences:
+        if not sentence:
+            continue
+        joined = f"{out} {sentence}".strip()
+        if len(joined) > max_len:
+            break
+        out = joined
+    return out
+
+
+def meta_ad_copy(context: UserContext, rng: random.Random, variant: int = 0) -> dict[str, Any]:
+    """Primary text (≤ 125), headline (≤ 40) and description (≤ 30) about the first item; no personal name (an
+    ad is seen by an audience, not one person)."""
+    facts = _facts(context)
+    if facts is None:
+        return {}
+    item, short, price, features, topic = facts
+    brand = context.brand.name
+    offer = _offer_line(context, 125)
+    priced = f"The {short} is {price} at {brand}." if price else f"Find the {short} at {brand}."
+    if variant % 2 == 1 and topic:
+        first = rng.choice(
+            [f"Looking for something new in {topic}?", f"New ideas for {topic}?", f"Into {topic}? Meet the {short}."]
+        )
+    else:
+        first = rng.choice(
+            [*(features[:1] or [f"Meet the {short}."]), f"Meet the {short}.", f"Say hello to the {short}."]
+        )
+    if short in first:  # named once already: the price sentence says "it"
+        priced = f"It is {price} at {brand}." if price else f"Find it at {brand}."
+    rest = [offer] if offer else []
+    rest += [priced] if short in first else [*(f for f in features[:1] if f != first), priced]
+    primary = _fit_sentences([first, *rest], 125)
+    if short not in primary:  # the text names the item, whatever the opening
+        primary = _fit_sentences([priced, *features[:1], offer], 125)
+    headline = _pick(
+        rng,
+        [short, f"Meet the {short}", f"{short}, {price}" if price else "", f"New in {topic}" if topic else ""],
+        40,
+        min_len=6,
+    )
+    description = _pick(
+        rng,
+        [
+            f"{price} at {brand}" if price else "",
+            f"Only at {brand}",
+            f"Code {context.offer.code}" if context.offer.code else "",
+            f"Shop {item.category}" if item.category else "",
+        ],
+        30,
+        min_len=6,
+    )
+    return {"primary_text": primary, "headline": headline, "description": description or brand[:30]}
+
+
+def push_copy(context: UserContext, rng: random.Random, variant: int = 0) -> dict[str, Any]:
+    """Title (≤ 40, three to five words) and body (≤ 110, one sentence) about the first item."""
+    facts = _facts(context)
+    if facts is None:
+        return {}
+    _item, short, price, features, topic = facts
+    name = context.first_name or ""
+    title = _pick(
+        rng,
+        [
+            f"{name}, this is for you" if name else "",
+            f"{name}, meet the {short}" if name else "",
+            f"Meet the {short}",
+            f"New in {topic}" if topic else "",
+            f"Picked for your {topic}" if topic else "",
+            "Picked for you",
+        ],
+        40,
+    )
+    offer = _offer_line(context, 110)
+    body = (
+        _pick(
+            rng,
+            [
+                f"The {short} is {price}. Take a look." if price else "",
+                f"The {short}, picked for you, {price}." if price else "",
+                f"{short}: {features[0][0].lower()}{features[0][1:]}" if features and short not in title else "",
+                f"Have you seen the {short} yet?" if variant % 2 == 1 else "",
+                f"{offer} The {short} is waiting." if offer else "",
+            ],
+            110,
+        )
+        or f"The {short} is waiting for you."
+    )
+    return {"title": title, "body": body}
+
+
+def sms_copy(context: UserContext, rng: random.Random, variant: int = 0) -> dict[str, Any]:
+    """The message's middle (the brand prefix and the opt-out line are code: ``channels.sms.finalize_text``)."""
+    from marketing_gen.channels.base import get_channel
+    from marketing_gen.prompts import sms_budget
+
+    facts = _facts(context)
+    if facts is None:
+        return {}
+    _item, short, price, features, topic = facts
+    name = context.first_name or ""
+    budget = sms_budget(context, get_channel("sms"))
+    offer = _offer_line(context, budget)
+    hello = f"{name}, " if name and rng.random() < 0.6 else ""
+    if variant % 2 == 1 and topic:
+        first = f"{hello}new in {topic}: the {short}." if hello else f"New in {topic}: the {short}."
+    else:
+        first = rng.choice(
+            [
+                f"{hello}the {short} is {price}." if price else f"{hello}meet the {short}.",
+                f"{hello}meet the {short}, picked for you.",
+                f"{hello}we picked the {short} for you.",
+            ]
+        )
+    first = first[0].upper() + first[1:]
+    text = _fit_sentences([first, offer or (rng.choice(features) if features else "")], budget)
+    return {"text": text}
+
+
 def teacher_fields(context: UserContext, channel: str, variant: int = 0) -> dict[str, Any]:
-    """Teacher copy for ``channel`` (email or google_ads_rsa); empty dict when the context has no items."""
+    """Teacher copy for a campaign channel; empty dict when the context has no items."""
     if language_of(context.locale) != "English" and context.items:
         # Other languages: the localized deterministic copy (templates/fallback), so the model learns to answer
         # in the user's language rather than in English.
         from marketing_gen.copywriter import render_fallback
 
-        return render_fallback(context, channel, level="full", variant=variant)
+        return render_fallback(context, channel, level="full", variant=variant, finalize_sms=False)
     rng = _rng(context, channel, variant)
     if channel == "email":
         return email_copy(context, rng, variant)
     if channel == "google_ads_rsa":
         return rsa_copy(context, rng)
+    if channel == "meta_ad":
+        return meta_ad_copy(context, rng, variant)
+    if channel == "push":
+        return push_copy(context, rng, variant)
+    if channel == "sms":
+        return sms_copy(context, rng, variant)
     return {}

@@ -10,6 +10,7 @@ from conftest import _fresh_db, shared_data
 from marketing_gen.config import get_settings
 from marketing_gen.llm.model_dir import VERSION_FILE
 from marketing_gen.training.datasets import dataset_hash
+from marketing_gen.training.evaluate import DEFAULT_CHANNELS
 from marketing_gen.training.pipeline import (
     BEFORE_AFTER_FILE,
     build_training_rows,
@@ -38,7 +39,9 @@ def test_build_training_rows_mixes_sources_and_channels(settings_env: None, data
     assert len(data.rows) == 40
     channels = [r["channel"] for r in data.rows]
     assert channels.count("social_reply") == 8
-    assert channels.count("email") == channels.count("google_ads_rsa") == 16
+    # one model, one recipe: every campaign channel gets an equal share of the copy rows
+    counts = [channels.count(c) for c in DEFAULT_CHANNELS]
+    assert sum(counts) == 32 and set(counts) == {6, 7}
     assert data.sources["teacher"] == 32 and data.sources["twitter"] + data.sources["bitext"] == 8
     held_users = {c.external_id for c in data.contexts.held_out}
     assert not held_users & {r["user"] for r in data.rows}
