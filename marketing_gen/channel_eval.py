@@ -10,7 +10,12 @@ per channel:
 - final pass rate: every delivered piece is checked again here, independently of the copywriter (must be 100%),
   and the share of delivered pieces that are sendable (model copy always is; fallback copy may not be);
 - fallback rate, and pass rate after the regenerations (before the fallback).
-For ``social_reply`` each user is paired with a real customer message from the Twitter support corpus.
+``social_reply`` goes through the serving path instead (``replies.suggest``: triage → one reply prompt per intent
+→ candidates → guardrails + reply policy → dedup → k suggestions, templates filling missing intents), one real
+customer message from the Twitter support corpus per user, k and m as the HTTP API serves them. Its columns:
+first try = the model's candidates (share passing every check; family columns: share with no finding of that
+family), after regen = messages whose top suggestion is model text, fallback = share of template suggestions,
+final / sendable = served suggestions re-checked.
 
 Owns measuring and the text table. Does not write copy (``copywriter``) nor define checks (``guardrails``).
 """
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +34,23 @@ from marketing_gen.contexts import UserContext
 from marketing_gen.errors import ClientError
 from marketing_gen.guardrails import GATE_FAMILIES, passes, sendable
 from marketing_gen.guardrails.fluency import Scorer
+from marketing_gen.replies.suggest import (
+    GenerateEngine,
+    ReplySuggestions,
+    check_candidate,
+    finish_replies,
+    generate_for_plans,
+    plan_replies,
+)
 
 HARD_FAMILIES = ("missing", "format", "grounding", "compliance", "quality")
 """Hard check families, by the prefix of a violation code."""
 FAMILIES = HARD_FAMILIES + GATE_FAMILIES
 """Every family a report counts: the hard checks', then the quality gate's."""
+REPLY_CHANNEL = "social_reply"
+"""Measured through the reply serving path, not the copywriter."""
+REPLY_K, REPLY_M = 3, 4
+"""Suggestions and candidates per message, as the HTTP API serves them."""
 
 
 @dataclass
@@ -127,6 +144,54 @@ def store_users(settings: Settings, channel: str, users: int) -> list[UserContex
     return sorted(contexts, key=lambda c: order[c.user_id])
 
 
+def answer_messages(
+    engine: GenerateEngine, contexts: Sequence[UserContext], messages: Sequence[str], *, seed: int = 0
+) -> list[ReplySuggestions]:
+    """Each message answered for the store's brand through the serving path, one batched generate for all."""
+    pairs = zip(contexts, messages, strict=True)
+    plans = [plan_replies(text, brand=c.brand, k=REPLY_K, m=REPLY_M, seed=seed) for c, text in pairs]
+    completions = generate_for_plans(engine, plans)
+    return [
+        finish_replies(plan, comps, model_version=engine.version)
+        for plan, comps in zip(plans, completions, strict=True)
+    ]
+
+
+def summarize_replies(
+    results: Sequence[ReplySuggestions], contexts: Sequence[UserContext], *, seconds: float = 0.0
+) -> ChannelReport:
+    """Figures for ``social_reply`` from served suggestions (see the module docstring); escalated / spam messages
+    get no suggestions and count as skipped."""
+    answered = [(k, r) for k, r in enumerate(results) if r.suggestions]
+    generated = sum(r.stats.generated for _, r in answered)
+    passed = sum(r.stats.passed for _, r in answered)
+    family_hits: Counter[str] = Counter()
+    codes: Counter[str] = Counter()
+    for _, r in answered:
+        family_hits.update(r.stats.rejected_families)
+        codes.update(r.stats.rejected)
+    served = [(k, s, r.flagged_injection) for k, r in answered for s in r.suggestions]
+    final_ok = sum(
+        not check_candidate(s.text, brand=contexts[k].brand, item=None, flagged_injection=flagged)
+        for k, s, flagged in served
+    )
+    div, per_text, per_served = max(len(answered), 1), max(generated, 1), max(len(served), 1)
+    return ChannelReport(
+        channel=REPLY_CHANNEL,
+        n=len(answered),
+        first_try_pass=round(passed / per_text, 4),
+        first_try_sendable=round(passed / per_text, 4),
+        family_pass={f: round(1 - family_hits[f] / per_text, 4) for f in FAMILIES},
+        pass_before_fallback=round(sum(not r.suggestions[0].fallback for _, r in answered) / div, 4),
+        final_pass=round(final_ok / per_served, 4),
+        sendable=round(final_ok / per_served, 4),
+        fallback_rate=round(sum(s.fallback for _, s, _ in served) / per_served, 4),
+        skipped=len(results) - len(answered),
+        seconds=round(seconds, 1),
+        top_codes=dict(codes.most_common(5)),
+    )
+
+
 def customer_messages(n: int, data_dir: Path) -> list[str]:
     """``n`` real customer messages (Twitter support corpus), for the social_reply channel."""
     from marketing_gen.training.corpora import load_twitter_pairs
@@ -162,31 +227,27 @@ def run(
     reports: list[ChannelReport] = []
     for channel in channels:
         contexts = store_users(settings, channel, users)
-        extra: list[Mapping[str, Any] | None] | None = None
-        if channel == "social_reply":
-            extra = [{"comment": m} for m in customer_messages(len(contexts), data_dir or default_data_dir())]
         if echo:
             echo(f"{channel}: writing copy for {len(contexts)} users …")
         started = time.perf_counter()
-        results = write_copies(
-            contexts,
-            channel,
-            engine,
-            seed=seed,
-            max_regenerations=max_regenerations,
-            settings=settings,
-            extra=extra,
-            fluency=fluency,
-        )
-        reports.append(
-            summarize(
-                channel,
-                contexts,
-                results,
-                seconds=time.perf_counter() - started,
-                tracking_base_url=settings.public_base_url,
+        if channel == REPLY_CHANNEL:
+            messages = customer_messages(len(contexts), data_dir or default_data_dir())
+            replies = answer_messages(engine, contexts, messages, seed=seed)
+            reports.append(summarize_replies(replies, contexts, seconds=time.perf_counter() - started))
+        else:
+            results = write_copies(
+                contexts, channel, engine, seed=seed, max_regenerations=max_regenerations, settings=settings,
+                fluency=fluency,
+            )  # fmt: skip
+            reports.append(
+                summarize(
+                    channel,
+                    contexts,
+                    results,
+                    seconds=time.perf_counter() - started,
+                    tracking_base_url=settings.public_base_url,
+                )
             )
-        )
         if echo:
             r = reports[-1]
             echo(

@@ -112,6 +112,8 @@ class CandidateStats:
     passed: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     """Violation code → candidates it removed."""
+    rejected_families: Counter[str] = field(default_factory=Counter)
+    """Check family (``grounding``, ``compliance``, ``policy`` …) → candidates it removed (each counted once)."""
     duplicates: int = 0
     fallbacks: int = 0
     retrieved: int = 0
@@ -294,6 +296,7 @@ def finish_replies(
             codes = check_candidate(text, brand=plan.brand, item=plan.item, flagged_injection=verdict.flagged_injection)
             if codes:
                 stats.rejected.update(set(codes))
+                stats.rejected_families.update({c.split(".")[0] for c in codes})
                 continue
             stats.passed += 1
             passed.append((text, intent))
