@@ -160,7 +160,7 @@ def _render_target(
         data = {k: fields.get(k, "") for k in spec.field_names}
         data.update(
             {
-                "link": _landing_url(context, settings),
+                "link": landing_url(context, settings),
                 "image_url": _first(i.image_url for i in context.items),
                 "call_to_action": "SHOP_NOW",
                 "campaign": campaign_name,
@@ -175,7 +175,8 @@ def _first(values: Iterable[str | None]) -> str | None:
     return next((v for v in values if v), None)
 
 
-def _landing_url(context: UserContext, settings: Settings) -> str:
+def landing_url(context: UserContext, settings: Settings) -> str:
+    """Where an ad or a call to action leads: the first item's page, else the brand's site, else the public URL."""
     return _first(i.url for i in context.items) or context.brand.website_url or settings.public_base_url
 
 
@@ -299,7 +300,7 @@ def google_ads_row(
     for i, text in enumerate(list(fields.get("descriptions") or [])[:4], start=1):
         row[f"Description {i}"] = text
     row["Path 1"], row["Path 2"] = str(fields.get("path1") or ""), str(fields.get("path2") or "")
-    row["Final URL"] = _landing_url(context, settings)
+    row["Final URL"] = landing_url(context, settings)
     return row
 
 

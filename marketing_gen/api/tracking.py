@@ -4,7 +4,8 @@ Every route verifies a signed, expiring token (``marketing_gen.tokens``) first; 
 wrong-purpose token gets 400 and changes nothing. Unsubscribing appends the channel to
 ``User.unsubscribed_channels``, cancels the user's open drafts and not-yet-sent outbox rows on that channel
 (``campaigns.eligibility.opt_out``) and records an ``unsubscribe`` event, in one transaction.
-The click redirect goes only to a URL the draft was rendered with (no open redirect).
+The click redirect goes only to a URL the draft was rendered with, or (for an artifact that shows no URL) a link
+target stored with the draft's facts at generate time (no open redirect, no fresh join).
 GET never changes state except recording a click/open: link scanners prefetch GETs, so only POST unsubscribes.
 """
 
@@ -25,11 +26,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from marketing_gen.campaigns.draft_facts import stored_link_targets
 from marketing_gen.campaigns.eligibility import lock_user, opt_out
 from marketing_gen.channels.legal import LegalLines, legal_lines
 from marketing_gen.config import Settings
 from marketing_gen.db import serial_scope, session_scope
-from marketing_gen.db.models import Brand, Draft, Item, Recommendation, User, utcnow
+from marketing_gen.db.models import Brand, Draft, User, utcnow
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.feedback.events import record_event
 from marketing_gen.tokens import sign_token, verify_token
@@ -222,18 +224,6 @@ def rendered_urls(rendered: dict[str, Any] | None, settings: Settings) -> set[st
     return urls
 
 
-def _item_urls(s: Any, user_id: int) -> set[str]:
-    """The user's recommended items' URLs and the brand website (when the artifact exposes no URLs)."""
-    rows = s.execute(
-        select(Item.url)
-        .join(Recommendation, Recommendation.item_id == Item.id)
-        .where(Recommendation.user_id == user_id, Item.url.is_not(None))
-    )
-    urls = {u for (u,) in rows}
-    site = s.scalar(select(Brand.website_url).order_by(Brand.id).limit(1))
-    return urls | ({site} if site else set())
-
-
 @router.get("/c/{token}")
 def click(token: str, request: Request) -> Response:
     """Record a click and 302 to the target, which must be a URL the draft was rendered with."""
@@ -250,7 +240,9 @@ def click(token: str, request: Request) -> Response:
         draft = s.get(Draft, draft_id)
         if draft is None:
             return _invalid(InvalidRequest("unknown message"))
-        allowed = rendered_urls(draft.rendered, settings) or _item_urls(s, draft.user_id)
+        # the artifact's own URLs; for an artifact that shows none, the link targets stored with the draft's facts
+        # (never today's recommendations: those may name items this message does not)
+        allowed = rendered_urls(draft.rendered, settings) or stored_link_targets(draft.facts)
         if target not in allowed:
             return _invalid(InvalidRequest("the link target is not part of this message"))
         record_event(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table, select, update
 
+from marketing_gen.campaigns.draft_facts import build_draft_facts, draft_contexts
 from marketing_gen.campaigns.eligibility import blocked_drafts
 from marketing_gen.campaigns.planning import PlanResult, plan_drafts
 from marketing_gen.campaigns.state import (
@@ -180,30 +181,41 @@ class _DraftRef:
     user_id: int
     channel: str
     variant: int
+    extra: tuple[Any, ...] = ()
+    """The values of the ``extra`` columns ``_load`` was asked for, in order."""
 
 
-def _load(draft_ids: Sequence[int], status: DraftStatus, url: str) -> tuple[list[_DraftRef], dict[int, Campaign]]:
-    """Drafts among ``draft_ids`` still in ``status`` whose campaign is not paused/cancelled, and their campaigns."""
+def _load(
+    draft_ids: Sequence[int], status: DraftStatus, url: str, extra: Sequence[Any] = ()
+) -> tuple[list[_DraftRef], dict[int, Campaign]]:
+    """Drafts among ``draft_ids`` still in ``status`` whose campaign is not paused/cancelled, and their campaigns.
+
+    ``extra``: more ``Draft`` columns read in the same query (a step reads each draft once)."""
     with session_scope(url) as s:
         rows = s.execute(
-            select(Draft.id, Draft.campaign_id, Draft.user_id, Draft.channel, Draft.variant)
+            select(Draft.id, Draft.campaign_id, Draft.user_id, Draft.channel, Draft.variant, *extra)
             .join(Campaign, Campaign.id == Draft.campaign_id)
             .where(Draft.id.in_(list(draft_ids)), Draft.status == status.value, Campaign.state.not_in(STOPPED))
             .order_by(Draft.id)
         ).all()
-        refs = [_DraftRef(*r) for r in rows]
+        refs = [_DraftRef(r[0], r[1], r[2], r[3], r[4], extra=tuple(r[5:])) for r in rows]
         campaigns = {c.id: c for c in s.scalars(select(Campaign).where(Campaign.id.in_({r.campaign_id for r in refs})))}
         for c in campaigns.values():
             s.expunge(c)
     return refs, campaigns
 
 
+def items_per_draft(campaign: Campaign) -> int:
+    """Recommended items a draft's copy may talk about: the campaign's ``items`` option, default 3."""
+    return int((campaign.options or {}).get("items", 3))
+
+
 def _contexts(refs: list[_DraftRef], campaign: Campaign, channel: str, url: str) -> dict[int, UserContext]:
-    """One ``build_contexts`` call for these drafts' users: user id → context."""
+    """One ``build_contexts`` call for these drafts' users (the generate step's join): user id → context."""
     from marketing_gen.recommend import build_contexts
 
     user_ids = sorted({r.user_id for r in refs})
-    k = int((campaign.options or {}).get("items", 3))
+    k = items_per_draft(campaign)
     return {c.user_id: c for c in build_contexts(user_ids, channel, url=url, offer=offer_from(campaign), k=k)}
 
 
@@ -299,7 +311,10 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
         if len(results) != len(with_ctx):
             raise RuntimeError(f"write_copies returned {len(results)} results for {len(with_ctx)} contexts")
         for r, res in zip(with_ctx, results, strict=True):
-            updates.append((r.id, _copy_values(res, engine.version)))
+            values = _copy_values(res, engine.version)
+            if values["status"] == DraftStatus.GENERATED.value:  # what render, review and tracking read back
+                values["facts"] = build_draft_facts(contexts[r.user_id], settings)
+            updates.append((r.id, values))
     wall = time.perf_counter() - started
     batch_timing = {
         "batch": batch_id,
@@ -346,43 +361,51 @@ def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
 
 
 def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
-    """Render the generated drafts among ``draft_ids`` into final artifacts; returns the ids now ``ready``."""
+    """Render the generated drafts among ``draft_ids`` into final artifacts; returns the ids now ``ready``.
+
+    Each draft renders from the facts it stored at generate time (``draft_facts``), never from a fresh join: the
+    artifact shows and links to the items its checked copy was written about. One read of the drafts per batch."""
     from marketing_gen.render import render
 
     settings = settings or get_settings()
     url = settings.database_url
-    refs, campaigns = _load(draft_ids, DraftStatus.GENERATED, url)
+    refs, campaigns = _load(draft_ids, DraftStatus.GENERATED, url, extra=(Draft.fields, Draft.ai_mark, Draft.facts))
     if not refs:
         return []
-    with session_scope(url) as s:
-        ids = [r.id for r in refs]
-        fields: dict[int, Any] = {}
-        marks: dict[int, str] = {}
-        for i, f, mark in s.execute(select(Draft.id, Draft.fields, Draft.ai_mark).where(Draft.id.in_(ids))):
-            fields[i], marks[i] = f, mark or "model"
     groups: dict[tuple[int, str], list[_DraftRef]] = defaultdict(list)
     for r in refs:
         groups[(r.campaign_id, r.channel)].append(r)
     updates: list[tuple[int, dict[str, Any]]] = []
     for (campaign_id, channel), group in groups.items():
         campaign = campaigns[campaign_id]
-        contexts = _contexts(group, campaign, channel, url)
+        contexts = draft_contexts(
+            [(r.id, r.user_id, r.extra[-1]) for r in group],
+            channel,
+            offer=offer_from(campaign),
+            k=items_per_draft(campaign),
+            url=url,
+            step="render",
+        )
         # campaigns that need approval hold their drafts for a reviewer (marketing_gen.review)
         after_render = DraftStatus.IN_REVIEW.value if needs_approval(campaign) else DraftStatus.READY.value
         for r in group:
-            ctx = contexts.get(r.user_id)
+            fields, mark, _facts = r.extra
+            ctx = contexts.get(r.id)
+            if isinstance(ctx, str):
+                updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": f"render: {ctx}"[:256]}))
+                continue
             if ctx is None:
                 updates.append((r.id, {"status": DraftStatus.FAILED.value, "skip_reason": "user has no context"}))
                 continue
             try:
                 artifact = render(
                     channel,
-                    fields[r.id] or {},
+                    fields or {},
                     ctx,
                     draft_id=r.id,
                     campaign_name=campaign.name,
                     settings=settings,
-                    ai_mark=marks[r.id],
+                    ai_mark=mark or "model",
                 )
             # A template, field or data problem (e.g. an address the email policy cannot encode — ValueError covers
             # UnicodeError): this draft fails with the reason, the rest of the batch goes on.

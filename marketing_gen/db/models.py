@@ -232,6 +232,9 @@ class Draft(Base):
     seed: Mapped[int | None] = mapped_column(BigInteger)
     timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     rendered: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # What the copy was written and checked against (items, offer, brand, user facts, link targets), stored by the
+    # generate step; render, review and the click route read it instead of re-joining (campaigns/draft_facts.py).
+    facts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 

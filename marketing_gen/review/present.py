@@ -4,7 +4,7 @@ email → subject, preheader, the HTML (shown in a sandboxed iframe) and the tex
 and descriptions with their lengths against the limits, and a few headline/description combinations as Google
 would assemble them; SMS → text, encoding, segment count; push → title/body as a phone notification, payload
 bytes; Meta → primary text, headline. Plus the editable fields (lists one text per line) and grounding: the
-items and offer the copy may talk about.
+items and offer the copy was written and checked against (stored on the draft, ``campaigns.draft_facts``).
 """
 
 from __future__ import annotations
@@ -89,29 +89,38 @@ def editable_fields(draft: dict[str, Any], overrides: dict[str, Any] | None = No
 def grounding(
     campaign_id: int, drafts: Sequence[dict[str, Any]], *, url: str | None = None
 ) -> dict[int, dict[str, Any]]:
-    """draft id → the items (title, price, url, in stock) and offer its user's copy is grounded on today."""
-    from marketing_gen.campaigns.pipeline import offer_from
+    """draft id → the items (id, title, price, url, image) and offer its copy was written and checked against: the
+    facts stored on the draft at generate time. A draft generated before facts were stored shows today's
+    recommendations instead, marked ``source: "rebuilt"`` (the page says so)."""
+    from marketing_gen.campaigns.draft_facts import grounding_view, legacy_contexts
+    from marketing_gen.campaigns.pipeline import items_per_draft, offer_from
     from marketing_gen.campaigns.state import load_campaign
     from marketing_gen.db import session_scope
-    from marketing_gen.recommend import build_contexts
 
+    out = {d["id"]: grounding_view(d["facts"]) for d in drafts if d.get("facts")}
+    legacy: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for d in drafts:
+        if d["id"] not in out:
+            legacy[d["channel"]].append((d["id"], d["user_id"]))
+    if not legacy:
+        return out
     with session_scope(url) as s:
         campaign = load_campaign(s, campaign_id)
-        offer, k = offer_from(campaign), int((campaign.options or {}).get("items", 3))
+        offer, k = offer_from(campaign), items_per_draft(campaign)
         offer_json = dict(campaign.offer or {})
-    by_channel: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for d in drafts:
-        by_channel[d["channel"]].append(d)
-    out: dict[int, dict[str, Any]] = {}
-    for channel, group in by_channel.items():
-        contexts = {
-            c.user_id: c for c in build_contexts([d["user_id"] for d in group], channel, url=url, offer=offer, k=k)
-        }
-        for d in group:
-            ctx = contexts.get(d["user_id"])
+    for channel, pairs in legacy.items():
+        contexts = legacy_contexts(pairs, channel, offer=offer, k=k, url=url, step="review grounding")
+        for draft_id, _user in pairs:
+            ctx = contexts.get(draft_id)
             items = [
-                {"title": i.title, "price": f"{i.price} {i.currency}" if i.price is not None else "", "url": i.url}
+                {
+                    "id": i.external_id,
+                    "title": i.title,
+                    "price": f"{i.price} {i.currency}" if i.price is not None else "",
+                    "url": i.url,
+                    "image_url": i.image_url,
+                }
                 for i in (ctx.items if ctx else ())
             ]
-            out[d["id"]] = {"items": items, "offer": offer_json}
+            out[draft_id] = {"items": items, "offer": offer_json, "links": {}, "source": "rebuilt"}
     return out

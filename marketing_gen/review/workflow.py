@@ -4,8 +4,9 @@ approves (one, a variant, a channel, or all), rejects (with a reason) or edits t
 - approve: ``in_review → ready``, then straight into the outbox (``pipeline.deliver_drafts``) — only approved
   drafts ever reach it;
 - reject: ``in_review → rejected``, the reason kept (it becomes a negative preference row, ``review.training``);
-- edit: the new copy is re-checked by every guardrail (``guardrails.check``) against the user's context and
-  re-rendered; a hard finding refuses the edit and nothing changes; an accepted edit stays ``in_review``.
+- edit: the new copy is re-checked by every guardrail (``guardrails.check``) against the facts the model's copy
+  was checked against (stored on the draft, ``campaigns.draft_facts``) and re-rendered from them; a hard finding
+  refuses the edit and nothing changes; an accepted edit stays ``in_review``.
 Every action writes a ``review_actions`` row: who, when, what, the copy before and after.
 Does not own sessions or HTML (``review.accounts``, ``api.review_pages``).
 """
@@ -18,7 +19,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, update
 
-from marketing_gen.campaigns.pipeline import deliver_drafts, offer_from, stored_artifact
+from marketing_gen.campaigns.draft_facts import draft_contexts
+from marketing_gen.campaigns.pipeline import deliver_drafts, items_per_draft, offer_from, stored_artifact
 from marketing_gen.campaigns.state import DraftStatus, load_campaign
 from marketing_gen.channels.base import get_channel
 from marketing_gen.config import Settings, get_settings
@@ -147,7 +149,6 @@ def edit_draft(
     """Replace some fields of a draft in review; accepted only if every hard check passes and it renders (the
     quality gate's findings are returned as advice: a person wrote it)."""
     from marketing_gen.guardrails import check, passes
-    from marketing_gen.recommend import build_contexts
     from marketing_gen.render import render
 
     settings = settings or get_settings()
@@ -157,13 +158,16 @@ def edit_draft(
         campaign = load_campaign(s, draft.campaign_id)
         before = dict(draft.fields or {})
         channel, user_id, campaign_id = draft.channel, draft.user_id, draft.campaign_id
-        k = int((campaign.options or {}).get("items", 3))
-        offer, name = offer_from(campaign), campaign.name
+        k, offer, name, facts = items_per_draft(campaign), offer_from(campaign), campaign.name, draft.facts
     after = {**before, **_normalise(channel, fields)}
-    contexts = build_contexts([user_id], channel, url=url, offer=offer, k=k)
-    if not contexts:
+    # the edit is checked and rendered against what the model's copy was checked against (its stored facts)
+    stored = draft_contexts([(draft_id, user_id, facts)], channel, offer=offer, k=k, url=url, step="edit")
+    context = stored.get(draft_id)
+    if context is None:
         raise InvalidRequest(f"draft {draft_id}: its user has no context any more (no recommended items)")
-    found = [v.to_dict() for v in check(after, contexts[0], channel, tracking_base_url=settings.public_base_url)]
+    if isinstance(context, str):
+        raise InvalidRequest(f"draft {draft_id}: {context}")
+    found = [v.to_dict() for v in check(after, context, channel, tracking_base_url=settings.public_base_url)]
     # a reviewer's words are judged by the reviewer: the quality gate's findings are shown, the hard checks block
     outcome = EditOutcome(draft_id, accepted=passes(found), findings=found)
     rendered = None
@@ -173,7 +177,7 @@ def edit_draft(
                 render(
                     channel,
                     after,
-                    contexts[0],
+                    context,
                     draft_id=draft_id,
                     campaign_name=name,
                     settings=settings,
@@ -268,6 +272,7 @@ def list_drafts(
                 "status": d.status,
                 "fields": d.fields or {},
                 "rendered": d.rendered or {},
+                "facts": d.facts,
                 "findings": (d.violations or [[]])[-1] if d.violations else [],
                 "fallback": d.fallback,
                 "human_edited": d.id in edited,

@@ -168,12 +168,29 @@ def test_click_redirects_only_to_urls_the_draft_was_rendered_with(store: dict[st
         assert s.scalar(select(FeedbackEvent.payload).where(FeedbackEvent.event == "click")) == {"url": PRODUCT}
 
 
-def test_click_on_an_unrendered_draft_falls_back_to_its_users_item_urls(store: dict[str, int]) -> None:
+def test_click_on_a_draft_without_urls_uses_its_stored_link_targets_not_todays_recs(store: dict[str, int]) -> None:
+    """An artifact that shows no URL: the click route allows the link targets stored with the draft's facts at
+    generate time — never today's recommendations — and nothing at all for a draft that stored none."""
+    from marketing_gen.campaigns.draft_facts import build_draft_facts
+    from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
+
     settings = get_settings()
     client = TestClient(create_app(), follow_redirects=False)
+    teapot = ItemFacts(item_id=2, external_id="pot", title="Red Teapot", price=None, currency="GBP", url=OTHER_ITEM)
+    bob = UserContext(store["bob"], "bob", "Bob", "en", None, BrandFacts(name="Mugs & Co"), items=(teapot,))
+    with session_scope(settings.database_url) as s:
+        s.get(Draft, store["bare"]).facts = build_draft_facts(bob, settings)  # written about the teapot
+        # bob's recommendations change after generate: today he would be shown the mug
+        s.execute(Recommendation.__table__.delete().where(Recommendation.user_id == store["bob"]))
+        mug = s.scalar(select(Item.id).where(Item.external_id == "mug"))
+        s.add(Recommendation(user_id=store["bob"], item_id=mug, rank=1))
     ok = client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=OTHER_ITEM))}")
     assert ok.status_code == 302 and ok.headers["location"] == OTHER_ITEM
-    # PRODUCT is ann's item, not bob's: refused for bob's draft.
+    # PRODUCT is bob's item today, but not what his draft was written about: refused.
+    assert client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=PRODUCT))}").status_code == 400
+    with session_scope(settings.database_url) as s:
+        s.get(Draft, store["bare"]).facts = None  # a draft from before facts were stored: no fallback join
+    assert client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=OTHER_ITEM))}").status_code == 400
     assert client.get(f"/c/{_token(click_url(settings, draft_id=store['bare'], url=PRODUCT))}").status_code == 400
     assert _events("click") == 1
 

@@ -104,6 +104,24 @@ def test_pages_show_each_channel_and_the_workflow_works(campaign: int) -> None:
     assert "too pushy" in audit and "edit_refused" in audit and "<ins>Enamel pans we picked for you</ins>" in audit
 
 
+def test_grounding_panel_shows_the_items_the_copy_was_checked_against(campaign: int) -> None:
+    """Recommendations change after generate: the panel still shows the stored item, not today's."""
+    from sqlalchemy import select, update
+
+    from marketing_gen.db import session_scope
+    from marketing_gen.db.models import Item, Recommendation
+
+    url = get_settings().database_url
+    with session_scope(url) as s:
+        sku0, sku1 = (s.scalar(select(Item.id).where(Item.external_id == e)) for e in ("sku0", "sku1"))
+        s.execute(update(Recommendation).where(Recommendation.item_id == sku0).values(item_id=sku1))
+    client = TestClient(create_app())
+    _login(client, "rev", "reviewer-pass-1")
+    page = client.get(f"/review/campaigns/{campaign}?channel=email").text
+    assert page.count("<small>(sku0)</small>") == 20 and "(sku1)" not in page
+    assert 'href="https://shop.example/p/sku0"' in page and "No stored facts" not in page
+
+
 def test_sent_campaign_shows_the_ab_chart(settings_env: None, db_url: str, tmp_path: Path) -> None:
     from marketing_gen.delivery.send import send_outbox
 
