@@ -38,6 +38,8 @@ from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.llm.parse import parse_fields
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
 from marketing_gen.prompts import build_prompt, display_title, language_of, prompt_hash, template_environment
+from marketing_gen.slots import fill as fill_slots
+from marketing_gen.slots import unfilled
 
 
 class GenerationEngine(Protocol):
@@ -105,6 +107,29 @@ def serves_few_shot(engine: Any, channel: str) -> bool:
     """``engine.few_shot_for(channel)`` when the engine has it (``llm.Engine`` does), else True."""
     few_shot_for = getattr(engine, "few_shot_for", None)
     return bool(few_shot_for(channel)) if callable(few_shot_for) else True
+
+
+def serves_slots(engine: Any, channel: str) -> bool:
+    """``engine.uses_slots(channel)`` when the engine has it (``llm.Engine`` does), else False: whether the model
+    learnt ``channel`` with slots (``marketing_gen.slots``) and is prompted and read that way."""
+    uses_slots = getattr(engine, "uses_slots", None)
+    return bool(uses_slots(channel)) if callable(uses_slots) else False
+
+
+def read_completion(
+    text: str, spec: ChannelSpec, context: UserContext, *, slots: bool = False, finish_reason: str = "stop"
+) -> tuple[dict[str, Any], list[Violation]]:
+    """A completion as it is served: parsed fields (a field cut by the token limit handled by ``cut_off`` when
+    ``finish_reason`` is ``length``), slots filled (``slots``), cleaned up (``postprocess``); plus a hard
+    ``format.slot`` finding per slot left in the text (one the context cannot fill, or any slot written by a
+    model that was not trained with them): such copy is regenerated, never sent."""
+    fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+    found = cut_off(text, fields, spec) if finish_reason == "length" else []
+    if slots:
+        fields = fill_slots(fields, context)
+    fields = postprocess(fields, spec, context)
+    found += [Violation("format.slot", name, f"{slot} cannot be filled here") for name, slot in unfilled(fields)]
+    return fields, found
 
 
 def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
@@ -210,6 +235,7 @@ def write_copies(
     results: list[CopyResult] = []
     pending: list[_Job] = []
     few_shot = serves_few_shot(engine, spec.name)  # fine-tuned channels are served without the example turn
+    slots = serves_slots(engine, spec.name)  # models trained with slots write {NAME}, {ITEM1} … and code fills them
     # 1. prompts (skip users the channel cannot write about)
     for i, ctx in enumerate(contexts):
         result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=engine.version)
@@ -218,7 +244,13 @@ def write_copies(
             result.skipped, result.skip_reason = True, "no recommendations"
             continue
         prompt = build_prompt(
-            ctx, spec, variant=variant, settings=settings, extra=extra[i] if extra else None, few_shot=few_shot
+            ctx,
+            spec,
+            variant=variant,
+            settings=settings,
+            extra=extra[i] if extra else None,
+            few_shot=few_shot,
+            slots=slots,
         )
         result.prompt_hash = prompt_hash(prompt)
         facts = build_facts(ctx, tracking_base_url=settings.public_base_url)
@@ -240,11 +272,9 @@ def write_copies(
             text = completion.texts[0] if completion.texts else ""
             res.raw_texts.append(text)
             started = time.perf_counter()
-            parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
             reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
-            truncated = cut_off(text, parsed.fields, spec) if reason == "length" else []
-            fields = postprocess(parsed.fields, spec, job.context)
-            found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + truncated
+            fields, read_findings = read_completion(text, spec, job.context, slots=slots, finish_reason=reason)
+            found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
             res.timings["check_s"] += time.perf_counter() - started
             checked.append((job, fields, found))
         if fluency is not None:

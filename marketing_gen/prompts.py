@@ -225,11 +225,13 @@ def build_prompt(
     settings: Settings | None = None,
     extra: Mapping[str, Any] | None = None,
     few_shot: bool = True,
+    slots: bool = False,
 ) -> list[ChatMessage]:
     """System (voice, rules, tagged format) + the example turn + user (the data block) messages.
 
     ``few_shot=False`` leaves the example turn out: fine-tuned models learnt the format from their training
     rows, which are rendered this way (train = serve), and the example would only cost ~150 tokens a prompt.
+    ``slots=True`` adds the rule line of models trained with slots (``marketing_gen.slots``).
     """
     spec = get_channel(channel)
     brand = context.brand
@@ -242,6 +244,8 @@ def build_prompt(
         "has_end_date": context.offer.ends_at is not None,
         "variant": variant,
         "sms_budget": sms_budget(context, spec),
+        "slots": slots,
+        "has_code": bool(context.offer.code),
         "data": data_block(build_data(context, extra)),
     }
     template = template_environment(settings).get_template(spec.prompt_template)

@@ -35,6 +35,8 @@ class ScriptedEngine:
     version: str = "scripted-test-engine"
     zero_shot_channels: frozenset[str] | None = None
     """Like ``Engine.zero_shot_channels``: channels served without the example turn (a fine-tuned model)."""
+    slot_channels: frozenset[str] = frozenset()
+    """Like ``Engine.slot_channels``: channels the model writes with slots ({NAME}, {ITEM1} …)."""
     finish_reason: str = "stop"
     """Reported for every text: ``stop``, or ``length`` to act as if each text hit max_new_tokens."""
     calls: list[EngineCall] = field(default_factory=list)
@@ -45,6 +47,10 @@ class ScriptedEngine:
     def few_shot_for(self, channel: str) -> bool:
         """Like ``Engine.few_shot_for``."""
         return self.zero_shot_channels is None or channel not in self.zero_shot_channels
+
+    def uses_slots(self, channel: str) -> bool:
+        """Like ``Engine.uses_slots``."""
+        return channel in self.slot_channels
 
     def queue(self, *texts: str) -> None:
         """Append more scripted texts."""

@@ -41,6 +41,15 @@ data_dir_option = click.option(
 )
 
 
+slots_option = click.option(
+    "--slots/--no-slots",
+    default=True,
+    show_default=True,
+    help="Write names, titles, prices and the offer code as slots ({NAME}, {ITEM1} …) that code fills after "
+    "generation, so the model cannot misspell or invent them (docs/quality.md).",
+)
+
+
 @train.command(name="bootstrap")
 @click.option("--rows", type=int, default=240, show_default=True, help="Rows to build (copy + replies).")
 @click.option(
@@ -66,9 +75,10 @@ data_dir_option = click.option(
     help="Share of social_reply rows from the Twitter / Bitext support pairs.",
 )
 @data_dir_option
+@slots_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def bootstrap_cmd(
-    rows: int, channels: str, best_of: int, reply_share: float, data_dir: Path | None, as_json: bool
+    rows: int, channels: str, best_of: int, reply_share: float, data_dir: Path | None, slots: bool, as_json: bool
 ) -> None:
     """Build an SFT dataset (jsonl under MODELS_DIR/datasets) from drafts, bootstrap samples, teacher copy, replies."""
     from marketing_gen.training import datasets as D
@@ -88,6 +98,7 @@ def bootstrap_cmd(
         engine=engine,
         best_of=best_of,
         data_dir=data_dir,
+        slots=slots,
     )
     path = D.save_rows(
         data.rows,
@@ -129,6 +140,7 @@ def bootstrap_cmd(
 @click.option("--activate", is_flag=True, help="Make it active right away, skipping the gate (prefer `model promote`).")
 @click.option("--no-resume", is_flag=True, help="Start over even if a checkpoint of --name exists.")
 @data_dir_option
+@slots_option
 @click.option("--json", "as_json", is_flag=True, help="Print the registered version as JSON.")
 def sft_cmd(
     base: str | None,
@@ -144,6 +156,7 @@ def sft_cmd(
     activate: bool,
     no_resume: bool,
     data_dir: Path | None,
+    slots: bool,
     as_json: bool,
 ) -> None:
     """Supervised fine-tuning with TRL on conversational prompt-completion rows; registers the new version."""
@@ -158,7 +171,7 @@ def sft_cmd(
     if dataset is not None:
         train_rows = D.load_rows(dataset)
     else:
-        train_rows = build_training_rows(settings, rows=rows, data_dir=data_dir).rows
+        train_rows = build_training_rows(settings, rows=rows, data_dir=data_dir, slots=slots).rows
     params = SFTParams(
         max_steps=max_steps,
         batch_size=batch_size,

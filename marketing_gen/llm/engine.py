@@ -96,8 +96,10 @@ class Engine:
         self.path = Path(path)
         self.token_budget: int = token_budget or default_token_budget(model, model.device)
         """Most (prompt + new) token positions per micro-batch; default from ``llm/budget.py``."""
-        self.zero_shot_channels = _zero_shot_channels(self.path)
+        self.zero_shot_channels = _recorded_channels(self.path, "zero_shot_channels")
         """Channels this model was fine-tuned on without the prompt's example turn (None: a base model)."""
+        self.slot_channels = _recorded_channels(self.path, "slot_channels") or frozenset()
+        """Channels this model learnt with slots (``{NAME}``, ``{ITEM1}`` …, filled by code after generation)."""
         self.last_stats = GenerateStats()
         self.int8_decode_layers = 0
         """Linear layers with an int8 copy for small decode steps (``from_path(int8_decode=True)`` on CPU)."""
@@ -186,6 +188,11 @@ class Engine:
         """Whether prompts for ``channel`` carry the template's example turn: yes for a base model and for
         channels a fine-tuned model never trained on; no for the channels it learnt (train = serve)."""
         return self.zero_shot_channels is None or channel not in self.zero_shot_channels
+
+    def uses_slots(self, channel: str) -> bool:
+        """Whether this model learnt ``channel`` with slots: its prompts then carry the slot rule line and its
+        output is filled by code (``marketing_gen.slots``), as in training (train = serve)."""
+        return channel in self.slot_channels
 
     @property
     def device(self) -> torch.device:
@@ -445,11 +452,12 @@ def _check_prompt(i: int, prompt: Any) -> None:
     )
 
 
-def _zero_shot_channels(path: Path) -> frozenset[str] | None:
+def _recorded_channels(path: Path, key: str) -> frozenset[str] | None:
+    """A channel list the model dir's version file records (None when it records none: a base model)."""
     from marketing_gen.llm.model_dir import read_version_file
 
     info = (read_version_file(path) if path.is_dir() else None) or {}
-    channels = info.get("zero_shot_channels")
+    channels = info.get(key)
     return frozenset(channels) if channels is not None else None
 
 

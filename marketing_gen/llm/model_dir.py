@@ -14,7 +14,8 @@ from typing import Any
 
 VERSION_FILE = "marketing_gen_version.json"
 """Written into every trained model dir: what the registry row holds, so another database can register it, and
-``zero_shot_channels``: the channels it was trained on with prompts without the example turn (served the same way)."""
+``zero_shot_channels``: the channels it was trained on with prompts without the example turn (served the same way);
+``slot_channels``: those it learnt with slots (``marketing_gen.slots``)."""
 
 
 def write_version_file(out_dir: Path, **info: Any) -> Path:
@@ -30,6 +31,15 @@ def read_version_file(out_dir: Path) -> dict[str, Any] | None:
     if not path.is_file() or not (out_dir / "config.json").is_file():
         return None
     return dict(json.loads(path.read_text()))
+
+
+def slot_channels(rows: Iterable[dict[str, Any]], base_path: str | Path | None = None) -> list[str]:
+    """What a trained model's version file records: channels of its rows written with slots (``row["slots"]``),
+    plus those its base model already had."""
+    channels = {r["channel"] for r in rows if r.get("slots") and r.get("channel")}
+    base = read_version_file(Path(base_path)) if base_path else None
+    channels.update((base or {}).get("slot_channels") or [])
+    return sorted(channels)
 
 
 def zero_shot_channels(rows: Iterable[dict[str, Any]], base_path: str | Path | None = None) -> list[str]:

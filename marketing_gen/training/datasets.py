@@ -23,7 +23,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,15 +65,16 @@ def format_fields(fields: dict[str, Any], channel: str) -> str:
 
 
 def serving_prompt(
-    context: UserContext, channel: str, variant: int = 0, *, few_shot: bool = False
+    context: UserContext, channel: str, variant: int = 0, *, few_shot: bool = False, slots: bool = False
 ) -> list[dict[str, str]]:
     """The chat messages the engine is given for this context and channel (``prompts.build_prompt``).
 
-    Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot_for``).
+    Training rows use ``few_shot=False``: that is how fine-tuned models are served (``Engine.few_shot_for``);
+    ``slots``: the prompt of a model that writes slots (``Engine.uses_slots``).
     """
     from marketing_gen.prompts import build_prompt
 
-    return [dict(m) for m in build_prompt(context, channel, variant=variant, few_shot=few_shot)]
+    return [dict(m) for m in build_prompt(context, channel, variant=variant, few_shot=few_shot, slots=slots)]
 
 
 def build_row(
@@ -111,11 +112,16 @@ def copy_row(
     variant: int = 0,
     weight: float = 1.0,
     score: float | None = None,
+    slots: bool = False,
 ) -> Row:
-    """A marketing-copy row: the serving prompt for ``context`` and the fields as tagged text."""
-    return build_row(
-        serving_prompt(context, channel, variant),
-        format_fields(fields, channel),
+    """A marketing-copy row: the serving prompt for ``context`` and the fields as tagged text. ``slots``: the
+    prompt of a slot model and the fields with every exact fact replaced by its slot (``slots.slotify``), which
+    is what such a model writes (``row["slots"]`` True; the version file records the channel)."""
+    from marketing_gen.slots import slotify
+
+    row = build_row(
+        serving_prompt(context, channel, variant, slots=slots),
+        format_fields(slotify(fields, context) if slots else fields, channel),
         channel=channel,
         source=source,
         variant=variant,
@@ -124,6 +130,9 @@ def copy_row(
         items=[i.external_id for i in context.items],
         score=score if score is not None else quality_score(fields, context, channel),
     )
+    if slots:
+        row["slots"] = True
+    return row
 
 
 @dataclass(frozen=True)
@@ -164,7 +173,7 @@ class BuildReport:
         return {"tried": dict(self.tried), "kept": dict(self.kept), "dropped": dict(self.dropped)}
 
 
-def _hard_codes(fields: dict[str, Any], context: UserContext, channel: str) -> list[str]:
+def served_findings(fields: Mapping[str, Any], context: UserContext, channel: str) -> list[str]:
     """Blocking findings of copy as the model writes it, checked the way it is served: after the copywriter's
     clean-up (an SMS gets its brand prefix and opt-out line from code, not from the model)."""
     from marketing_gen import guardrails
@@ -180,8 +189,10 @@ def teacher_rows(
     *,
     variants: Sequence[int] = (0,),
     report: BuildReport | None = None,
+    slots: bool = False,
 ) -> list[Row]:
-    """Teacher copy for each context × channel × variant, kept only when it passes every hard guardrail."""
+    """Teacher copy for each context × channel × variant, kept only when it passes every hard guardrail
+    (``slots``: rows written with slots, see ``copy_row``)."""
     from marketing_gen.training.teacher import teacher_fields
 
     report = report if report is not None else BuildReport()
@@ -193,11 +204,11 @@ def teacher_rows(
                 if not fields:
                     continue
                 report.tried["teacher"] += 1
-                codes = _hard_codes(fields, context, channel)
+                codes = served_findings(fields, context, channel)
                 if codes:
                     report.dropped.update(f"teacher:{c}" for c in codes)
                     continue
-                rows.append(copy_row(context, channel, fields, source="teacher", variant=variant))
+                rows.append(copy_row(context, channel, fields, source="teacher", variant=variant, slots=slots))
                 report.kept["teacher"] += 1
     return rows
 
@@ -212,11 +223,14 @@ def bootstrap_rows(
     variant: int = 0,
     report: BuildReport | None = None,
     params_for: Callable[[str, int, int], SamplingParams] | None = None,
+    slots: bool = False,
 ) -> list[Row]:
-    """Rejection sampling: ``n`` samples per context; keep the best-scoring one that passes every hard check."""
-    from marketing_gen.copywriter import serves_few_shot
+    """Rejection sampling: ``n`` samples per context; keep the best-scoring one that passes every hard check.
+    The engine is prompted the way it is served (its example turn and slots); ``slots``: how the rows are written."""
+    from marketing_gen.copywriter import serves_few_shot, serves_slots
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
+    from marketing_gen.slots import fill, unfilled
 
     report = report if report is not None else BuildReport()
     rows: list[Row] = []
@@ -230,22 +244,26 @@ def bootstrap_rows(
             )
         )
         few_shot = serves_few_shot(engine, channel)  # generate the way this model is served; rows are zero-shot
-        prompts = [serving_prompt(c, channel, variant, few_shot=few_shot) for c in contexts]
+        served_slots = serves_slots(engine, channel)
+        prompts = [serving_prompt(c, channel, variant, few_shot=few_shot, slots=served_slots) for c in contexts]
         completions = engine.generate(prompts, params)
         for context, completion in zip(contexts, completions, strict=True):
             best: tuple[float, dict[str, Any]] | None = None
             for text in completion.texts:
                 report.tried["bootstrap"] += 1
-                parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
-                codes = _hard_codes(parsed.fields, context, channel)
+                fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+                fields = fill(fields, context) if served_slots else fields
+                codes = ["format.slot"] * bool(unfilled(fields)) or served_findings(fields, context, channel)
                 if codes:
                     report.dropped.update(f"bootstrap:{c}" for c in codes)
                     continue
-                score = quality_score(parsed.fields, context, channel)
+                score = quality_score(fields, context, channel)
                 if best is None or score > best[0]:
-                    best = (score, parsed.fields)
+                    best = (score, fields)
             if best is not None:
-                rows.append(copy_row(context, channel, best[1], source="bootstrap", variant=variant, score=best[0]))
+                rows.append(
+                    copy_row(context, channel, best[1], source="bootstrap", variant=variant, score=best[0], slots=slots)
+                )
                 report.kept["bootstrap"] += 1
     return rows
 
@@ -323,7 +341,7 @@ NEGATIVE_EVENTS = frozenset({"unsubscribe", "complaint"})
 """Outcomes that exclude a draft from SFT data."""
 
 
-def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None) -> list[Row]:
+def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None, slots: bool = False) -> list[Row]:
     """Approved / delivered drafts (not fallbacks) as rows, weighted by outcomes; complaints excluded.
 
     The context is rebuilt from the database now (``recommend.build_contexts``), so a draft whose user's
@@ -375,7 +393,9 @@ def draft_rows(url: str, *, limit: int = 2000, report: BuildReport | None = None
             report.dropped["draft:no_context"] += 1
             continue
         weight = 1.0 + sum(OUTCOME_WEIGHTS.get(e, 0.0) * min(c, 3) for e, c in outcome.items())
-        rows.append(copy_row(context, d.channel, dict(d.fields), source="draft", variant=d.variant, weight=weight))
+        rows.append(
+            copy_row(context, d.channel, dict(d.fields), source="draft", variant=d.variant, weight=weight, slots=slots)
+        )
         report.kept["draft"] += 1
     return rows
 

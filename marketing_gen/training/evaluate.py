@@ -119,9 +119,8 @@ def evaluate_engine(
 ) -> ModelEval:
     """First-try metrics of ``engine`` per channel, through the copywriter's production path (``fluency``: the
     quality gate's reference model, None to leave the fluency rule out)."""
-    from marketing_gen.copywriter import postprocess, write_copies
+    from marketing_gen.copywriter import read_completion, serves_slots, write_copies
     from marketing_gen.guardrails import passes, sendable
-    from marketing_gen.llm.parse import parse_fields
 
     per_channel: dict[str, ChannelEval] = {}
     for channel in channels:
@@ -151,9 +150,7 @@ def evaluate_engine(
             codes.update(v["code"] for v in hard_first)
             text = result.raw_texts[0] if result.raw_texts else ""
             raw.append(text)
-            fields = postprocess(
-                parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields, spec, context
-            )
+            fields, _ = read_completion(text, spec, context, slots=serves_slots(engine, channel))
             fits.append(length_fit(fields, spec))
             if ok:
                 quality.append(quality_score(fields, context, spec))

@@ -35,6 +35,8 @@ lr 1e-3 cosine. The full recipe is `train sft --max-steps 120 --batch-size 8`.""
 DEMO_ROWS = 320
 """Rows the demo trains on: teacher copy for the five campaign channels (localized for other languages) and real
 support replies (``social_reply``) — one model for all six outputs."""
+DEMO_SLOTS = True
+"""Whether the store's fine-tune writes names, titles, prices and the code as slots (``marketing_gen.slots``)."""
 DEMO_EVAL_N = 12
 """Held-out contexts per channel in the demo's before/after table (the full figure uses ``eval copy --n 50``)."""
 
@@ -111,9 +113,11 @@ def build_training_rows(
     best_of: int = 0,
     include_drafts: bool = True,
     data_dir: Path | None = None,
+    slots: bool = DEMO_SLOTS,
 ) -> TrainingData:
     """Dataset for SFT: approved drafts, then best-of-n bootstrap (when an engine is given), then teacher copy,
-    then real support replies; deduplicated and cut to ``rows``."""
+    then real support replies; deduplicated and cut to ``rows``. ``slots``: copy rows written with slots
+    (``marketing_gen.slots``: the model writes ``{NAME}``, ``{ITEM1}`` … and code fills them)."""
     from marketing_gen.prompts import language_of
     from marketing_gen.training import datasets as D
     from marketing_gen.training.corpora import load_bitext_pairs, load_twitter_pairs
@@ -124,7 +128,7 @@ def build_training_rows(
     n_copy = rows - n_replies
     out: list[Row] = []
     if include_drafts:
-        out += D.draft_rows(settings.database_url, report=report)[:n_copy]
+        out += D.draft_rows(settings.database_url, report=report, slots=slots)[:n_copy]
     need_contexts = max(1, (n_copy - len(out)) // max(1, len(channels)))
     contexts = split.train[: need_contexts * 2]
     # Users in other languages are few in most stores; give them ~8% of the rows so the model learns to answer
@@ -132,9 +136,9 @@ def build_training_rows(
     foreign = [c for c in split.train if language_of(c.locale) != "English"][: max(2, need_contexts // 12)]
     contexts = foreign + [c for c in contexts if c not in foreign]
     if engine is not None and best_of > 0 and len(out) < n_copy:
-        out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report)
+        out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report, slots=slots)
     if len(out) < n_copy:
-        out += D.teacher_rows(contexts, channels, variants=(0, 1), report=report)
+        out += D.teacher_rows(contexts, channels, variants=(0, 1), report=report, slots=slots)
     copy_rows = D.dedup(out)
     # Interleave channels so any prefix holds both, then cut.
     names = dict.fromkeys(r["channel"] for r in copy_rows)

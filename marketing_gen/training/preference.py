@@ -37,11 +37,11 @@ def guardrail_pairs(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """DPO pairs (conversational) where ``rejected`` is the model's copy that fails a hard check."""
-    from marketing_gen import guardrails
-    from marketing_gen.copywriter import serves_few_shot
+    from marketing_gen.copywriter import serves_few_shot, serves_slots
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
-    from marketing_gen.training.datasets import format_fields, serving_prompt
+    from marketing_gen.slots import fill, slotify, unfilled
+    from marketing_gen.training.datasets import format_fields, served_findings, serving_prompt
     from marketing_gen.training.quality import quality_score
     from marketing_gen.training.teacher import teacher_fields
 
@@ -49,26 +49,34 @@ def guardrail_pairs(
     for channel in channels:
         spec = get_channel(channel)
         params = SamplingParams(max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, n=n, seed=seed)
-        prompts = [serving_prompt(c, channel) for c in contexts]  # the rows' prompts (zero-shot, like serving)
-        asked = [serving_prompt(c, channel, few_shot=serves_few_shot(engine, channel)) for c in contexts]
+        slots = serves_slots(engine, channel)  # a slot model's pairs are written with slots, as it is served
+        prompts = [serving_prompt(c, channel, slots=slots) for c in contexts]  # the rows' prompts (zero-shot)
+        asked = [serving_prompt(c, channel, few_shot=serves_few_shot(engine, channel), slots=slots) for c in contexts]
         for context, prompt, completion in zip(contexts, prompts, engine.generate(asked, params), strict=True):
             passing: list[tuple[float, str]] = []
             failing: list[str] = []
+
             for text in completion.texts:
                 fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
-                if guardrails.hard(guardrails.check(fields, context, channel)):
+                fields = fill(fields, context) if slots else fields
+                if unfilled(fields) or served_findings(fields, context, channel):
                     failing.append(text)
                 else:
-                    passing.append((quality_score(fields, context, channel), format_fields(fields, channel)))
+                    passing.append(
+                        (
+                            quality_score(fields, context, channel),
+                            format_fields(slotify(fields, context) if slots else fields, channel),
+                        )
+                    )
             if not failing:
                 continue
             if passing:
                 chosen, source = max(passing)[1], "model"
             else:
                 teacher = teacher_fields(context, channel)
-                if not teacher or guardrails.hard(guardrails.check(teacher, context, channel)):
+                if not teacher or served_findings(teacher, context, channel):
                     continue
-                chosen, source = format_fields(teacher, channel), "teacher"
+                chosen, source = format_fields(slotify(teacher, context) if slots else teacher, channel), "teacher"
             pairs.append(
                 {
                     "prompt": prompt,
@@ -143,7 +151,7 @@ def train_preference(
     from datasets import Dataset  # type: ignore[import-untyped]
 
     from marketing_gen.llm.devices import configure_threads
-    from marketing_gen.llm.model_dir import write_version_file, zero_shot_channels
+    from marketing_gen.llm.model_dir import slot_channels, write_version_file, zero_shot_channels
     from marketing_gen.training.sft import _load_trainable, _use_cuda, default_name
 
     if method not in METHODS:
@@ -224,6 +232,7 @@ def train_preference(
         base=base.name,
         kind=method,
         zero_shot_channels=zero_shot_channels(rows, base.path),
+        slot_channels=slot_channels(rows, base.path),
         dataset_hash=dataset_hash,
         hyperparameters=hyper,
         metrics=metrics,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest, ModelLoadError
-from marketing_gen.llm.model_dir import write_version_file, zero_shot_channels
+from marketing_gen.llm.model_dir import slot_channels, write_version_file, zero_shot_channels
 from marketing_gen.versions.registry import ModelVersionInfo, get_version, register_version
 
 if TYPE_CHECKING:
@@ -327,6 +327,7 @@ def train_sft(
         base=base.name,
         kind="sft",
         zero_shot_channels=zero_shot_channels(rows, base.path),
+        slot_channels=slot_channels(rows, base.path),
         dataset_hash=dataset_hash,
         hyperparameters=hyper,
         metrics=metrics,

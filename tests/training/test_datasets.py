@@ -14,6 +14,7 @@ from marketing_gen.contexts import BrandFacts, Offer
 from marketing_gen.copywriter import postprocess
 from marketing_gen.llm.parse import parse_fields
 from marketing_gen.prompts import build_prompt
+from marketing_gen.slots import fill
 from marketing_gen.training import datasets as D
 from marketing_gen.training.corpora import SupportPair
 from marketing_gen.training.teacher import teacher_fields
@@ -37,6 +38,27 @@ def test_rows_render_exactly_like_the_serving_prompt(tiny_engine, make_context, 
     assert rendered.prompt_text == serving
     assert [m["role"] for m in row["prompt"]] == ["system", "user"]
     assert rendered.completion_text == D.format_fields(fields, channel) + tiny_engine.tokenizer.eos_token + "\n"
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_slot_rows_render_like_the_slot_prompt_and_fill_back_to_the_teacher_copy(
+    tiny_engine, make_context, channel: str
+) -> None:
+    """Train = serve with slots: the row's prompt is the serving prompt of a slot model, its completion holds
+    slots instead of the facts, and filling them gives back the teacher's copy exactly."""
+    offer = Offer(text="10% off with code SAVE10", discount_pct=Decimal("10"), code="SAVE10")
+    context = make_context(1, offer=offer)
+    fields = teacher_fields(context, channel, 0)
+    row = D.copy_row(context, channel, fields, source="teacher", slots=True)
+
+    rendered = D.format_row(row, tiny_engine.tokenizer)
+    serving = tiny_engine.render(build_prompt(context, channel, few_shot=False, slots=True))
+    assert rendered.prompt_text == serving and "{ITEM1}" in serving and row["slots"] is True
+    written = row["completion"][0]["content"]
+    assert "{ITEM1}" in written and context.items[0].title not in written
+    spec = get_channel(channel)
+    parsed = parse_fields(written, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+    assert fill(parsed, context) == {k: v for k, v in fields.items() if k in parsed}
 
 
 def test_trl_tokenizes_the_prompt_as_the_engine_does_and_masks_it(

@@ -1,0 +1,63 @@
+"""Facts by construction: slots the model writes, filled by code; a slot that cannot be filled is never sent."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from fakes import ScriptedEngine
+from training.conftest import build_context
+
+from marketing_gen.channels.base import get_channel
+from marketing_gen.contexts import Offer
+from marketing_gen.copywriter import read_completion, write_copies
+from marketing_gen.slots import fill_text, slot_values, slotify_text, unfilled
+
+
+def test_values_are_the_exact_strings_of_the_context() -> None:
+    context = build_context(0, offer=Offer(text="10% off", discount_pct=Decimal("10"), code="SAVE10"))
+    values = slot_values(context)
+    assert values["NAME"] == "Alice" and values["ITEM1"] == "Glass Hanging Lantern"
+    assert values["ITEM2"] == "Enamel Camping Mug" and values["PRICE1"] == "£12.50" and values["CODE"] == "SAVE10"
+    assert "ITEM3" not in values
+
+
+def test_slotify_then_fill_is_the_identity_and_leaves_other_words_alone() -> None:
+    context = build_context(0)
+    text = "Hi Alice, the Glass Hanging Lantern is £12.50; a lantern-like Enamel Camping Mug too. Alicetown."
+    slotted = slotify_text(text, context)
+    assert slotted == "Hi {NAME}, the {ITEM1} is {PRICE1}; a lantern-like {ITEM2} too. Alicetown."
+    assert fill_text(slotted, slot_values(context)) == text
+
+
+def test_unknown_slot_is_a_hard_format_finding() -> None:
+    context = build_context(0)
+    spec = get_channel("push")
+    fields, found = read_completion(
+        "TITLE: {NAME}, meet the {ITEM1}\nBODY: Also the {ITEM3}.", spec, context, slots=True
+    )
+    assert fields["title"] == "Alice, meet the Glass Hanging Lantern"
+    assert [(v.code, v.field, v.hard) for v in found] == [("format.slot", "body", True)]
+    # a model that was not trained with slots gets nothing filled: the literal slot is a finding too
+    _, found = read_completion("TITLE: Hi {NAME}\nBODY: The lantern.", spec, context, slots=False)
+    assert [v.code for v in found] == ["format.slot"]
+    assert unfilled({"t": "no slot here {not one}"}) == []
+
+
+def test_copywriter_prompts_a_slot_model_with_the_rule_and_delivers_filled_copy() -> None:
+    context = build_context(0)
+    engine = ScriptedEngine(
+        texts=[
+            "TITLE: {NAME}, meet the {ITEM3}\nBODY: The {ITEM1} is {PRICE1}.",  # first try: no third item
+            "TITLE: {NAME}, meet the {ITEM1}\nBODY: The {ITEM1} is {PRICE1}. Take a look.",
+        ],
+        zero_shot_channels=frozenset({"push"}),
+        slot_channels=frozenset({"push"}),
+    )
+    [result] = write_copies([context], "push", engine, max_regenerations=1)
+    assert "{ITEM1}" in engine.calls[0].prompts[0][0]["content"]  # the slot rule line is in the system message
+    assert result.attempts == 2 and not result.fallback and result.sendable
+    assert result.violations[0][0]["code"] == "format.slot"
+    assert result.fields == {
+        "title": "Alice, meet the Glass Hanging Lantern",
+        "body": "The Glass Hanging Lantern is £12.50. Take a look.",
+    }
