@@ -222,8 +222,11 @@ def test_state_machine_and_status(db_url: str) -> None:
         set_state(cid, CampaignState.COMPLETED, url=db_url)
     assert set_state(cid, CampaignState.RUNNING, url=db_url) == "running"
     with session_scope(db_url) as s:
-        for d in s.scalars(select(Draft).where(Draft.campaign_id == cid)):
+        for k, d in enumerate(s.scalars(select(Draft).where(Draft.campaign_id == cid).order_by(Draft.id))):
             d.status, d.attempts, d.fallback = "queued", 1, d.id % 2 == 0
+            # two users got the same title for different items (a duplicate each), the other two their own
+            d.fields = {"title": "Picked for you" if k < 2 else f"Meet lantern {k}", "body": "…"}
+            d.facts = {"items": [{"id": f"item-{k}"}], "offer": None}
             if d.fallback:  # a first try failing a hard check, then fallback copy that fails the quality gate
                 d.violations = [[{"code": "grounding.price", "hard": True}], [{"code": "content.short", "hard": True}]]
             else:  # a first try failing only the gate (fluency), then a sendable regeneration
@@ -235,6 +238,8 @@ def test_state_machine_and_status(db_url: str) -> None:
     assert status["fallback_rate"] == 0.5 and status["first_try_pass_rate"] == 0.5
     assert status["first_try_sendable_rate"] == 0.0 and status["sendable_rate"] == 0.5
     assert status["verdicts_by_channel"]["push"]["sendable_rate"] == 0.5
+    assert status["verdicts_by_channel"]["push"]["fallback_rate"] == 0.5
+    assert status["duplicate_headline_rate"] == status["verdicts_by_channel"]["push"]["duplicate_headline_rate"] == 0.5
     assert status["by_channel"]["push"]["queued"] == 4 and status["finished_at"] is not None
     assert [c["id"] for c in list_campaigns(url=db_url)] == [cid]
     with pytest.raises(InvalidRequest, match="cannot go to"):

@@ -8,6 +8,7 @@ so ``resume`` (or ``campaign run``) picks up exactly the unfinished work.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -292,29 +293,59 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
         }
 
 
+HEADLINE_FIELDS = {
+    "email": "subject",
+    "meta_ad": "headline",
+    "push": "title",
+    "sms": "text",
+    "google_ads_rsa": "headlines",
+}
+"""The field a reader sees first, per channel: what ``duplicate_headline_rate`` compares across users."""
+
+
 def copy_verdicts(session: Session, campaign_id: int) -> dict[str, dict[str, float | None]]:
     """Per channel and overall (``*``) over written drafts: ``first_try_pass_rate`` (the first try passed the hard
-    checks), ``first_try_sendable_rate`` (… and the quality gate) and ``sendable_rate`` (the delivered copy is
-    sendable), from the findings stored per attempt."""
+    checks), ``first_try_sendable_rate`` (… and the quality gate), ``sendable_rate`` (the delivered copy is
+    sendable), from the findings stored per attempt; ``fallback_rate``; and ``duplicate_headline_rate``: the share
+    of drafts whose headline (``HEADLINE_FIELDS``) another draft of the channel shares although its items or
+    offer differ (copy that is not about the user)."""
     from marketing_gen.guardrails import passes, sendable
 
     tally: dict[str, list[int]] = {}
+    heads: dict[tuple[str, str], set[str]] = {}
+    per_draft: list[tuple[str, str, str]] = []
     rows = session.execute(
-        select(Draft.channel, Draft.violations)
+        select(Draft.channel, Draft.violations, Draft.fallback, Draft.fields, Draft.facts)
         .where(Draft.campaign_id == campaign_id, Draft.status.in_(("generated", "ready", "queued")))
         .execution_options(yield_per=1000)
     )
-    for channel, violations in rows:
+    for channel, violations, fallback, fields, facts in rows:
         attempts = violations or [[]]
-        verdict = (passes(attempts[0]), sendable(attempts[0]), sendable(attempts[-1]))
+        verdict = (passes(attempts[0]), sendable(attempts[0]), sendable(attempts[-1]), bool(fallback))
         for key in (channel, "*"):
-            t = tally.setdefault(key, [0, 0, 0, 0])
+            t = tally.setdefault(key, [0, 0, 0, 0, 0, 0])
             t[0] += 1
             for i, ok in enumerate(verdict, start=1):
                 t[i] += ok
-    names = ("first_try_pass_rate", "first_try_sendable_rate", "sendable_rate")
-    out = {key: {name: round(t[i + 1] / t[0], 4) for i, name in enumerate(names)} for key, t in tally.items()}
-    out.setdefault("*", dict.fromkeys(names))
+        head = (fields or {}).get(HEADLINE_FIELDS.get(channel, ""))
+        if head:
+            head = " | ".join(map(str, head)) if isinstance(head, list) else str(head)
+            about = json.dumps([(facts or {}).get("items"), (facts or {}).get("offer")], sort_keys=True, default=str)
+            heads.setdefault((channel, head.strip().lower()), set()).add(about)
+            per_draft.append((channel, head.strip().lower(), about))
+    for channel, head, about in per_draft:
+        if heads[(channel, head)] - {about}:  # the same words about other items or another offer
+            tally[channel][5] += 1
+            tally["*"][5] += 1
+    names = ("first_try_pass_rate", "first_try_sendable_rate", "sendable_rate", "fallback_rate")
+    out = {
+        key: {
+            **{name: round(t[i + 1] / t[0], 4) for i, name in enumerate(names)},
+            "duplicate_headline_rate": round(t[5] / t[0], 4),
+        }
+        for key, t in tally.items()
+    }
+    out.setdefault("*", dict.fromkeys([*names, "duplicate_headline_rate"]))
     return out
 
 

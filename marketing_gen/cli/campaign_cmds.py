@@ -321,7 +321,8 @@ def _verdicts(rates: dict[str, Any]) -> str:
     """First-try pass (hard checks) and sendable (hard checks + quality gate), and sendable delivered copy."""
     return (
         f"first-try pass={_pct(rates['first_try_pass_rate'])} sendable={_pct(rates['first_try_sendable_rate'])} "
-        f"delivered sendable={_pct(rates['sendable_rate'])}"
+        f"delivered sendable={_pct(rates['sendable_rate'])} fallback={_pct(rates.get('fallback_rate'))} "
+        f"duplicate headlines={_pct(rates.get('duplicate_headline_rate'))}"
     )
 
 

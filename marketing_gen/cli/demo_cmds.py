@@ -203,6 +203,8 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
         ("pass 1st", "first_try_pass_rate"),
         ("send 1st", "first_try_sendable_rate"),
         ("sendable", "sendable_rate"),
+        ("fallback", "fallback_rate"),
+        ("dup head", "duplicate_headline_rate"),
     )
     lines = [f"{'channel':<15}" + "".join(f"{n:>10}" for n in names) + "".join(f"{r:>10}" for r, _ in rates)]
     for channel, counts in status["by_channel"].items():
@@ -219,7 +221,8 @@ def _stats_table(status: dict[str, Any], wall_s: float) -> list[str]:
     )
     written = status["counts"]["queued"] + status["counts"]["ready"] + status["counts"]["generated"]
     lines += [
-        "pass: the first try passed every hard check; sendable: … and the quality gate (docs/quality.md)",
+        "pass: the first try passed every hard check; sendable: … and the quality gate (docs/quality.md);",
+        "dup head: drafts whose subject/headline/title another user got for other items or another offer",
         f"first-try pass rate  {_pct(status['first_try_pass_rate'])}",
         f"first-try sendable   {_pct(status['first_try_sendable_rate'])}",
         f"fallback rate        {_pct(status['fallback_rate'])}",
