@@ -297,6 +297,12 @@ def quick_cmd(data_dir: Path | None) -> None:
 @click.option("--no-store", is_flag=True, help="Do not store the metrics on the versions (the gate reads them).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--png", type=click.Path(dir_okay=False, path_type=Path), help="Write a bar chart here.")
+@click.option(
+    "--gallery",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write an HTML page here: the first 10 held-out users × every channel, each piece as the model wrote it on "
+    "the first try with its findings, beside the --baseline (default: the version it was fine-tuned from).",
+)
 @data_dir_option
 def eval_copy_cmd(
     model_name: str,
@@ -306,28 +312,42 @@ def eval_copy_cmd(
     no_store: bool,
     as_json: bool,
     png: Path | None,
+    gallery: Path | None,
     data_dir: Path | None,
 ) -> None:
     """First-try pass rate of all hard checks, grounding errors, distinct-2 and length fit on held-out contexts."""
     from dataclasses import asdict
 
     from marketing_gen.training.evaluate import comparison_table, evaluate_version, render_png
+    from marketing_gen.training.gallery import GALLERY_USERS, write_gallery
+    from marketing_gen.versions.registry import get_version
 
     settings = _settings()
     chans = _channels(channels)
+    if gallery is not None and baseline is None:
+        baseline = get_version(model_name, url=settings.database_url).base
     names = [baseline, model_name] if baseline else [model_name]
+    examples = max(3, GALLERY_USERS) if gallery is not None else 3
     evals = [
-        evaluate_version(m, settings=settings, channels=chans, n=n, store=not no_store, data_dir=data_dir)
+        evaluate_version(
+            m, settings=settings, channels=chans, n=n, store=not no_store, data_dir=data_dir, examples=examples
+        )
         for m in names
     ]
     if png is not None:
         render_png(evals, png)
+    if gallery is not None:
+        write_gallery(evals, gallery, settings=settings)
     if as_json:
-        echo_json({"models": [asdict(e) for e in evals], "png": str(png) if png else None})
+        echo_json(
+            {"models": [asdict(e) for e in evals], "png": str(png) if png else None, "gallery": str(gallery or "")}
+        )
         return
     click.echo(comparison_table(evals))
     if png is not None:
         click.echo(f"chart: {png}")
+    if gallery is not None:
+        click.echo(f"gallery: {gallery}")
 
 
 @model.command(name="promote")

@@ -162,6 +162,8 @@ def evaluate_engine(
                         "sendable": tried and sendable(hard_first),
                         "fields": fields,
                         "violations": [v["code"] for v in hard_first],
+                        "findings": [f"{v['code']} ({v.get('field') or '-'}): {v.get('message', '')}" for v in first],
+                        "fallback_fields": result.fields if result.fallback else None,
                     }
                 )
         texts = [t for r in raw for t in field_texts({"t": r})]
@@ -193,6 +195,7 @@ def evaluate_version(
     store: bool = True,
     data_dir: Path | None = None,
     fluency: bool = True,
+    examples: int = 3,
 ) -> ModelEval:
     """Load a registered version, evaluate it on ``n`` held-out contexts, store the metrics on it (``fluency``:
     score fluency with ``settings.fluency_model`` as part of the quality gate)."""
@@ -204,7 +207,7 @@ def evaluate_version(
     engine = Engine.from_path(version.path, settings=settings, version=version.name)
     contexts = held_out_contexts(n, data_dir=data_dir, settings=settings)
     scorer = fluency_scorer(settings) if fluency else None
-    result = evaluate_engine(engine, contexts, channels, settings=settings, fluency=scorer)
+    result = evaluate_engine(engine, contexts, channels, settings=settings, fluency=scorer, examples=examples)
     if store:
         store_eval(name, result, settings=settings)
     return result
