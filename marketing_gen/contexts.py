@@ -9,18 +9,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-CHANNELS: tuple[str, ...] = ("email", "google_ads_rsa", "meta_ad", "sms", "push", "social_reply")
-"""Every channel the system writes for."""
-
-CONSENT_FOR_CHANNEL: dict[str, str] = {
-    "email": "email",
-    "sms": "sms",
-    "push": "push",
-    "google_ads_rsa": "ads",
-    "meta_ad": "ads",
-}
-"""Which consent flag a marketing channel needs (social replies answer the user, no consent needed)."""
-
 
 @dataclass(frozen=True)
 class ItemFacts:

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_gen.channels import all_channels, get_channel
+from marketing_gen.channels import all_channels, consent_flags, get_channel, marketing_channels
 from marketing_gen.channels.push import build_apns, build_fcm, payload_bytes
-from marketing_gen.contexts import CHANNELS
 from marketing_gen.errors import InvalidRequest
+
+CHANNELS = ("email", "google_ads_rsa", "meta_ad", "sms", "push", "social_reply")
 
 
 def test_every_channel_has_a_spec_in_order() -> None:
     assert tuple(all_channels()) == CHANNELS
+    assert marketing_channels() == CHANNELS[:-1]  # social replies need no marketing consent
+    assert consent_flags() == ("email", "ads", "sms", "push")
+
+
+def test_every_consent_flag_has_its_columns_and_import_field() -> None:
+    """A channel's own consent flag needs ``users.consent_<flag>`` (+ ``_at``, ``_source``) and ``<flag>_consent``."""
+    from marketing_gen.db.models import User
+    from marketing_gen.importers.rows import UserRow
+
+    for flag in consent_flags():
+        for suffix in ("", "_at", "_source"):
+            assert f"consent_{flag}{suffix}" in User.__table__.c, flag
+        assert f"{flag}_consent" in UserRow.model_fields, flag
 
 
 def test_unknown_channel_lists_valid_names() -> None:

@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
 from marketing_gen.campaigns.draft_facts import stored_link_targets
-from marketing_gen.campaigns.eligibility import lock_user, opt_out
+from marketing_gen.campaigns.eligibility import Recipient, lock_user, opt_out
 from marketing_gen.channels.legal import LegalLines, legal_lines
 from marketing_gen.config import Settings
 from marketing_gen.db import serial_scope, session_scope
@@ -124,7 +124,7 @@ def unsubscribe_page(token: str, request: Request) -> HTMLResponse:
         if user is None:
             return _invalid(InvalidRequest("unknown recipient"))
         done = channel in (user.unsubscribed_channels or [])
-        address = user.email if channel == "email" else user.phone if channel == "sms" else None
+        address = Recipient.of(user).address_for(channel)
         legal = legal_lines(user.locale, settings)
     if done:
         return _done(legal, address, channel, brand)
@@ -170,7 +170,7 @@ def unsubscribe(token: str, request: Request) -> HTMLResponse:
             payload={"cancelled": cancelled.to_dict()},
         )
         brand = s.scalar(select(Brand.name).order_by(Brand.id).limit(1)) or "this store"
-        address = user.email if channel == "email" else user.phone if channel == "sms" else None
+        address = Recipient.of(user).address_for(channel)
         legal = legal_lines(user.locale, settings)
     return _done(legal, address, channel, brand)
 

@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.state import UNFINISHED, DraftStatus, maybe_complete
-from marketing_gen.contexts import CONSENT_FOR_CHANNEL
+from marketing_gen.channels.base import all_channels, consent_flags, get_channel, marketing_channels
 from marketing_gen.db.models import Draft, OutboxMessage, User, utcnow
 
 ALL_CHANNELS = ("all", "*")
@@ -41,8 +41,6 @@ OPEN = (*UNFINISHED, DraftStatus.IN_REVIEW.value)
 CHUNK = 1000
 """Users per UPDATE … WHERE user_id IN (…) when an opt-out covers many users."""
 
-_ADDRESS_FOR_CHANNEL = {"email": "email", "sms": "phone"}
-
 
 @dataclass(frozen=True)
 class Recipient:
@@ -52,47 +50,46 @@ class Recipient:
     suppressed: bool
     unsubscribed: frozenset[str]
     consent: frozenset[str]
-    """Granted consent flags: ``email``, ``sms``, ``push``, ``ads``."""
+    """Granted consent flags (``channels.consent_flags``: ``email``, ``ads``, ``sms``, ``push``)."""
     email: str | None
     phone: str | None
 
     @classmethod
     def of(cls, row: Any) -> Recipient:
-        """From a ``User`` or a row with the columns of ``RECIPIENT_COLUMNS``."""
-        flags = {"email": row.consent_email, "sms": row.consent_sms, "push": row.consent_push, "ads": row.consent_ads}
+        """From a ``User`` or a row with the columns of ``recipient_columns()``."""
         return cls(
             user_id=int(row.id),
             suppressed=bool(row.suppressed),
             unsubscribed=frozenset(str(c).strip().lower() for c in (row.unsubscribed_channels or [])),
-            consent=frozenset(flag for flag, granted in flags.items() if granted),
+            consent=frozenset(flag for flag in consent_flags() if getattr(row, f"consent_{flag}")),
             email=row.email,
             phone=row.phone,
         )
 
+    def address_for(self, channel: str) -> str | None:
+        """The email or phone a message on ``channel`` goes to (None: the channel has no such address, or the user)."""
+        spec = all_channels().get(channel)
+        kind = spec.address if spec is not None else None
+        return self.email if kind == "email" else self.phone if kind == "phone" else None
 
-RECIPIENT_COLUMNS = (
-    User.id,
-    User.suppressed,
-    User.unsubscribed_channels,
-    User.consent_email,
-    User.consent_sms,
-    User.consent_push,
-    User.consent_ads,
-    User.email,
-    User.phone,
-)
-"""The ``users`` columns ``Recipient.of`` reads."""
+
+def recipient_columns() -> tuple[Any, ...]:
+    """The ``users`` columns ``Recipient.of`` reads (one consent column per registered flag)."""
+    users = User.__table__.c
+    flags = (users[f"consent_{flag}"] for flag in consent_flags())
+    return (users.id, users.suppressed, users.unsubscribed_channels, *flags, users.email, users.phone)
 
 
 def covers(unsubscribed: str, channel: str) -> bool:
     """Whether an unsubscribe from ``unsubscribed`` (a channel, a consent flag, or ``all``) covers ``channel``."""
     value = unsubscribed.strip().lower()
-    return value in ALL_CHANNELS or value == channel or value == CONSENT_FOR_CHANNEL.get(channel)
+    spec = all_channels().get(channel)
+    return value in ALL_CHANNELS or value == channel or (spec is not None and value == spec.consent_flag)
 
 
 def covered_channels(unsubscribed: str) -> list[str]:
     """Every marketing channel an unsubscribe value covers (``ads`` → both ad channels, ``all`` → all)."""
-    return [c for c in CONSENT_FOR_CHANNEL if covers(unsubscribed, c)]
+    return [c for c in marketing_channels() if covers(unsubscribed, c)]
 
 
 def exclusion(recipient: Recipient, channel: str) -> str | None:
@@ -102,11 +99,10 @@ def exclusion(recipient: Recipient, channel: str) -> str | None:
         return "suppressed"
     if any(covers(u, channel) for u in recipient.unsubscribed):
         return f"unsubscribed:{channel}"
-    flag = CONSENT_FOR_CHANNEL[channel]
-    if flag not in recipient.consent:
-        return f"consent:{flag}"
-    address = _ADDRESS_FOR_CHANNEL.get(channel)
-    if address == "email" and not recipient.email or address == "phone" and not recipient.phone:
+    spec = get_channel(channel)
+    if spec.consent_flag is not None and spec.consent_flag not in recipient.consent:
+        return f"consent:{spec.consent_flag}"
+    if spec.address in ("email", "phone") and not recipient.address_for(channel):
         return f"address:{channel}"
     return None
 
@@ -116,7 +112,7 @@ def load_recipients(session: Session, user_ids: Iterable[int], *, lock: bool = F
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    stmt = select(*RECIPIENT_COLUMNS).where(User.id.in_(ids)).order_by(User.id)
+    stmt = select(*recipient_columns()).where(User.id.in_(ids)).order_by(User.id)
     if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(read=True)
     return {row.id: Recipient.of(row) for row in session.execute(stmt)}

@@ -3,9 +3,11 @@
 Owns who gets which draft. Drafts are inserted with ``insert_ignore`` on
 ``idempotency_key = f"{campaign}:{user}:{channel}:{variant}"``, so planning twice inserts nothing new.
 
-Ads channels (``google_ads_rsa``, ``meta_ad``) get no per-user drafts: search and social ads target audiences,
-not people. Their eligible users are counted in ``audience``; ``marketing-gen campaign ads`` writes one ad per
-theme (``marketing_gen.ads``). Push needs a device: users without an APNs/FCM token get no push draft.
+Who may get what reads the channel specs (``channels.REGISTRY``): channels that are not ``per_user`` (the ads
+channels ``google_ads_rsa``, ``meta_ad``) get no per-user drafts: search and social ads target audiences, not
+people. Their eligible users are counted in ``audience``; ``marketing-gen campaign ads`` writes one ad per theme
+(``marketing_gen.ads``). A channel whose address is a ``device`` (push) needs one: users without an APNs/FCM token
+get no draft there.
 
 A/B variants: ``--variants n`` splits the audience into n arms. Each user is assigned one arm,
 ``sha256(f"{campaign}:{user}") mod n``, the same arm on every channel of the campaign (so a user sees one
@@ -27,6 +29,7 @@ from sqlalchemy.orm import Session
 from marketing_gen.campaigns.eligibility import Recipient, exclusion
 from marketing_gen.campaigns.segments import Profile, Segment, parse_segment
 from marketing_gen.campaigns.state import DraftStatus
+from marketing_gen.channels.base import get_channel
 from marketing_gen.db import insert_ignore
 from marketing_gen.db.models import Campaign, Device, Draft, Interaction, Item, User, utcnow
 
@@ -35,8 +38,6 @@ CAPPED_STATUSES = ("pending", "generated", "ready", "queued")
 """Drafts of other campaigns that count towards the frequency cap (skipped / failed ones are never sent)."""
 
 DRAFTS = cast(Table, Draft.__table__)
-AD_CHANNELS = ("google_ads_rsa", "meta_ad")
-"""Channels written per theme (``marketing_gen.ads``), never as per-user drafts."""
 
 
 @dataclass
@@ -207,20 +208,23 @@ def plan_drafts(
     }
     batch: list[User] = []
 
+    specs = {channel: get_channel(channel) for channel in campaign.channels}
+    to_devices = any(spec.address == "device" for spec in specs.values())
+
     def flush(users: list[User]) -> None:
         rows = []
-        devices = _with_device(session, [u.id for u in users]) if "push" in campaign.channels else set()
-        for channel in campaign.channels:
+        devices = _with_device(session, [u.id for u in users]) if to_devices else set()
+        for channel, spec in specs.items():
             eligible = []
             for u in users:
                 reason = _exclusion(u, channel)
-                if reason is None and channel == "push" and u.id not in devices:
+                if reason is None and spec.address == "device" and u.id not in devices:
                     reason = "no_device"
                 if reason:
                     result.excluded[channel][reason] += 1
                 else:
                     eligible.append(u.id)
-            if channel in AD_CHANNELS:
+            if not spec.per_user:
                 result.audience[channel] += len(eligible)
                 continue
             fresh = [uid for uid in eligible if (uid, channel) not in already]

@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.segments import parse_segment
-from marketing_gen.contexts import CONSENT_FOR_CHANNEL
+from marketing_gen.channels.base import marketing_channels
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Campaign, Draft, OutboxMessage, utcnow
 from marketing_gen.errors import InvalidRequest, NotFound
@@ -81,9 +81,6 @@ ACTIVE = (
 )
 """States in which ``campaign run`` (re-)plans and enqueues work."""
 
-MARKETING_CHANNELS = tuple(CONSENT_FOR_CHANNEL)
-"""Channels a campaign may use (social replies are answered, not campaigned)."""
-
 APPROVAL_MODES = ("required", "none")
 """``required``: rendered drafts wait in ``in_review`` for a reviewer; ``none``: they go straight to the outbox."""
 
@@ -118,11 +115,12 @@ def _offer_dict(text: str | None, discount_pct: Any, code: str | None, ends_at: 
 def check_channels(channels: Sequence[str]) -> list[str]:
     """The campaign's channels, stripped and de-duplicated in order; InvalidRequest for none or an unknown one."""
     chans = list(dict.fromkeys(c.strip() for c in channels if c and c.strip()))
+    allowed = marketing_channels()  # social replies are answered, not campaigned
     if not chans:
-        raise InvalidRequest(f"--channels: give at least one of {', '.join(MARKETING_CHANNELS)}")
-    unknown = [c for c in chans if c not in MARKETING_CHANNELS]
+        raise InvalidRequest(f"--channels: give at least one of {', '.join(allowed)}")
+    unknown = [c for c in chans if c not in allowed]
     if unknown:
-        raise InvalidRequest(f"--channels: unknown channel(s) {unknown}; use {', '.join(MARKETING_CHANNELS)}")
+        raise InvalidRequest(f"--channels: unknown channel(s) {unknown}; use {', '.join(allowed)}")
     return chans
 
 

@@ -1,18 +1,24 @@
-"""Channel specs: the fields a channel's copy has, their hard limits, and which templates serve it.
+"""Channel specs: what a channel is — its copy's fields and hard limits, its templates, its render target, the
+consent flag it needs, where its messages go — and the lookups every other module reads them through.
 
-Owns the shape of copy per channel. Does not check copy (``guardrails``), prompt (``prompts``) or render
-(``render``); those read the spec. Lengths are counted as the platform counts them: Unicode code points,
-except SMS, whose limit is in segments (see ``channels.sms``).
+Owns the shape of copy per channel and the per-channel facts (``get_channel``, ``all_channels``,
+``marketing_channels``, ``consent_flags``); the list of channels itself is ``channels.REGISTRY``. Does not check
+copy (``guardrails``), prompt (``prompts``), render (``render``) or apply consent (``campaigns.eligibility``); those
+read the spec. Lengths are counted as the platform counts them: Unicode code points, except SMS, whose limit is in
+segments (see ``channels.sms``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from marketing_gen.errors import InvalidRequest
 
 FieldKind = Literal["str", "list"]
+AddressKind = Literal["email", "phone", "device"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,18 @@ class ChannelSpec:
     """SMS only: most message segments allowed."""
     max_payload_bytes: int = 4096
     """Push only: APNs/FCM payload limit in bytes."""
+    consent_flag: str | None = None
+    """The consent a message on this channel needs: the ``users.consent_<flag>`` column (both ads channels share
+    ``ads``). None: no marketing consent needed (a social reply answers the person who wrote). A channel with a
+    flag of its own brings a migration for its columns."""
+    address: AddressKind | None = None
+    """Where a message goes: the user's ``email`` or ``phone``, or their push ``device``s (a user without one gets
+    no draft); None: to no one person (ads target audiences, replies answer a thread)."""
+    per_user: bool = True
+    """False: written per theme for an audience (``marketing_gen.ads``), never as per-user drafts."""
+    label: str = ""
+    """What a recipient unsubscribes from, in English (``marketing WhatsApp messages``), where the legal lines of
+    the recipient's language set no ``label_<channel>``; empty: the consent flag's line (``label_ads``)."""
 
     def field(self, name: str) -> FieldSpec:
         """The spec of one field (InvalidRequest when the channel has no such field)."""
@@ -96,9 +114,18 @@ def get_channel(name: str | ChannelSpec) -> ChannelSpec:
     return specs[name]
 
 
-def all_channels() -> dict[str, ChannelSpec]:
-    """Every channel spec by name, in ``contexts.CHANNELS`` order."""
-    from marketing_gen.channels import email, google_ads_rsa, meta_ad, push, sms, social_reply
+def all_channels() -> Mapping[str, ChannelSpec]:
+    """Every channel spec by name, in registry order (read-only)."""
+    from marketing_gen.channels import REGISTRY  # the package imports this module first: read it at call time
 
-    specs = (email.SPEC, google_ads_rsa.SPEC, meta_ad.SPEC, sms.SPEC, push.SPEC, social_reply.SPEC)
-    return {s.name: s for s in specs}
+    return MappingProxyType(REGISTRY)
+
+
+def marketing_channels() -> tuple[str, ...]:
+    """Channels that send marketing to people (those with a consent flag), in registry order."""
+    return tuple(name for name, spec in all_channels().items() if spec.consent_flag is not None)
+
+
+def consent_flags() -> tuple[str, ...]:
+    """Every consent flag a channel needs (``email``, ``ads``, ``sms``, ``push``), each once, in registry order."""
+    return tuple(dict.fromkeys(s.consent_flag for s in all_channels().values() if s.consent_flag is not None))

@@ -16,4 +16,6 @@ SPEC = ChannelSpec(
     render_target="email_mime",
     description="a personalized marketing email",
     max_new_tokens=160,
+    consent_flag="email",
+    address="email",
 )

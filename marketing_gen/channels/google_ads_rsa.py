@@ -34,4 +34,6 @@ SPEC = ChannelSpec(
     render_target="google_ads_csv",
     description="a Google responsive search ad",
     max_new_tokens=200,
+    consent_flag="ads",
+    per_user=False,
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import jinja2
 
+from marketing_gen.channels.base import all_channels
 from marketing_gen.channels.sms import language_code, opt_out_line
 from marketing_gen.config import Settings
 
@@ -42,8 +43,6 @@ PUSH_DISCLAIMER_MAX = 40
 ADS_DISCLAIMER_MAX = 30
 """An ads disclaimer fits Meta's link description (30), the shortest ad text field."""
 
-_CHANNEL_LABEL = {"email": "label_email", "sms": "label_sms", "push": "label_push"}
-
 
 @dataclass(frozen=True)
 class LegalLines:
@@ -58,13 +57,26 @@ class LegalLines:
         return self.lines[key].format(**values)
 
     def label(self, channel: str) -> str:
-        """What the recipient unsubscribes from, in words (``marketing emails``; ads channels share one)."""
-        return self.lines[_CHANNEL_LABEL.get(channel, "label_ads")]
+        """What the recipient unsubscribes from, in words (``marketing emails``; ads channels share one): the line
+        ``label_<channel>``, else the channel's own English ``label``, else the line ``label_<consent flag>``."""
+        if f"label_{channel}" in self.lines:
+            return self.lines[f"label_{channel}"]
+        spec = all_channels().get(channel)
+        if spec is not None and spec.label:
+            return spec.label
+        flag = spec.consent_flag if spec is not None else None
+        return self.lines.get(f"label_{flag}") or self.lines["label_ads"]
 
     @property
     def sms_opt_out(self) -> str:
         """The SMS opt-out line with the keyword carriers expect in this language."""
         return opt_out_line(self.language)
+
+
+def _label_keys() -> set[str]:
+    """``label_<name>`` for every channel and consent flag: a legal file may name any of them."""
+    specs = all_channels()
+    return {f"label_{name}" for name in (*specs, *(s.consent_flag for s in specs.values() if s.consent_flag))}
 
 
 def _load(env: jinja2.Environment, language: str) -> dict[str, str]:
@@ -73,7 +85,7 @@ def _load(env: jinja2.Environment, language: str) -> dict[str, str]:
     except jinja2.TemplateNotFound:
         return {}
     lines = dict(module.lines)  # type: ignore[attr-defined]
-    unknown = set(lines) - set(KEYS)
+    unknown = set(lines) - set(KEYS) - _label_keys()
     if unknown:
         raise jinja2.TemplateError(f"output/legal/{language}.j2 sets unknown keys: {', '.join(sorted(unknown))}")
     return {k: str(v) for k, v in lines.items()}

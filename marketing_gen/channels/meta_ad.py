@@ -14,4 +14,6 @@ SPEC = ChannelSpec(
     render_target="meta_ad",
     description="a Facebook and Instagram ad",
     max_new_tokens=120,
+    consent_flag="ads",
+    per_user=False,
 )

@@ -25,6 +25,8 @@ SPEC = ChannelSpec(
     render_target="push",
     description="a mobile push notification",
     max_new_tokens=80,
+    consent_flag="push",
+    address="device",
 )
 
 

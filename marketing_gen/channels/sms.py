@@ -29,6 +29,8 @@ SPEC = ChannelSpec(
     description="a marketing text message (SMS)",
     max_new_tokens=64,
     max_segments=1,
+    consent_flag="sms",
+    address="phone",
 )
 
 OPT_OUT = "Reply STOP to opt out"

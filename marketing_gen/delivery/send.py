@@ -120,17 +120,9 @@ def _outbound(row: OutboxMessage, user: User, attempt_id: str) -> OutboundMessag
         user_external_id=user.external_id,
         channel=row.channel,
         attempt_id=attempt_id,
-        recipient=_recipient(user, row.channel),
+        recipient=Recipient.of(user).address_for(row.channel),
         payload=dict(row.payload or {}),
     )
-
-
-def _recipient(user: User, channel: str) -> str | None:
-    if channel == "email":
-        return user.email
-    if channel == "sms":
-        return user.phone
-    return None
 
 
 def sendable_ids(

@@ -27,12 +27,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from marketing_gen.channels.base import marketing_channels
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Campaign, Draft, FeedbackEvent
 
 SENT = ("sent", "delivered")
 NEGATIVE = ("unsubscribe", "complaint")
-PREFERENCE_CHANNELS = ("email", "google_ads_rsa", "meta_ad", "sms", "push")
 
 
 @dataclass
@@ -89,7 +89,7 @@ def _load(url: str | None, since: dt.datetime | None, campaign_id: int | None) -
     with session_scope(url) as s:
         q = (
             select(Draft.id, Draft.campaign_id, Draft.user_id, Draft.channel, Draft.variant, Draft.fields)
-            .where(Draft.fallback.is_(False), Draft.fields.is_not(None), Draft.channel.in_(PREFERENCE_CHANNELS))
+            .where(Draft.fallback.is_(False), Draft.fields.is_not(None), Draft.channel.in_(marketing_channels()))
             .where(Draft.id.in_(select(FeedbackEvent.draft_id).where(FeedbackEvent.event.in_(SENT))))
         )
         if campaign_id is not None:

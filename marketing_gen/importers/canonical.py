@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.exc import DBAPIError
 
+from marketing_gen.channels.base import consent_flags
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Device, Interaction, Item, Recommendation, User
 from marketing_gen.errors import InvalidRequest, ServerError
@@ -37,7 +38,6 @@ from marketing_gen.importers.writes import LOOKUP_CHUNK, check_schema, resolve_i
 BATCH_SIZE = 5000
 """Rows per batch; each batch is one transaction."""
 
-CONSENT_CHANNELS: tuple[str, ...] = ("email", "sms", "push", "ads")
 USERS: Table = User.__table__  # type: ignore[assignment]
 ITEMS: Table = Item.__table__  # type: ignore[assignment]
 INTERACTIONS: Table = Interaction.__table__  # type: ignore[assignment]
@@ -104,7 +104,7 @@ KINDS: dict[str, _Kind] = {
 def users_consent_set(ins: Any, keys: tuple[str, ...]) -> dict[str, Any]:
     """On update keep a consent's timestamp and source when the flag did not change."""
     out: dict[str, Any] = {}
-    for ch in CONSENT_CHANNELS:
+    for ch in consent_flags():
         flag = f"consent_{ch}"
         if flag not in keys:
             continue
@@ -125,7 +125,7 @@ def user_values(m: UserRow, extras: dict[str, Any] | None, *, now: dt.datetime, 
             row[col] = getattr(m, col)
     if "locale" in row and row["locale"] is None:
         row["locale"] = "en"
-    for ch in CONSENT_CHANNELS:
+    for ch in consent_flags():
         flag = getattr(m, f"{ch}_consent")
         if flag is not None:
             row[f"consent_{ch}"] = flag

@@ -23,7 +23,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.eligibility import ALL_CHANNELS, Cancelled, lock_users, opt_out, suppress
-from marketing_gen.contexts import CONSENT_FOR_CHANNEL
+from marketing_gen.channels.base import consent_flags, marketing_channels
 from marketing_gen.db import insert_ignore, serial_scope
 from marketing_gen.db.models import SuppressionEntry, User, utcnow
 from marketing_gen.errors import InvalidRequest
@@ -35,13 +35,16 @@ from marketing_gen.importers.writes import check_schema
 KEYS = ("user_id", "email", "phone")
 """Columns that name a user; a row needs at least one."""
 
-CHANNEL_VALUES = (*CONSENT_FOR_CHANNEL, *sorted(set(CONSENT_FOR_CHANNEL.values()) - set(CONSENT_FOR_CHANNEL)), "all")
-"""What the optional ``channel`` column accepts."""
-
 ENTRIES: Table = SuppressionEntry.__table__  # type: ignore[assignment]
 
 _DEFAULT_CHANNEL = {"user_id": "all", "email": "email", "phone": "sms"}
 _PHONE_NOISE = re.compile(r"[\s\-().]")
+
+
+def channel_values() -> tuple[str, ...]:
+    """What the optional ``channel`` column accepts: a marketing channel, a consent flag (``ads``), or ``all``."""
+    channels = marketing_channels()
+    return (*channels, *sorted(set(consent_flags()) - set(channels)), "all")
 
 
 def normalize_phone(value: str) -> str:
@@ -69,8 +72,9 @@ class _Entry:
 def _entries(row: int, values: dict[str, Any]) -> tuple[list[_Entry], list[tuple[str, str]]]:
     """The opt-outs one row asks for, or its problems."""
     raw_channel = str(values.get("channel") or "").strip().lower()
-    if raw_channel and raw_channel not in CHANNEL_VALUES and raw_channel not in ALL_CHANNELS:
-        return [], [("channel", f"unknown channel {raw_channel!r}; use one of {', '.join(CHANNEL_VALUES)}")]
+    accepted = channel_values()
+    if raw_channel and raw_channel not in accepted and raw_channel not in ALL_CHANNELS:
+        return [], [("channel", f"unknown channel {raw_channel!r}; use one of {', '.join(accepted)}")]
     entries: list[_Entry] = []
     problems: list[tuple[str, str]] = []
     for key in KEYS:

@@ -1,10 +1,11 @@
 """The profile join: users ⋈ recommendations ⋈ items ⋈ interaction aggregates → frozen ``UserContext``s.
 
-Owns ``build_contexts``: one SELECT per batch of users (plus one for the brand, and one for push devices on the
-push channel), plain dataclasses out, no ORM objects. Which recommendation source wins (``upstream`` imported rows
-over ``builtin`` ones by default) is decided in SQL, per user. Interests count in-stock items only and the last
-purchase prefers an in-stock item: importers mark fee lines (postage, bank charges) out of stock. Does not own the
-context dataclasses themselves (``marketing_gen/contexts.py``).
+Owns ``build_contexts``: one SELECT per batch of users (plus one for the brand, and one for push devices on a
+channel addressed to devices), plain dataclasses out, no ORM objects; and ``build_brand_facts``, the one
+``Brand`` row → ``BrandFacts`` conversion. Which recommendation source wins (``upstream`` imported rows over
+``builtin`` ones by default) is decided in SQL, per user. Interests count in-stock items only and the last purchase
+prefers an in-stock item: importers mark fee lines (postage, bank charges) out of stock. Does not own the context
+dataclasses themselves (``marketing_gen/contexts.py``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,14 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from marketing_gen.contexts import CHANNELS, CONSENT_FOR_CHANNEL, BrandFacts, ItemFacts, Offer, PushDevice, UserContext
+from marketing_gen.channels.base import all_channels, consent_flags, get_channel
+from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, PushDevice, UserContext
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Device, Interaction, Item, Recommendation, User
 from marketing_gen.errors import InvalidRequest
 
 BATCH = 1000
 """Users per SELECT: a batch of up to this many users costs exactly one query."""
-
-CONSENT_FLAGS: tuple[str, ...] = ("email", "sms", "push", "ads")
 
 BOILERPLATE = ("make sure this fits by entering your model number",)
 """Seller-copy phrases that say nothing about the item (lower case, compared without trailing dots)."""
@@ -161,10 +161,7 @@ def _join_query(ids: list[int], k: int, prefer_source: str) -> Select[Any]:
             u.c.country,
             u.c.email,
             u.c.phone,
-            u.c.consent_email,
-            u.c.consent_sms,
-            u.c.consent_push,
-            u.c.consent_ads,
+            *(u.c[f"consent_{flag}"] for flag in consent_flags()),
             u.c.unsubscribed_channels,
             u.c.suppressed,
             agg.c.total,
@@ -253,11 +250,13 @@ def _consent(row: Any) -> frozenset[str]:
     """Granted flags minus the channels the user unsubscribed from; suppressed users have none."""
     if row.suppressed:
         return frozenset()
-    granted = {flag for flag in CONSENT_FLAGS if getattr(row, f"consent_{flag}")}
+    granted = {flag for flag in consent_flags() if getattr(row, f"consent_{flag}")}
+    specs = all_channels()
     for channel in row.unsubscribed_channels or ():
         if channel == "all":
             return frozenset()
-        granted.discard(CONSENT_FOR_CHANNEL.get(channel, channel))
+        spec = specs.get(channel)
+        granted.discard(spec.consent_flag if spec is not None and spec.consent_flag else channel)
     return frozenset(granted)
 
 
@@ -282,15 +281,14 @@ def build_contexts(
     Items are the top ``k`` recommendations of one source per user — ``prefer_source`` when that user has any
     in-stock priced item from it, else the other source — restricted to in-stock, priced items.
     """
-    if channel not in CHANNELS:
-        raise InvalidRequest(f"channel={channel!r} is not one of {', '.join(CHANNELS)}")
+    with_devices = get_channel(channel).address == "device"  # InvalidRequest names the valid channels
     if k < 0:
         raise InvalidRequest(f"k={k} must be ≥ 0")
     ids = list(dict.fromkeys(int(u) for u in user_ids))
     if session is None:
         with session_scope(url) as own:
-            return _build(own, ids, offer or Offer(), k, prefer_source, value_bands, channel == "push")
-    return _build(session, ids, offer or Offer(), k, prefer_source, value_bands, channel == "push")
+            return _build(own, ids, offer or Offer(), k, prefer_source, value_bands, with_devices)
+    return _build(session, ids, offer or Offer(), k, prefer_source, value_bands, with_devices)
 
 
 def _devices(session: Session, ids: list[int]) -> dict[int, tuple[PushDevice, ...]]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from marketing_gen.channels.base import consent_flags
 from marketing_gen.config import REPO_ROOT
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.training.corpora import load_amazon_items, load_online_retail
@@ -89,7 +90,7 @@ def _user(
         interests=interests,
         last_purchase=last_purchase,
         value_band=rng.choice(("new", "low", "mid", "high")),
-        consent=frozenset({"email", "ads", "sms", "push"}),
+        consent=frozenset(consent_flags()),
         offer=rng.choice(OFFERS),
     )
 
