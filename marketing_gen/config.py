@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     max_regenerations: int = Field(default=2, ge=0, le=10)
     """Extra attempts for drafts that fail a hard check before the template fallback."""
 
+    fit_lengths: bool = True
+    """End a model-written field that runs past its hard length (RSA 30/90, push 40/110, Meta 125/40/30, the SMS
+    budget …) at the last whole word that fits, instead of regenerating it; the quality gate still checks the
+    result (a cut that leaves an unfinished phrase is a finding). ``False``: over-length copy is regenerated."""
+
     fluency_model: str = "auto"
     """Reference model of the quality gate's fluency rule (``guardrails.fluency``): ``auto`` — the base model
     SmolLM2-135M-Instruct in ``models_dir`` when it is there (its threshold is calibrated for that model), ``off``,

@@ -37,7 +37,15 @@ from marketing_gen.guardrails.format import SINGLE_LINE
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.llm.parse import parse_fields
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
-from marketing_gen.prompts import build_prompt, display_title, language_of, prompt_hash, template_environment
+from marketing_gen.prompts import (
+    build_prompt,
+    display_title,
+    language_of,
+    prompt_hash,
+    sms_budget,
+    template_environment,
+    trim_words,
+)
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
 
@@ -117,19 +125,45 @@ def serves_slots(engine: Any, channel: str) -> bool:
 
 
 def read_completion(
-    text: str, spec: ChannelSpec, context: UserContext, *, slots: bool = False, finish_reason: str = "stop"
+    text: str,
+    spec: ChannelSpec,
+    context: UserContext,
+    *,
+    slots: bool = False,
+    finish_reason: str = "stop",
+    fit_lengths: bool = False,
 ) -> tuple[dict[str, Any], list[Violation]]:
     """A completion as it is served: parsed fields (a field cut by the token limit handled by ``cut_off`` when
     ``finish_reason`` is ``length``), slots filled (``slots``), cleaned up (``postprocess``); plus a hard
     ``format.slot`` finding per slot left in the text (one the context cannot fill, or any slot written by a
-    model that was not trained with them): such copy is regenerated, never sent."""
+    model that was not trained with them): such copy is regenerated, never sent. ``fit_lengths``: a field past
+    its hard length ends at the last whole word that fits (``fit_to_limits``)."""
     fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
     found = cut_off(text, fields, spec) if finish_reason == "length" else []
     if slots:
         fields = fill_slots(fields, context)
+    if fit_lengths:  # on the cleaned-up text (first line of one-line fields), before the SMS gets brand and STOP
+        fields = fit_to_limits(postprocess(fields, spec, context, finalize_sms=False), spec, context)
     fields = postprocess(fields, spec, context)
     found += [Violation("format.slot", name, f"{slot} cannot be filled here") for name, slot in unfilled(fields)]
     return fields, found
+
+
+def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
+    """Lengths by construction: each text past its field's hard length (list entries one by one; an SMS past the
+    budget the prompt gives, ``prompts.sms_budget``) cut to its longest run of whole words that fits, without a
+    dangling "and"/"of" (``prompts.trim_words``), as if decoding had stopped there."""
+    out = dict(fields)
+    for f in spec.fields:
+        limit = sms_budget(context, spec) if spec.render_target == "sms" and f.name == "text" else f.max_len
+        value = out.get(f.name)
+        if not limit or value is None:
+            continue
+        if isinstance(value, list):
+            out[f.name] = [trim_words(str(v), limit) if len(str(v)) > limit else v for v in value]
+        elif len(str(value).strip()) > limit:
+            out[f.name] = trim_words(str(value), limit)
+    return out
 
 
 def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
@@ -273,7 +307,9 @@ def write_copies(
             res.raw_texts.append(text)
             started = time.perf_counter()
             reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
-            fields, read_findings = read_completion(text, spec, job.context, slots=slots, finish_reason=reason)
+            fields, read_findings = read_completion(
+                text, spec, job.context, slots=slots, finish_reason=reason, fit_lengths=settings.fit_lengths
+            )
             found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
             res.timings["check_s"] += time.perf_counter() - started
             checked.append((job, fields, found))

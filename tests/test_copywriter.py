@@ -12,6 +12,7 @@ from conftest import shared_data
 from fakes import ScriptedEngine
 
 from marketing_gen.channels import all_channels
+from marketing_gen.config import get_settings
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.copywriter import postprocess, render_fallback, sampling_for, write_copies
 from marketing_gen.guardrails import check, hard, passes, sendable
@@ -102,7 +103,15 @@ def test_user_without_recommendations_is_skipped_not_prompted() -> None:
     assert len(engine.calls[0].prompts) == 1 and results[1].ok
 
 
-def test_over_length_is_regenerated_never_truncated() -> None:
+@pytest.fixture
+def fit_lengths_off(monkeypatch: pytest.MonkeyPatch):  # -> Iterator[None]
+    monkeypatch.setenv("MARKETING_GEN_FIT_LENGTHS", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def test_over_length_is_regenerated_never_truncated_when_fit_lengths_is_off(fit_lengths_off: None) -> None:
     long_subject = GOOD.replace("Anna, a warm light for your evenings", "Anna, " + "a warm light " * 6)
     engine = ScriptedEngine(default=long_subject)
     [r] = write_copies([ctx()], "email", engine, max_regenerations=1)

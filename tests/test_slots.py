@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from fakes import ScriptedEngine
 from training.conftest import build_context
 
 from marketing_gen.channels.base import get_channel
+from marketing_gen.config import get_settings
 from marketing_gen.contexts import Offer
 from marketing_gen.copywriter import read_completion, write_copies
 from marketing_gen.slots import fill_text, slot_values, slotify_text, unfilled
@@ -61,3 +63,37 @@ def test_copywriter_prompts_a_slot_model_with_the_rule_and_delivers_filled_copy(
         "title": "Alice, meet the Glass Hanging Lantern",
         "body": "The Glass Hanging Lantern is £12.50. Take a look.",
     }
+
+
+def test_fit_to_limits_ends_an_overlong_field_on_a_whole_word() -> None:
+    from marketing_gen.copywriter import fit_to_limits
+
+    context = build_context(0)
+    spec = get_channel("google_ads_rsa")
+    fields = {"headlines": ["Warm Light For Long And Quiet Evenings", "Glass Lantern"], "descriptions": ["Short."]}
+    fitted = fit_to_limits(fields, spec, context)
+    assert fitted["headlines"] == ["Warm Light For Long And Quiet", "Glass Lantern"]  # ≤ 30, no dangling "And"
+    push = fit_to_limits(
+        {"title": "A" * 10 + " and the lantern you asked about", "body": "ok"}, get_channel("push"), context
+    )
+    assert len(push["title"]) <= 40 and not push["title"].endswith(("and", "the"))
+
+
+@pytest.fixture
+def clean_settings():  # -> Iterator[None]: the settings cache is cleared before monkeypatch restores the env
+    yield
+    get_settings.cache_clear()
+
+
+def test_copywriter_fits_lengths_only_when_the_setting_says_so(monkeypatch, clean_settings: None) -> None:
+    context = build_context(0)
+    long_title = (
+        "TITLE: Alice, the Glass Hanging Lantern is here for your evenings\nBODY: The Glass Hanging Lantern is £12.50."
+    )
+    for fit, expect_fallback in ((True, False), (False, True)):
+        monkeypatch.setenv("MARKETING_GEN_FIT_LENGTHS", "1" if fit else "0")
+        get_settings.cache_clear()
+        [result] = write_copies([context], "push", ScriptedEngine(default=long_title), max_regenerations=0)
+        assert result.fallback is expect_fallback
+        if fit:
+            assert result.fields["title"] == "Alice, the Glass Hanging Lantern is here"

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from marketing_gen.channels.base import get_channel
-from marketing_gen.config import Settings
+from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.fluency import Scorer
@@ -150,7 +150,13 @@ def evaluate_engine(
             codes.update(v["code"] for v in hard_first)
             text = result.raw_texts[0] if result.raw_texts else ""
             raw.append(text)
-            fields, _ = read_completion(text, spec, context, slots=serves_slots(engine, channel))
+            fields, _ = read_completion(
+                text,
+                spec,
+                context,
+                slots=serves_slots(engine, channel),
+                fit_lengths=(settings or get_settings()).fit_lengths,
+            )
             fits.append(length_fit(fields, spec))
             if ok:
                 quality.append(quality_score(fields, context, spec))
