@@ -24,6 +24,7 @@ from marketing_gen.channels.base import ChannelSpec, get_channel
 from marketing_gen.channels.sms import opt_out_line
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
+from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.money import format_day, format_pct, format_price
 from marketing_gen.llm.sampling import ChatMessage
 
@@ -234,6 +235,8 @@ def build_prompt(
     ``slots=True`` adds the rule line of models trained with slots (``marketing_gen.slots``).
     """
     spec = get_channel(channel)
+    if not spec.prompt_template:
+        raise InvalidRequest(f"channel {spec.name!r} has no prompt template: it is written by marketing_gen.replies")
     brand = context.brand
     variables = {
         "channel": spec,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from marketing_gen.channels import all_channels, consent_flags, get_channel, marketing_channels
+from marketing_gen.channels import all_channels, consent_flags, copy_channels, get_channel, marketing_channels
 from marketing_gen.channels.push import build_apns, build_fcm, payload_bytes
 from marketing_gen.errors import InvalidRequest
 
@@ -76,9 +76,23 @@ def test_templates_exist_for_every_channel() -> None:
     from marketing_gen.config import Settings
 
     root = Settings().templates_dir
-    for spec in all_channels().values():
+    assert copy_channels() == CHANNELS[:-1]  # social replies are written by marketing_gen.replies
+    for name in copy_channels():
+        spec = get_channel(name)
         assert (root / spec.prompt_template).is_file(), spec.prompt_template
         assert (root / spec.fallback_template).is_file(), spec.fallback_template
+    reply = get_channel("social_reply")
+    assert not (reply.prompt_template or reply.fallback_template)
+    assert not list(root.rglob("*social_reply*"))  # no template serving never uses
+
+
+def test_a_channel_without_a_prompt_is_not_written_by_the_copywriter() -> None:
+    from marketing_gen.contexts import BrandFacts, UserContext
+    from marketing_gen.prompts import build_prompt
+
+    context = UserContext(1, "u1", None, "en", None, BrandFacts(name="Acme"))
+    with pytest.raises(InvalidRequest, match="marketing_gen.replies"):
+        build_prompt(context, "social_reply")
 
 
 def test_push_payloads_are_json_sized_in_utf8_bytes() -> None:

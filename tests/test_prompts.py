@@ -9,7 +9,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from marketing_gen.channels import all_channels
+from marketing_gen.channels import all_channels, copy_channels
 from marketing_gen.config import Settings
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.prompts import build_data, build_prompt, display_title, fit, prompt_hash, shorten
@@ -48,7 +48,7 @@ def _data(messages: list[dict[str, str]]) -> dict:
     return json.loads(user[start:end])
 
 
-@pytest.mark.parametrize("channel", list(all_channels()))
+@pytest.mark.parametrize("channel", copy_channels())
 def test_messages_ask_for_every_tag_and_delimit_data(channel: str) -> None:
     spec = all_channels()[channel]
     messages = build_prompt(ctx(), channel)

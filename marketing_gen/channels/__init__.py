@@ -12,6 +12,7 @@ from marketing_gen.channels.base import (
     FieldSpec,
     all_channels,
     consent_flags,
+    copy_channels,
     get_channel,
     marketing_channels,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "FieldSpec",
     "all_channels",
     "consent_flags",
+    "copy_channels",
     "get_channel",
     "marketing_channels",
 ]

@@ -57,9 +57,11 @@ class ChannelSpec:
     name: str
     fields: tuple[FieldSpec, ...]
     prompt_template: str
-    """Under the templates dir, e.g. ``prompts/email.j2``."""
+    """Under the templates dir, e.g. ``prompts/email.j2``; empty: the copywriter does not write this channel
+    (social replies are written by ``marketing_gen.replies`` from its own prompts)."""
     fallback_template: str
-    """Deterministic copy used when the model's attempts all fail, e.g. ``fallback/email.j2``."""
+    """Deterministic copy used when the model's attempts all fail, e.g. ``fallback/email.j2``; empty with
+    ``prompt_template``."""
     render_target: str
     """What ``render`` builds: ``email_mime``, ``google_ads_csv``, ``meta_ad``, ``sms``, ``push``, ``social_reply``."""
     description: str
@@ -119,6 +121,11 @@ def all_channels() -> Mapping[str, ChannelSpec]:
     from marketing_gen.channels import REGISTRY  # the package imports this module first: read it at call time
 
     return MappingProxyType(REGISTRY)
+
+
+def copy_channels() -> tuple[str, ...]:
+    """Channels the copywriter writes (those with a prompt template), in registry order."""
+    return tuple(name for name, spec in all_channels().items() if spec.prompt_template)
 
 
 def marketing_channels() -> tuple[str, ...]:
