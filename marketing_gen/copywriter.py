@@ -444,8 +444,3 @@ def render_fallback(
     )
     parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
     return postprocess(parsed.fields, spec, context, finalize_sms=finalize_sms)
-
-
-def violation_codes(violations: list[Violation] | list[dict[str, Any]]) -> list[str]:
-    """The codes of a list of violations (objects or dicts), in order."""
-    return [v.code if isinstance(v, Violation) else v["code"] for v in violations]

@@ -483,13 +483,6 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
     return advanced
 
 
-def campaign_ids_of(draft_ids: Sequence[int], *, settings: Settings | None = None) -> list[int]:
-    """Campaigns the given drafts belong to."""
-    settings = settings or get_settings()
-    with session_scope(settings.database_url) as s:
-        return sorted(set(s.scalars(select(Draft.campaign_id).where(Draft.id.in_(list(draft_ids))))))
-
-
 def finish_if_done(campaign_id: int, *, settings: Settings | None = None) -> bool:
     """Mark the campaign completed when nothing is unfinished (progress pollers call this); True if completed."""
     settings = settings or get_settings()

@@ -73,13 +73,6 @@ _ALLOWED: dict[CampaignState, set[CampaignState]] = {
     CampaignState.COMPLETED: {CampaignState.PLANNED},
     CampaignState.CANCELLED: set(),
 }
-ACTIVE = (
-    CampaignState.CREATED.value,
-    CampaignState.PLANNED.value,
-    CampaignState.RUNNING.value,
-    CampaignState.COMPLETED.value,
-)
-"""States in which ``campaign run`` (re-)plans and enqueues work."""
 
 APPROVAL_MODES = ("required", "none")
 """``required``: rendered drafts wait in ``in_review`` for a reviewer; ``none``: they go straight to the outbox."""

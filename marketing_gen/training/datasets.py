@@ -43,9 +43,6 @@ Row = dict[str, Any]
 """``{"prompt": [messages], "completion": [assistant message], "channel", "variant", "source", "weight",
 "user", "items", "score"}`` — JSON-able; TRL reads ``prompt`` and ``completion``."""
 
-MARKETING_SOURCES = ("draft", "bootstrap", "teacher")
-REPLY_SOURCES = ("twitter", "bitext")
-
 
 # -- formats ---------------------------------------------------------------------------------------------------
 

@@ -18,15 +18,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest, ModelLoadError
 from marketing_gen.llm.model_dir import slot_channels, write_version_file, zero_shot_channels
 from marketing_gen.versions.registry import ModelVersionInfo, get_version, register_version
-
-if TYPE_CHECKING:
-    import torch
 
 log = logging.getLogger(__name__)
 
@@ -343,8 +340,3 @@ def train_sft(
         activate=activate,
         url=settings.database_url,
     )
-
-
-def weights_fingerprint(model: torch.nn.Module) -> float:
-    """Sum of absolute parameter values: a cheap way to see that training changed the weights."""
-    return float(sum(p.detach().abs().sum().item() for p in model.parameters()))
