@@ -59,6 +59,8 @@ class BrandFacts:
     refund_policy: str | None = None
     allowed_domains: tuple[str, ...] = ()
     """Domains links may point to (besides item URLs)."""
+    open_tracking: bool = True
+    """Embed the open pixel in HTML emails; False: no pixel, so no open events for this brand's emails."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 - email → RFC 5322 ``multipart/alternative`` (text + HTML, ``templates/output/email.{txt,html}.j2``, HTML
   autoescaped), CAN-SPAM footer (postal address, per-user unsubscribe link with a signed token),
   ``List-Unsubscribe`` + ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``; item links go through
-  click tracking (``{public_base_url}/c/{token}``); IDN domains in ASCII form, a non-ASCII mailbox name renders
+  click tracking (``{public_base_url}/c/{token}``); the HTML carries an open pixel (``/o/{token}.gif``) unless the
+  brand turned ``open_tracking`` off; IDN domains in ASCII form, a non-ASCII mailbox name renders
   with the SMTPUTF8 policy (``data["smtputf8"]``);
 - google_ads_rsa → one Google Ads Editor CSV row (``GOOGLE_ADS_COLUMNS``; ``google_ads_csv`` writes a file);
 - sms → text, encoding, segments; push → APNs and FCM payloads (≤ 4096 bytes); meta_ad, social_reply → dicts.
@@ -38,7 +39,7 @@ from marketing_gen.errors import ConfigError, InvalidRequest
 from marketing_gen.guardrails.facts import host_of
 from marketing_gen.guardrails.money import format_price
 from marketing_gen.prompts import display_title, template_environment
-from marketing_gen.tokens import click_url, sign_token
+from marketing_gen.tokens import click_url, open_pixel_url, sign_token
 
 GOOGLE_ADS_COLUMNS: tuple[str, ...] = (
     "Campaign",
@@ -244,6 +245,10 @@ def render_email(
         "cta_link": click_url(settings, draft_id=draft_id, url=landing) if landing else settings.public_base_url,
         "items": items,
         "unsubscribe_link": unsubscribe,
+        # HTML only; None when the brand opted out of open tracking or there is no draft to count the open on
+        "open_pixel_url": open_pixel_url(settings, draft_id=draft_id)
+        if brand.open_tracking and draft_id is not None
+        else None,
         "legal_reason": legal.fill("email_reason", brand=brand.name),
         "legal_unsubscribe": legal.lines["email_unsubscribe"],
     }

@@ -7,7 +7,8 @@ the earlier two-part format (``payload "." hmac``) verify against every configur
 
 Unsubscribe tokens never expire (a recipient may keep an email for years); click / open tokens carry ``exp``
 (Unix seconds, ``settings.token_ttl_days``). Payload keys used by ``render``: unsubscribe ``{"purpose":
-"unsubscribe", "user_id", "channel", "draft_id"}``, click ``{"purpose": "click", "draft_id", "url"}``. The HTTP
+"unsubscribe", "user_id", "channel", "draft_id"}``, click ``{"purpose": "click", "draft_id", "url"}``, open
+``{"purpose": "open", "draft_id"}``. The HTTP
 endpoints (``/u/{token}``, ``/c/{token}``, ``/o/{token}.gif``) verify with ``verify_token(token, settings,
 purpose=...)``. Signing and verifying refuse a missing, default or short key (``config.secret_problems``).
 """
@@ -124,3 +125,9 @@ def click_url(settings: Settings, *, draft_id: int | None, url: str) -> str:
     """``{public_base_url}/c/{token}``: records a click on ``draft_id`` and redirects to ``url``."""
     token = sign_token({"purpose": "click", "draft_id": draft_id, "url": url}, settings)
     return f"{settings.public_base_url.rstrip('/')}/c/{token}"
+
+
+def open_pixel_url(settings: Settings, *, draft_id: int) -> str:
+    """``{public_base_url}/o/{token}.gif``: the open pixel of one email; the route records its first open."""
+    token = sign_token({"purpose": "open", "draft_id": draft_id}, settings)
+    return f"{settings.public_base_url.rstrip('/')}/o/{token}.gif"

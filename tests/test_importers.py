@@ -372,11 +372,13 @@ def test_brand_upserts_the_single_row(tmp_path: Path, any_db_url: str) -> None:
     path = tmp_path / "brand.json"
     path.write_text(json.dumps(brand))
     assert import_file("brand", path, url=any_db_url).imported == 1
-    path.write_text(json.dumps({**brand, "name": "Northwind Outfitters", "voice": "calm"}))
+    with session_scope(any_db_url) as s:
+        assert s.scalars(select(Brand)).one().open_tracking is True  # the open pixel is on by default
+    path.write_text(json.dumps({**brand, "name": "Northwind Outfitters", "voice": "calm", "open_tracking": False}))
     assert import_file("brand", path, url=any_db_url).updated == 1
     with session_scope(any_db_url) as s:
         rows = s.scalars(select(Brand)).all()
-    assert len(rows) == 1
+    assert len(rows) == 1 and rows[0].open_tracking is False
     assert (rows[0].name, rows[0].voice, rows[0].banned_terms) == ("Northwind Outfitters", "calm", ["miracle"])
     assert rows[0].offer_policy["allowed_domains"] == ["shop.example.com"]
     path.write_text(json.dumps({"name": "X", "unsubscribe_url_template": "https://x/u", "colour": "red"}))

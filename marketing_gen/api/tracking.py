@@ -34,7 +34,7 @@ from marketing_gen.db import serial_scope, session_scope
 from marketing_gen.db.models import Brand, Draft, User, utcnow
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.feedback.events import record_event
-from marketing_gen.tokens import sign_token, verify_token
+from marketing_gen.tokens import verify_token
 
 router = APIRouter(tags=["tracking"], include_in_schema=True)
 
@@ -258,12 +258,6 @@ def click(token: str, request: Request) -> Response:
 
 
 # -- open pixel -------------------------------------------------------------------------------------------------
-
-
-def open_pixel_url(settings: Settings, *, draft_id: int) -> str:
-    """``{public_base_url}/o/{token}.gif`` for an email's open pixel."""
-    token = sign_token({"purpose": "open", "draft_id": draft_id}, settings)
-    return f"{settings.public_base_url.rstrip('/')}/o/{token}.gif"
 
 
 @router.get("/o/{token}.gif")

@@ -76,6 +76,7 @@ def _brand_json(brand: BrandFacts) -> dict[str, Any]:
         "max_discount_pct": _dec(brand.max_discount_pct),
         "refund_policy": brand.refund_policy,
         "allowed_domains": list(brand.allowed_domains),
+        "open_tracking": brand.open_tracking,
     }
 
 
@@ -133,6 +134,7 @@ def context_from_facts(facts: Mapping[str, Any]) -> UserContext:
             max_discount_pct=_undec(brand.get("max_discount_pct")),
             refund_policy=brand.get("refund_policy"),
             allowed_domains=tuple(brand.get("allowed_domains") or ()),
+            open_tracking=brand.get("open_tracking") is not False,  # facts stored before the setting: on
         ),
         items=tuple(
             ItemFacts(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -183,6 +184,8 @@ class Brand(Base):
     unsubscribe_url_template: Mapped[str] = mapped_column(String(1024), default="{base_url}/u/{token}")
     # e.g. {"max_discount_pct": 10, "refunds": "within 30 days", "allowed_domains": ["shop.example"]}
     offer_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Embed the open pixel in HTML emails (the A/B report's open rates come from it); False opts the brand out.
+    open_tracking: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class Campaign(Base):

@@ -49,6 +49,8 @@ class BrandFile(BaseModel):
     website_url: Annotated[str | None, Field(max_length=1024, pattern=r"^https?://\S+$")] = None
     unsubscribe_url_template: Annotated[str, Field(max_length=1024)] = "{base_url}/u/{token}"
     offer_policy: OfferPolicy = OfferPolicy()
+    open_tracking: bool = True
+    """Embed an open pixel in HTML emails; false: no pixel (and no open rates in the A/B report)."""
 
     @field_validator("unsubscribe_url_template")
     @classmethod

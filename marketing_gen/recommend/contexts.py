@@ -220,6 +220,7 @@ def build_brand_facts(row: Brand) -> BrandFacts:
         max_discount_pct=_percent(policy.get("max_discount_pct")),
         refund_policy=refunds or None,
         allowed_domains=_strings(policy.get("allowed_domains")),
+        open_tracking=row.open_tracking is not False,
     )
 
 

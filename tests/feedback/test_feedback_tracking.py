@@ -196,7 +196,7 @@ def test_click_on_a_draft_without_urls_uses_its_stored_link_targets_not_todays_r
 
 
 def test_open_pixel_records_one_open(store: dict[str, int]) -> None:
-    from marketing_gen.api.tracking import open_pixel_url
+    from marketing_gen.tokens import open_pixel_url
 
     settings = get_settings()
     client = TestClient(create_app())
@@ -261,3 +261,59 @@ def test_links_of_a_really_rendered_email_work(settings_env: None) -> None:
         unsubscribe.removeprefix(settings.public_base_url.rstrip("/")), content="List-Unsubscribe=One-Click"
     )
     assert res.status_code == 200 and _unsubscribed(ids["ann"]) == ["email"]
+
+
+@pytest.mark.parametrize("open_tracking", [True, False])
+def test_a_rendered_html_email_carries_the_open_pixel_unless_the_brand_opts_out(
+    settings_env: None, open_tracking: bool
+) -> None:
+    """brands.open_tracking → facts stored on the draft → render_email: the pixel the route counts, or none."""
+    import re
+
+    from marketing_gen.campaigns.draft_facts import build_draft_facts, context_from_facts
+    from marketing_gen.recommend import build_contexts
+    from marketing_gen.render import render_email
+
+    settings = get_settings()
+    url = settings.database_url
+    with session_scope(url) as s:
+        s.add(Brand(name="Mugs & Co", postal_address="1 High St, London", open_tracking=open_tracking))
+        ann = User(external_id="ann", email="ann@example.com", first_name="Ann", consent_email=True)
+        mug = Item(external_id="mug", title="Blue Mug", price=8.5, currency="GBP", url=PRODUCT)
+        camp = Campaign(name="spring", channels=["email"], state="running")
+        s.add_all([ann, mug, camp])
+        s.flush()
+        s.add(Recommendation(user_id=ann.id, item_id=mug.id, rank=1))
+        draft = Draft(
+            campaign_id=camp.id,
+            user_id=ann.id,
+            channel="email",
+            status="generated",
+            idempotency_key=f"{camp.id}:{ann.id}:email:0",
+            fields={},
+        )
+        s.add(draft)
+        s.flush()
+        ids = {"ann": ann.id, "draft": draft.id}
+    (fresh,) = build_contexts([ids["ann"]], "email", url=url)
+    context = context_from_facts(build_draft_facts(fresh, settings))  # what render reads: the stored facts
+    fields = {
+        "subject": "Your mug",
+        "preheader": "A Blue Mug at £8.50",
+        "headline": "Blue Mug",
+        "body": "Hi.",
+        "cta": "See",
+    }
+    artifact = render_email(fields, context, draft_id=ids["draft"], campaign_name="spring", settings=settings)
+    base = re.escape(settings.public_base_url.rstrip("/"))
+    pixels = re.findall(rf'<img src="{base}(/o/[^"]+\.gif)"', artifact.data["html"])
+    assert "/o/" not in artifact.data["text"]  # the plain-text part never carries it
+    if not open_tracking:
+        assert pixels == [] and "/o/" not in artifact.data["html"]
+        return
+    assert len(pixels) == 1
+    res = TestClient(create_app()).get(pixels[0])
+    assert res.status_code == 200 and res.headers["content-type"] == "image/gif"
+    with session_scope(url) as s:
+        ev = s.scalars(select(FeedbackEvent).where(FeedbackEvent.event == "open")).one()
+        assert (ev.draft_id, ev.user_id, ev.channel) == (ids["draft"], ids["ann"], "email")
