@@ -34,8 +34,8 @@ from marketing_gen.contexts import UserContext
 from marketing_gen.errors import ClientError
 from marketing_gen.guardrails import GATE_FAMILIES, passes, sendable
 from marketing_gen.guardrails.fluency import Scorer
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.replies.suggest import (
-    GenerateEngine,
     ReplySuggestions,
     check_candidate,
     finish_replies,
@@ -145,7 +145,7 @@ def store_users(settings: Settings, channel: str, users: int) -> list[UserContex
 
 
 def answer_messages(
-    engine: GenerateEngine, contexts: Sequence[UserContext], messages: Sequence[str], *, seed: int = 0
+    engine: GenerationEngine, contexts: Sequence[UserContext], messages: Sequence[str], *, seed: int = 0
 ) -> list[ReplySuggestions]:
     """Each message answered for the store's brand through the serving path, one batched generate for all."""
     pairs = zip(contexts, messages, strict=True)
@@ -206,7 +206,7 @@ def customer_messages(n: int, data_dir: Path) -> list[str]:
 
 
 def run(
-    engine: Any,
+    engine: GenerationEngine,
     settings: Settings,
     channels: Sequence[str],
     *,

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from marketing_gen.channels import sms
 from marketing_gen.channels.base import ChannelSpec, get_channel
@@ -36,7 +36,8 @@ from marketing_gen.guardrails.fluency import Scorer, check_fluency, fluency_text
 from marketing_gen.guardrails.format import SINGLE_LINE
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.llm.parse import parse_fields
-from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+from marketing_gen.llm.protocol import GenerationEngine
+from marketing_gen.llm.sampling import SamplingParams
 from marketing_gen.prompts import (
     build_prompt,
     display_title,
@@ -48,16 +49,6 @@ from marketing_gen.prompts import (
 )
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
-
-
-class GenerationEngine(Protocol):
-    """What the copywriter needs from an engine (``llm.engine.Engine``; ``tests/fakes.ScriptedEngine``)."""
-
-    version: str
-
-    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:
-        """Texts for each prompt, in input order."""
-        ...
 
 
 @dataclass
@@ -109,19 +100,6 @@ def fluency_scorer(settings: Settings) -> Scorer | None:
             return None
         raise InvalidRequest(f"fluency_model={choice!r}: no model dir there; set it to auto, off or a HF model dir")
     return shared_scorer(path)
-
-
-def serves_few_shot(engine: Any, channel: str) -> bool:
-    """``engine.few_shot_for(channel)`` when the engine has it (``llm.Engine`` does), else True."""
-    few_shot_for = getattr(engine, "few_shot_for", None)
-    return bool(few_shot_for(channel)) if callable(few_shot_for) else True
-
-
-def serves_slots(engine: Any, channel: str) -> bool:
-    """``engine.uses_slots(channel)`` when the engine has it (``llm.Engine`` does), else False: whether the model
-    learnt ``channel`` with slots (``marketing_gen.slots``) and is prompted and read that way."""
-    uses_slots = getattr(engine, "uses_slots", None)
-    return bool(uses_slots(channel)) if callable(uses_slots) else False
 
 
 def read_completion(
@@ -268,8 +246,8 @@ def write_copies(
     settings = settings or get_settings()
     results: list[CopyResult] = []
     pending: list[_Job] = []
-    few_shot = serves_few_shot(engine, spec.name)  # fine-tuned channels are served without the example turn
-    slots = serves_slots(engine, spec.name)  # models trained with slots write {NAME}, {ITEM1} … and code fills them
+    few_shot = engine.few_shot_for(spec.name)  # fine-tuned channels are served without the example turn
+    slots = engine.uses_slots(spec.name)  # models trained with slots write {NAME}, {ITEM1} … and code fills them
     # 1. prompts (skip users the channel cannot write about)
     for i, ctx in enumerate(contexts):
         result = CopyResult(user_id=ctx.user_id, channel=spec.name, variant=variant, model_version=engine.version)

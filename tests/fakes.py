@@ -1,7 +1,7 @@
 """Test fakes at the model boundary: ``ScriptedEngine`` answers ``generate`` with queued texts.
 
-A real class with the ``Engine`` interface (``version``, ``generate(prompts, params)``) and a call history,
-so tests exercise the real copywriter / campaign / reply code paths without a model.
+A real class implementing ``llm.protocol.GenerationEngine`` (``version``, ``few_shot_for``, ``uses_slots``,
+``generate``) with a call history, so tests exercise the real copywriter / campaign / reply code paths without a model.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class ScriptedEngine:
     """Like ``Engine.zero_shot_channels``: channels served without the example turn (a fine-tuned model)."""
     slot_channels: frozenset[str] = frozenset()
     """Like ``Engine.slot_channels``: channels the model writes with slots ({NAME}, {ITEM1} …)."""
+    int8_decode_layers: int = 0
+    """Like ``Engine.int8_decode_layers`` (reports show it); a fake never decodes."""
     finish_reason: str = "stop"
     """Reported for every text: ``stop``, or ``length`` to act as if each text hit max_new_tokens."""
     calls: list[EngineCall] = field(default_factory=list)

@@ -28,6 +28,7 @@ from marketing_gen.ads.themes import MIN_MEMBERS, POOLED_THEME, AdGroupPlan, gro
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.llm.protocol import GenerationEngine
 
 AD_CHANNELS: tuple[str, ...] = ("google_ads_rsa", "meta_ad")
 """Channels written per ad group, never per person."""
@@ -140,7 +141,7 @@ def build_ads(
     campaign_id: int,
     out_dir: Path,
     *,
-    engine: Any | None = None,
+    engine: GenerationEngine | None = None,
     groups: Mapping[str, str] | None = None,
     daily_budget: Decimal = Decimal("10"),
     min_group_size: int = MIN_MEMBERS,

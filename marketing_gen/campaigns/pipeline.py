@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
+from pydantic import BaseModel
 from sqlalchemy import Table, select, update
 
 from marketing_gen.campaigns.draft_facts import build_draft_facts, draft_contexts
@@ -44,7 +45,10 @@ from marketing_gen.db.models import Campaign, Draft, OutboxMessage, utcnow
 from marketing_gen.errors import ClientError, InvalidRequest
 
 if TYPE_CHECKING:
+    from marketing_gen.copywriter import CopyResult
+    from marketing_gen.llm.protocol import GenerationEngine
     from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
+    from marketing_gen.render import RenderedArtifact
 
 log = logging.getLogger(__name__)
 
@@ -131,20 +135,27 @@ def plan_campaign(campaign_id: int, *, settings: Settings | None = None) -> tupl
 class TimedEngine:
     """Wraps an engine and adds up the seconds spent inside ``generate`` (model time, for the overhead figure)."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: GenerationEngine) -> None:
         self.engine = engine
         self.version = engine.version
+        self.int8_decode_layers = engine.int8_decode_layers
         self.seconds = 0.0
 
+    def few_shot_for(self, channel: str) -> bool:
+        """The wrapped engine's answer."""
+        return self.engine.few_shot_for(channel)
+
+    def uses_slots(self, channel: str) -> bool:
+        """The wrapped engine's answer."""
+        return self.engine.uses_slots(channel)
+
     def generate(self, prompts: Sequence[Prompt], params: SamplingParams | None = None) -> list[Completion]:
+        """The wrapped engine's ``generate``, timed."""
         started = time.perf_counter()
         try:
-            return self.engine.generate(prompts, params) if params is not None else self.engine.generate(prompts)
+            return self.engine.generate(prompts, params)
         finally:
             self.seconds += time.perf_counter() - started
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.engine, name)
 
 
 def offer_from(campaign: Campaign) -> Offer:
@@ -225,7 +236,7 @@ def _json_safe(value: Any) -> Any:
 
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {k: _json_safe(v) for k, v in dataclasses.asdict(value).items()}
-    if hasattr(value, "model_dump"):
+    if isinstance(value, BaseModel):
         return _json_safe(value.model_dump())
     if isinstance(value, dict):
         return {str(k): _json_safe(v) for k, v in value.items()}
@@ -253,7 +264,9 @@ def _cas_update(s: Any, draft_id: int, expected: DraftStatus, values: dict[str, 
     return bool(res.rowcount)
 
 
-def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings | None = None) -> list[int]:
+def generate_drafts(
+    draft_ids: Sequence[int], engine: GenerationEngine, *, settings: Settings | None = None
+) -> list[int]:
     """Write copy for the pending drafts among ``draft_ids``; returns the ids now ``generated``.
 
     One ``build_contexts`` and one ``write_copies`` call per (campaign, channel, variant) group; drafts whose
@@ -334,14 +347,13 @@ def generate_drafts(draft_ids: Sequence[int], engine: Any, *, settings: Settings
     return advanced
 
 
-def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
+def _copy_values(res: CopyResult, model_version: str) -> dict[str, Any]:
     """The draft columns for one ``CopyResult``."""
-    skipped = bool(getattr(res, "skipped", False))
-    if skipped:
+    if res.skipped:
         return {
             "status": DraftStatus.SKIPPED.value,
-            "skip_reason": str(getattr(res, "skip_reason", None) or "skipped by the copywriter")[:256],
-            "timings": _json_safe(getattr(res, "timings", {}) or {}),
+            "skip_reason": (res.skip_reason or "skipped by the copywriter")[:256],
+            "timings": _json_safe(res.timings),
         }
     return {
         "status": DraftStatus.GENERATED.value,
@@ -353,7 +365,7 @@ def _copy_values(res: Any, model_version: str) -> dict[str, Any]:
         "model_version": model_version,
         "prompt_hash": res.prompt_hash,
         "seed": res.seed,
-        "timings": _json_safe(getattr(res, "timings", {}) or {}),
+        "timings": _json_safe(res.timings),
     }
 
 
@@ -428,10 +440,10 @@ def render_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None)
     return advanced
 
 
-def stored_artifact(artifact: Any) -> dict[str, Any]:
+def stored_artifact(artifact: RenderedArtifact) -> dict[str, Any]:
     """What a draft keeps of its rendered artifact: target, JSON data, and the .eml text for email."""
     out: dict[str, Any] = {"target": artifact.target, "data": _json_safe(artifact.data)}
-    if getattr(artifact, "message", None) is not None:
+    if artifact.message is not None:
         out["eml"] = artifact.as_bytes().decode("utf-8", errors="replace")
     return out
 

@@ -170,18 +170,11 @@ def _gate_and_promote(
     candidate: str, baseline: str, settings: Settings, eval_n: int
 ) -> tuple[str, str, dict[str, Any]]:
     """Evaluate candidate vs baseline on ``eval_n`` held-out contexts with the training gate; promote if it passes."""
-    try:
-        from marketing_gen.training import gate
-    except ImportError:
-        return (
-            "refused",
-            f"candidate {candidate} registered but not promoted: no evaluation gate is available "
-            "(marketing_gen.training.gate missing)",
-            {},
-        )
+    from marketing_gen.training import gate
+
     result = gate.evaluate_and_promote(candidate, baseline=baseline, settings=settings, n=eval_n)
-    detail = result.to_dict() if hasattr(result, "to_dict") else dict(getattr(result, "__dict__", {}))
-    if getattr(result, "promoted", False):
+    detail = result.to_dict()
+    if result.promoted:
         return "promoted", f"{candidate} passed the gate against {baseline} and is now active", detail
-    reasons = "; ".join(getattr(result, "reasons", []) or []) or "worse than the active model on a hard metric"
+    reasons = "; ".join(result.reasons) or "worse than the active model on a hard metric"
     return "refused", f"{candidate} stays inactive: {reasons}", detail

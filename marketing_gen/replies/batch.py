@@ -19,12 +19,12 @@ from marketing_gen.contexts import BrandFacts
 from marketing_gen.db import insert_ignore, session_scope
 from marketing_gen.db.models import ReplyRequest
 from marketing_gen.errors import ClientError, InvalidRequest
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.replies.context import load_brand_facts, load_reply_plan
 from marketing_gen.replies.retrieval import default_index
 from marketing_gen.replies.similarity import Similarity
 from marketing_gen.replies.suggest import (
     MAX_TEXT_CHARS,
-    GenerateEngine,
     ReplyPlan,
     finish_replies,
     generate_for_plans,
@@ -108,7 +108,7 @@ def _ref(row: dict[str, Any]) -> dict[str, Any] | None:
 
 def answer_reply_requests(
     ids: Sequence[int],
-    engine: GenerateEngine,
+    engine: GenerationEngine,
     *,
     url: str | None = None,
     brand: BrandFacts | None = None,

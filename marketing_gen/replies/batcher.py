@@ -18,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from marketing_gen.errors import ServerError
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.replies.retrieval import ReplyIndex
 from marketing_gen.replies.similarity import Similarity
 from marketing_gen.replies.suggest import (
-    GenerateEngine,
     ReplyPlan,
     ReplySuggestions,
     finish_replies,
@@ -66,7 +66,7 @@ class ReplyBatcher:
 
     def __init__(
         self,
-        engine: GenerateEngine,
+        engine: GenerationEngine,
         *,
         max_wait_ms: float = 5.0,
         busy_wait_ms: float = 50.0,

@@ -130,7 +130,7 @@ def run_bench(
         "k": k,
         "m": m,
         "max_new_tokens": DEFAULT_MAX_NEW_TOKENS,
-        "int8_decode_layers": getattr(app.state.reply_engine, "int8_decode_layers", 0),
+        "int8_decode_layers": app.state.reply_engine.int8_decode_layers,
         "max_wait_ms": max_wait_ms,
         "busy_wait_ms": busy_wait_ms,
         "server_start_s": round(load_s, 2),

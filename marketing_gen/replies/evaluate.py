@@ -35,12 +35,12 @@ import numpy as np
 
 from marketing_gen.config import REPO_ROOT
 from marketing_gen.contexts import BrandFacts
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.replies.candidates import fallback_reply
 from marketing_gen.replies.similarity import Similarity, get_similarity
 from marketing_gen.replies.suggest import (
     DEDUP_SIMILARITY,
     DEFAULT_MAX_NEW_TOKENS,
-    GenerateEngine,
     ReplySuggestions,
     check_candidate,
     finish_replies,
@@ -234,7 +234,7 @@ def _brand_for(pair: Pair, default: BrandFacts) -> BrandFacts:
 
 def run_suggestions(
     pairs: Sequence[Pair],
-    engine: GenerateEngine,
+    engine: GenerationEngine,
     *,
     brand: BrandFacts,
     k: int,
@@ -317,7 +317,7 @@ def split_fingerprint(pairs: Sequence[Pair]) -> str:
 
 
 def evaluate_replies(
-    engine: GenerateEngine,
+    engine: GenerationEngine,
     *,
     holdout: int = 300,
     qa_count: int = 100,
@@ -391,7 +391,7 @@ def evaluate_replies(
         "m": m,
         "batch_size": batch_size,
         "max_new_tokens": max_new_tokens,
-        "int8_decode_layers": getattr(engine, "int8_decode_layers", 0),
+        "int8_decode_layers": engine.int8_decode_layers,
         "split": {
             "seed": SPLIT_SEED,
             "pairs_total": len(pairs),

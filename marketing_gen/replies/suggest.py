@@ -14,10 +14,11 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.llm.sampling import Completion, Prompt, SamplingParams
 from marketing_gen.replies.candidates import (
     INTENTS,
@@ -69,16 +70,6 @@ _RETRIEVED_INTENT_ORDER: tuple[str, ...] = ("apologize", "thank", "ask_details",
 
 _CUE_REQUIRED = frozenset({"thank", "apologize"})
 """Intents whose candidates must show their cue word, or they are not that intent."""
-
-
-class GenerateEngine(Protocol):
-    """What suggestions need from an engine (``llm.engine.Engine`` or a test fake)."""
-
-    version: str
-
-    def generate(self, prompts: Sequence[Prompt], params: SamplingParams) -> list[Completion]:
-        """Texts for each prompt, in input order."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -364,7 +355,7 @@ def finish_replies(
     )
 
 
-def generate_for_plans(engine: GenerateEngine, plans: Sequence[ReplyPlan]) -> list[list[Completion]]:
+def generate_for_plans(engine: GenerationEngine, plans: Sequence[ReplyPlan]) -> list[list[Completion]]:
     """Completions for every plan's prompts: one ``generate`` per distinct ``SamplingParams`` (usually one)."""
     groups: dict[SamplingParams, list[int]] = {}
     for i, plan in enumerate(plans):
@@ -383,7 +374,7 @@ def generate_for_plans(engine: GenerateEngine, plans: Sequence[ReplyPlan]) -> li
 def suggest_replies(
     text: str,
     *,
-    engine: GenerateEngine,
+    engine: GenerationEngine,
     item: ItemFacts | None = None,
     order_facts: Mapping[str, str] | None = None,
     brand: BrandFacts,
@@ -412,7 +403,7 @@ def suggest_replies(
 
 def answer_plan(
     plan: ReplyPlan,
-    engine: GenerateEngine,
+    engine: GenerationEngine,
     *,
     similarity: Similarity | None = None,
     retriever: ReplyIndex | None = None,

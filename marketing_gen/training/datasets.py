@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from marketing_gen.channels.base import get_channel
 from marketing_gen.contexts import BrandFacts, UserContext
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.training.quality import quality_score
 
 if TYPE_CHECKING:
@@ -211,7 +212,7 @@ def teacher_rows(
 
 
 def bootstrap_rows(
-    engine: Any,
+    engine: GenerationEngine,
     contexts: Sequence[UserContext],
     channels: Sequence[str],
     *,
@@ -224,7 +225,6 @@ def bootstrap_rows(
 ) -> list[Row]:
     """Rejection sampling: ``n`` samples per context; keep the best-scoring one that passes every hard check.
     The engine is prompted the way it is served (its example turn and slots); ``slots``: how the rows are written."""
-    from marketing_gen.copywriter import serves_few_shot, serves_slots
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
     from marketing_gen.slots import fill, unfilled
@@ -240,8 +240,8 @@ def bootstrap_rows(
                 max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, repetition_penalty=1.1, n=n, seed=seed
             )
         )
-        few_shot = serves_few_shot(engine, channel)  # generate the way this model is served; rows are zero-shot
-        served_slots = serves_slots(engine, channel)
+        few_shot = engine.few_shot_for(channel)  # generate the way this model is served; rows are zero-shot
+        served_slots = engine.uses_slots(channel)
         prompts = [serving_prompt(c, channel, variant, few_shot=few_shot, slots=served_slots) for c in contexts]
         completions = engine.generate(prompts, params)
         for context, completion in zip(contexts, completions, strict=True):

@@ -29,6 +29,7 @@ from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.fluency import Scorer
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.training.quality import distinct_n, field_texts, length_fit, quality_score
 
 DEFAULT_CHANNELS = ("email", "google_ads_rsa", "meta_ad", "sms", "push")
@@ -109,7 +110,7 @@ def eval_set_id(contexts: Sequence[UserContext]) -> str:
 
 
 def evaluate_engine(
-    engine: Any,
+    engine: GenerationEngine,
     contexts: Sequence[UserContext],
     channels: Sequence[str] = DEFAULT_CHANNELS,
     *,
@@ -119,7 +120,7 @@ def evaluate_engine(
 ) -> ModelEval:
     """First-try metrics of ``engine`` per channel, through the copywriter's production path (``fluency``: the
     quality gate's reference model, None to leave the fluency rule out)."""
-    from marketing_gen.copywriter import read_completion, serves_slots, write_copies
+    from marketing_gen.copywriter import read_completion, write_copies
     from marketing_gen.guardrails import passes, sendable
 
     per_channel: dict[str, ChannelEval] = {}
@@ -154,7 +155,7 @@ def evaluate_engine(
                 text,
                 spec,
                 context,
-                slots=serves_slots(engine, channel),
+                slots=engine.uses_slots(channel),
                 fit_lengths=(settings or get_settings()).fit_lengths,
             )
             fits.append(length_fit(fields, spec))
@@ -187,9 +188,7 @@ def evaluate_engine(
             top_violations=dict(codes.most_common(6)),
             examples=shown,
         )
-    return ModelEval(
-        model=getattr(engine, "version", "?"), eval_set=eval_set_id(contexts), n=len(contexts), channels=per_channel
-    )
+    return ModelEval(model=engine.version, eval_set=eval_set_id(contexts), n=len(contexts), channels=per_channel)
 
 
 def evaluate_version(

@@ -22,6 +22,7 @@ from typing import Any
 from marketing_gen.config import Settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import ClientError
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.training.catalog_contexts import OFFERS, ContextSplit, default_data_dir, is_held_out
 from marketing_gen.training.datasets import BuildReport, Row
 from marketing_gen.training.evaluate import DEFAULT_CHANNELS
@@ -109,7 +110,7 @@ def build_training_rows(
     rows: int = DEMO_ROWS,
     channels: Sequence[str] = DEFAULT_CHANNELS,
     reply_share: float = 0.1,
-    engine: Any = None,
+    engine: GenerationEngine | None = None,
     best_of: int = 0,
     include_drafts: bool = True,
     data_dir: Path | None = None,

@@ -23,13 +23,14 @@ from marketing_gen.channels.base import get_channel
 from marketing_gen.config import Settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
+from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.versions.registry import ModelVersionInfo, get_version, register_version
 
 METHODS = ("dpo", "kto")
 
 
 def guardrail_pairs(
-    engine: Any,
+    engine: GenerationEngine,
     contexts: Sequence[UserContext],
     channels: Sequence[str] = ("email", "google_ads_rsa"),
     *,
@@ -37,7 +38,6 @@ def guardrail_pairs(
     seed: int = 0,
 ) -> list[dict[str, Any]]:
     """DPO pairs (conversational) where ``rejected`` is the model's copy that fails a hard check."""
-    from marketing_gen.copywriter import serves_few_shot, serves_slots
     from marketing_gen.llm.parse import parse_fields
     from marketing_gen.llm.sampling import SamplingParams
     from marketing_gen.slots import fill, slotify, unfilled
@@ -49,9 +49,9 @@ def guardrail_pairs(
     for channel in channels:
         spec = get_channel(channel)
         params = SamplingParams(max_new_tokens=spec.max_new_tokens, temperature=0.8, top_p=0.95, n=n, seed=seed)
-        slots = serves_slots(engine, channel)  # a slot model's pairs are written with slots, as it is served
+        slots = engine.uses_slots(channel)  # a slot model's pairs are written with slots, as it is served
         prompts = [serving_prompt(c, channel, slots=slots) for c in contexts]  # the rows' prompts (zero-shot)
-        asked = [serving_prompt(c, channel, few_shot=serves_few_shot(engine, channel), slots=slots) for c in contexts]
+        asked = [serving_prompt(c, channel, few_shot=engine.few_shot_for(channel), slots=slots) for c in contexts]
         for context, prompt, completion in zip(contexts, prompts, engine.generate(asked, params), strict=True):
             passing: list[tuple[float, str]] = []
             failing: list[str] = []
