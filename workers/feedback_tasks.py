@@ -34,8 +34,13 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
 app.conf.beat_schedule = {**(app.conf.beat_schedule or {}), **BEAT_SCHEDULE}
 
 
-@app.task(name="workers.feedback_tasks.retrain_task", acks_late=False, time_limit=RETRAIN_TIME_LIMIT_S,
-          soft_time_limit=RETRAIN_TIME_LIMIT_S - 120, ignore_result=True)
+@app.task(
+    name="workers.feedback_tasks.retrain_task",
+    acks_late=False,
+    time_limit=RETRAIN_TIME_LIMIT_S,
+    soft_time_limit=RETRAIN_TIME_LIMIT_S - 120,
+    ignore_result=True,
+)
 def retrain_task(dry_run: bool = False) -> dict[str, Any]:
     """Run the learning loop once and log the gate decision."""
     from marketing_gen.feedback.retrain import run_retrain

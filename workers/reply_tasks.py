@@ -15,8 +15,13 @@ from workers.app import app
 
 log = logging.getLogger(__name__)
 
-RETRY = {"autoretry_for": (TransientError,), "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
-         "max_retries": 8}
+RETRY = {
+    "autoretry_for": (TransientError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 @app.task(name="workers.reply_tasks.suggest_replies_batch", **RETRY)

@@ -23,8 +23,13 @@ from workers.app import app
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-RETRY = {"autoretry_for": (TransientError,), "retry_backoff": 2, "retry_backoff_max": 60, "retry_jitter": True,
-         "max_retries": 8}
+RETRY = {
+    "autoretry_for": (TransientError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
 
 
 def _transient(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
