@@ -21,6 +21,7 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/ruff check marketing_gen workers tests
+	$(VENV)/bin/ruff format --check marketing_gen workers tests
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
