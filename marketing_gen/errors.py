@@ -13,6 +13,11 @@ class InvalidRequest(ClientError):
     """A parameter or input file is invalid."""
 
 
+class Refused(ClientError):
+    """Well-formed input that a check refused (campaign preflight, the promotion gate): findings, not a typo.
+    The CLI exits 1 for these and 2 for every other ``ClientError``."""
+
+
 class NotFound(ClientError):
     """A named object (model version, campaign, user, item) does not exist."""
 

@@ -461,7 +461,7 @@ def test_cli_json_shape_and_exit_codes(tmp_path: Path, settings_env: None) -> No
 
     fatal = write(tmp_path, "fatal.csv", "email\na@example.com\n")
     result = runner.invoke(main, ["import", "users", str(fatal), "--json"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unusable file is bad input
     assert "user_id" in json.loads(result.stdout)["fatal"]
 
     result = runner.invoke(main, ["import", "users", str(path)])

@@ -25,7 +25,7 @@ from marketing_gen.campaigns.segments import parse_segment
 from marketing_gen.config import Settings, link_settings_problems
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Item, Recommendation, User, utcnow
-from marketing_gen.errors import ClientError
+from marketing_gen.errors import Refused
 
 LINK_CHANNELS = ("email", "push")
 """Channels whose rendering signs links (unsubscribe, click tracking): they need the key and a public base URL."""
@@ -34,7 +34,7 @@ CHUNK = 1000
 """Users per round of consent / cap / item queries."""
 
 
-class PreflightFailed(ClientError):
+class PreflightFailed(Refused):
     """The campaign cannot render or reach anyone as configured; the message lists each problem and its fix."""
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from marketing_gen.cli.groups import campaign, echo_json
+from marketing_gen.cli.groups import campaign, echo_json, json_option
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -205,6 +205,29 @@ def start_campaign(campaign_id: int, *, settings: Settings | None = None, app: C
 LOG_EVERY_S = 30.0
 """How often ``wait_for`` prints a progress line when stderr is not a terminal."""
 
+WORKER_CHECK_S = 20.0
+"""``campaign run --wait`` on Redis or the SQLite broker: a plan task still waiting after this long, with no progress
+and no worker busy with other messages, means no worker is running (RabbitMQ is asked at once:
+``workers.consumers``)."""
+
+
+def require_consumers(campaign_id: int, settings: Settings) -> bool:
+    """ClientError when the broker counts consumers (RabbitMQ) and a campaign queue has none; False when it cannot
+    count them (Redis, SQLite: ``wait_for`` watches the plan task instead), True when every queue is consumed."""
+    from marketing_gen.errors import ClientError
+    from workers.consumers import START_HINT, queue_consumers
+
+    counts = queue_consumers(celery_app(settings), settings)
+    if counts is None:
+        return False
+    idle = [q for q, n in counts.items() if not n]
+    if idle:
+        raise ClientError(
+            f"no worker is consuming the {', '.join(idle)} queue(s): {START_HINT}. Campaign {campaign_id} stays "
+            f"enqueued; `marketing-gen campaign run {campaign_id} --wait` again once a worker runs"
+        )
+    return True
+
 
 def wait_for(
     campaign_id: int,
@@ -214,21 +237,28 @@ def wait_for(
     stall_timeout: float | None = None,
     poll: float = 1.0,
     progress: bool = True,
+    worker_check: float | None = None,
 ) -> dict[str, Any]:
     """Poll counts with a progress bar until the campaign completes (or stops); returns the final status.
 
     When nothing moves for ``stall_timeout`` seconds (e.g. a worker was killed and its message lost), the
-    unfinished work is enqueued again — safe, every step is idempotent.
+    unfinished work is enqueued again — safe, every step is idempotent. ``worker_check``: seconds after which a
+    plan task still waiting in its queue, with no progress and no worker busy elsewhere, raises ClientError (no
+    worker is running).
     """
     from tqdm import tqdm
 
     from marketing_gen.campaigns.pipeline import finish_if_done
     from marketing_gen.campaigns.state import campaign_status
-    from marketing_gen.errors import TransientError
+    from marketing_gen.config import get_settings
+    from marketing_gen.errors import ClientError, TransientError
+    from workers.consumers import START_HINT, messages_in_progress, waiting_messages
 
     url = settings.database_url if settings else None
     started = last_change = time.monotonic()
+    check_at = started + worker_check if worker_check is not None else None
     last: tuple[Any, ...] | None = None
+    first: tuple[Any, ...] | None = None  # the counts seen first: unchanged since means no worker did anything
     # A terminal gets a live bar; a log file (non-tty) gets one plain line every LOG_EVERY_S seconds instead of
     # hundreds of carriage-return frames.
     interactive = progress and sys.stderr.isatty()
@@ -239,6 +269,7 @@ def wait_for(
             status = campaign_status(campaign_id, url=url)
             counts = status["counts"]
             key = (status["state"], tuple(sorted(counts.items())))
+            first = first or key
             if key != last:
                 last, last_change = key, time.monotonic()
             bar.total = status["total"]
@@ -264,6 +295,20 @@ def wait_for(
             ):
                 continue
             now = time.monotonic()
+            if check_at is not None and now >= check_at:
+                check_at = None
+                resolved = settings or get_settings()
+                app = celery_app(resolved)
+                if key == first and waiting_messages(app, resolved):
+                    if messages_in_progress(app, resolved):
+                        bar.write(f"a worker is busy with other work: campaign {campaign_id} waits its turn")
+                    else:
+                        raise ClientError(
+                            f"no worker has taken campaign {campaign_id}'s plan task from the prepare queue in "
+                            f"{worker_check:.0f} s: is a worker running? {START_HINT}. (A worker busy with a long "
+                            f"batch of another campaign also delays it.) The campaign stays enqueued; "
+                            f"`marketing-gen campaign run {campaign_id} --wait` again once a worker runs"
+                        )
             if timeout is not None and now - started > timeout:
                 raise TransientError(f"campaign {campaign_id} did not finish in {timeout:.0f} s: {counts}")
             if stall_timeout is not None and now - last_change > stall_timeout:
@@ -289,20 +334,37 @@ def wait_for(
     help="With --wait: re-enqueue unfinished work after this long without progress "
     "(default: the generate task's time limit).",
 )
-def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: float | None) -> None:
-    """Plan and enqueue the campaign. Idempotent: running it again only re-enqueues unfinished work."""
+@json_option
+def run_cmd(campaign_id: int, wait: bool, timeout: float | None, stall_timeout: float | None, as_json: bool) -> None:
+    """Plan and enqueue the campaign. Idempotent: running it again only re-enqueues unfinished work.
+
+    With --wait, says within 30 s (exit 2) when no worker consumes the campaign's queues."""
     from marketing_gen.config import get_settings
     from workers.app import generate_time_limit
 
-    for finding in start_campaign(campaign_id).findings:
-        click.echo(f"warning: {finding.message}", err=True)
+    settings = get_settings()
+    warnings = [finding.message for finding in start_campaign(campaign_id).findings]
+    if not as_json:
+        for message in warnings:
+            click.echo(f"warning: {message}", err=True)
     if not wait:
-        click.echo(f"campaign {campaign_id} enqueued; follow it with `marketing-gen campaign status {campaign_id}`")
+        if as_json:
+            echo_json({"id": campaign_id, "enqueued": True, "warnings": warnings})
+        else:
+            click.echo(f"campaign {campaign_id} enqueued; follow it with `marketing-gen campaign status {campaign_id}`")
         return
+    asked = require_consumers(campaign_id, settings)
     status = wait_for(
-        campaign_id, timeout=timeout, stall_timeout=stall_timeout or generate_time_limit(get_settings()) + 60
+        campaign_id,
+        timeout=timeout,
+        stall_timeout=stall_timeout or generate_time_limit(settings) + 60,
+        progress=not as_json,
+        worker_check=None if asked else WORKER_CHECK_S,
     )
-    click.echo(_summary(status))
+    if as_json:
+        echo_json({**status, "warnings": warnings})
+    else:
+        click.echo(_summary(status))
 
 
 def _summary(status: dict[str, Any]) -> str:
@@ -354,40 +416,54 @@ def _set(campaign_id: int, to: str) -> str:
     return set_state(campaign_id, CampaignState(to))
 
 
+def _echo_state(campaign_id: int, state: str, as_json: bool) -> None:
+    if as_json:
+        echo_json({"id": campaign_id, "state": state})
+    else:
+        click.echo(f"campaign {campaign_id} {state}")
+
+
 @campaign.command("pause")
 @click.argument("campaign_id", type=int)
-def pause_cmd(campaign_id: int) -> None:
+@json_option
+def pause_cmd(campaign_id: int, as_json: bool) -> None:
     """Pause: queued tasks of this campaign do nothing until `resume`."""
-    click.echo(f"campaign {campaign_id} {_set(campaign_id, 'paused')}")
+    _echo_state(campaign_id, _set(campaign_id, "paused"), as_json)
 
 
 @campaign.command("resume")
 @click.argument("campaign_id", type=int)
-def resume_cmd(campaign_id: int) -> None:
+@json_option
+def resume_cmd(campaign_id: int, as_json: bool) -> None:
     """Resume a paused campaign: re-enqueue its unfinished work."""
     state = _set(campaign_id, "running")
     start_campaign(campaign_id)
-    click.echo(f"campaign {campaign_id} {state}")
+    _echo_state(campaign_id, state, as_json)
 
 
 @campaign.command("cancel")
 @click.argument("campaign_id", type=int)
-def cancel_cmd(campaign_id: int) -> None:
+@json_option
+def cancel_cmd(campaign_id: int, as_json: bool) -> None:
     """Cancel: no further drafts are generated, rendered or queued."""
-    click.echo(f"campaign {campaign_id} {_set(campaign_id, 'cancelled')}")
+    _echo_state(campaign_id, _set(campaign_id, "cancelled"), as_json)
 
 
 @campaign.command("export")
 @click.argument("campaign_id", type=int)
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Directory to write to.")
-def export_cmd(campaign_id: int, fmt: str, out_dir: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the format and every file written.")
+def export_cmd(campaign_id: int, fmt: str, out_dir: str, as_json: bool) -> None:
     """Write the campaign's drafts: jsonl | csv | google-ads-csv (Google Ads Editor) | eml (one file per email)."""
     from pathlib import Path
 
     from marketing_gen.campaigns.export import export_campaign
 
     paths = export_campaign(campaign_id, fmt, Path(out_dir))
+    if as_json:
+        echo_json({"id": campaign_id, "format": fmt, "files": [str(p) for p in paths]})
+        return
     for p in paths[:5]:
         click.echo(str(p))
     if len(paths) > 5:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from marketing_gen.cli.groups import campaign, echo_json, import_, main
+from marketing_gen.cli.groups import campaign, echo_json, import_, input_file, main
 from marketing_gen.errors import InvalidRequest
 
 
@@ -30,12 +30,14 @@ def import_events(path: Path, as_json: bool) -> None:
     event, timestamp (ISO 8601 or epoch seconds), optional value and event_id. Re-importing is safe:
     duplicates are counted and skipped; unknown drafts and malformed rows are reported. An unsubscribe
     (that channel) or complaint (every channel) opts the user out and cancels their open drafts and unsent
-    outbox rows at once.
+    outbox rows at once. PATH `-` reads standard input.
     """
     from marketing_gen.config import get_settings
     from marketing_gen.feedback.events import ingest_events, load_event_rows
 
-    report = ingest_events(load_event_rows(path), url=get_settings().database_url)
+    with input_file(path) as readable:
+        rows = load_event_rows(readable)
+    report = ingest_events(rows, url=get_settings().database_url)
     if as_json:
         echo_json(report.to_dict())
         return

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import bench, echo_json, import_
+from marketing_gen.cli.groups import STDIN, bench, echo_json, import_, input_file
 from marketing_gen.errors import ClientError
 
 _HELP = {
@@ -63,7 +63,10 @@ def _run_import(kind: str, path: Path, as_json: bool, batch_size: int) -> None:
     url = get_settings().database_url
     progress = not as_json and sys.stderr.isatty()
     try:
-        report = import_file(kind, path, url=url, batch_size=batch_size, progress=progress)
+        with input_file(path) as readable:
+            report = import_file(kind, readable, url=url, batch_size=batch_size, progress=progress)
+        if str(path) == STDIN:
+            report.path = "<stdin>"
     except ClientError as exc:
         if as_json:
             echo_json(
@@ -89,7 +92,7 @@ def _run_import(kind: str, path: Path, as_json: bool, batch_size: int) -> None:
 
 
 def _make_command(kind: str) -> None:
-    @import_.command(name=kind, help=_HELP[kind])
+    @import_.command(name=kind, help=_HELP[kind] + " PATH `-` reads standard input.")
     @click.argument("path", type=click.Path(path_type=Path, dir_okay=False))
     @click.option("--json", "as_json", is_flag=True, help="Print one JSON object with counts and errors.")
     @click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1, 100_000),

@@ -10,19 +10,15 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import echo_json, main
+from marketing_gen.cli.groups import STDIN, BadInput, echo_json, main
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, UserContext
 from marketing_gen.errors import InvalidRequest
 
 
-class BadInput(click.ClickException):
-    """Unreadable input or unknown channel: exit status 2."""
-
-    exit_code = 2
-
-
 def _read_json(path: Path, what: str) -> Any:
     try:
+        if str(path) == STDIN:
+            return json.loads(click.get_text_stream("stdin").read())
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BadInput(f"cannot read {what} file {str(path)!r}: {exc.strerror or exc}") from exc
@@ -126,14 +122,14 @@ def build_context(raw: Any) -> UserContext:
     "draft_path",
     required=True,
     type=click.Path(path_type=Path),
-    help='JSON object with the channel\'s fields, e.g. {"subject": …, "body": …}.',
+    help='JSON object with the channel\'s fields, e.g. {"subject": …, "body": …}; `-` reads standard input.',
 )
 @click.option(
     "--context",
     "context_path",
     type=click.Path(path_type=Path),
     help="JSON: first_name, locale, items [{title, price, currency}], offer, brand. "
-    "Without it, grounding and language checks are skipped.",
+    "Without it, grounding and language checks are skipped. `-` reads standard input.",
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"ok": bool, "violations": [...]} as JSON.')
 def lint(channel: str, draft_path: Path, context_path: Path | None, as_json: bool) -> None:
@@ -145,6 +141,8 @@ def lint(channel: str, draft_path: Path, context_path: Path | None, as_json: boo
         spec = get_channel(channel)
     except InvalidRequest as exc:
         raise BadInput(str(exc)) from exc
+    if str(draft_path) == STDIN and str(context_path) == STDIN:
+        raise BadInput("--draft and --context cannot both read standard input (`-`)")
     draft = _read_json(draft_path, "draft")
     if isinstance(draft, dict) and isinstance(draft.get("fields"), dict) and not set(draft) & set(spec.field_names):
         draft = draft["fields"]

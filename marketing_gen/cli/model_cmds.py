@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from marketing_gen.cli.groups import echo_json, model
+from marketing_gen.cli.groups import echo_json, json_option, model, utc_stamp
 
 if TYPE_CHECKING:
     from marketing_gen.versions.registry import ModelVersionInfo
@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     help="A local HF model directory, a .gguf file or a hub id (default: SmolLM2-135M-Instruct from PyPI).",
 )
 @click.option("--name", help="Model version name (default: smollm2-135m-instruct, or derived from --from).")
-def import_base_cmd(source: str | None, name: str | None) -> None:
+@json_option
+def import_base_cmd(source: str | None, name: str | None, as_json: bool) -> None:
     """Make the base model available offline in the models dir and register it (idempotent)."""
     from marketing_gen.config import get_settings
     from marketing_gen.versions.base_model import import_base
@@ -38,7 +39,9 @@ def import_base_cmd(source: str | None, name: str | None) -> None:
         progress=progress,
     )
     state = "active" if result.active else "not active"
-    if result.already:
+    if as_json:
+        echo_json({"name": result.name, "path": str(result.path), "active": result.active, "already": result.already})
+    elif result.already:
         click.echo(f"model {result.name} already imported at {result.path} ({state})")
     else:
         click.echo(f"imported model {result.name} to {result.path} ({state})")
@@ -64,7 +67,7 @@ def list_cmd(as_json: bool) -> None:
     click.echo(f"  {'name':<44} {'kind':<5} {'created':<20} {'dataset':<13} {'learnt from':<36} path")
     for v in versions:
         mark = "*" if v.is_active else " "
-        created = v.created_at.strftime("%Y-%m-%d %H:%M:%S") if v.created_at else ""
+        created = utc_stamp(v.created_at) if v.created_at else ""
         dataset = (v.dataset_hash or "-")[:12]
         click.echo(f"{mark} {v.name:<44} {v.kind:<5} {created:<20} {dataset:<13} {learnt_from(v):<36} {v.path}")
 

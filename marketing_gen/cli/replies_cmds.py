@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from marketing_gen.cli.groups import bench, echo_json, eval_, main, replies
+from marketing_gen.cli.groups import bench, echo_json, eval_, input_file, json_option, main, replies
 
 
 @replies.command("suggest")
@@ -61,25 +61,35 @@ def suggest_cmd(
     help="Requests per Celery task (one batched generate each).",
 )
 @click.option("--inline", is_flag=True, help="Answer in this process instead of enqueuing (no worker needed).")
-def batch_cmd(path: str, chunk: int, inline: bool) -> None:
-    """Insert a CSV/JSONL file of comments (column `text`) as reply requests and enqueue them on `replies`."""
+@json_option
+def batch_cmd(path: str, chunk: int, inline: bool, as_json: bool) -> None:
+    """Insert a CSV/JSONL file of comments (column `text`; `-` reads standard input) as reply requests and enqueue
+    them on `replies`."""
     from marketing_gen.config import get_settings
     from marketing_gen.replies.batch import answer_reply_requests, chunked, insert_reply_requests, load_comments
 
     settings = get_settings()
-    ids = insert_reply_requests(load_comments(path), url=settings.database_url)
+    with input_file(path) as readable:
+        comments = load_comments(readable)
+    ids = insert_reply_requests(comments, url=settings.database_url)
     chunks = chunked(ids, chunk)
     if inline:
         from marketing_gen.versions.active import load_active_engine
 
         engine = load_active_engine(settings)
         done = sum(len(answer_reply_requests(c, engine, url=settings.database_url)) for c in chunks)
-        click.echo(f"{len(ids)} reply requests, {done} answered now (see table reply_requests)")
+        if as_json:
+            echo_json({"requests": len(ids), "answered": done, "tasks": 0})
+        else:
+            click.echo(f"{len(ids)} reply requests, {done} answered now (see table reply_requests)")
         return
     from workers.reply_tasks import suggest_replies_batch
 
     for c in chunks:
         suggest_replies_batch.delay(c)
+    if as_json:
+        echo_json({"requests": len(ids), "answered": 0, "tasks": len(chunks), "queue": "replies"})
+        return
     click.echo(
         f"{len(ids)} reply requests in {len(chunks)} tasks on the `replies` queue "
         f"(run `marketing-gen worker -Q replies`; results in table reply_requests)"

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import campaign, echo_json, user
+from marketing_gen.cli.groups import campaign, echo_json, json_option, user
 
 
 def _actor(name: str | None) -> str:
@@ -100,12 +100,16 @@ def approve_cmd(
 @click.argument("draft_id", type=int)
 @click.option("--reason", required=True, help="Why (kept in the audit trail; becomes a negative training row).")
 @click.option("--as", "actor", default=None, help="Name recorded in the audit trail (default: your OS user).")
-def reject_cmd(draft_id: int, reason: str, actor: str | None) -> None:
+@json_option
+def reject_cmd(draft_id: int, reason: str, actor: str | None, as_json: bool) -> None:
     """Reject one draft in review."""
     from marketing_gen.review.workflow import reject_draft
 
     reject_draft(draft_id, actor=_actor(actor), reason=reason)
-    click.echo(f"draft {draft_id} rejected")
+    if as_json:
+        echo_json({"draft_id": draft_id, "status": "rejected", "reason": reason})
+    else:
+        click.echo(f"draft {draft_id} rejected")
 
 
 @campaign.command("edit")
@@ -142,9 +146,13 @@ def edit_cmd(draft_id: int, assignments: tuple[str, ...], actor: str | None, as_
 @click.option("--role", type=click.Choice(["reviewer", "admin"]), default="reviewer", show_default=True,
               help="reviewer: review, approve, reject, edit. admin: also send.")  # fmt: skip
 @click.password_option(help="Password (prompted, hidden, twice when not given; at least 10 characters).")
-def add_cmd(username: str, role: str, password: str) -> None:
+@json_option
+def add_cmd(username: str, role: str, password: str, as_json: bool) -> None:
     """Create a review-page account (or reset its password and role); the password is stored as a scrypt hash."""
     from marketing_gen.review.accounts import add_account
 
     account_id = add_account(username, password, role=role)
-    click.echo(f"account {account_id} {username!r} ({role})")
+    if as_json:
+        echo_json({"id": account_id, "username": username, "role": role})
+    else:
+        click.echo(f"account {account_id} {username!r} ({role})")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import campaign, echo_json, outbox
+from marketing_gen.cli.groups import campaign, echo_json, json_option, outbox
 
 SEND_TASK = "workers.tasks.send_batch"
 ADAPTER_NAMES = ("file", "smtp", "webhook")
@@ -129,11 +129,15 @@ def reconcile_cmd(as_json: bool) -> None:
 @click.argument("outbox_id", type=int)
 @click.option("--sent", "verdict", flag_value="sent", help="The provider's log shows it was delivered.")
 @click.option("--resend", "verdict", flag_value="resend", help="The provider never got it: queue it again.")
-def resolve_cmd(outbox_id: int, verdict: str | None) -> None:
+@json_option
+def resolve_cmd(outbox_id: int, verdict: str | None, as_json: bool) -> None:
     """Settle an `uncertain` row after checking the provider's log."""
     from marketing_gen.delivery.send import resolve_uncertain
 
     if verdict is None:
         raise click.UsageError("give --sent or --resend")
     state = resolve_uncertain(outbox_id, sent=verdict == "sent")
-    click.echo(f"outbox {outbox_id} {state}")
+    if as_json:
+        echo_json({"outbox_id": outbox_id, "state": state})
+    else:
+        click.echo(f"outbox {outbox_id} {state}")

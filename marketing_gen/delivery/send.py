@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select, update
 from marketing_gen.campaigns.eligibility import Recipient, exclusion  # the one consent rule (docs/consent.md)
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Campaign, OutboxMessage, User, utcnow
+from marketing_gen.db.models import Campaign, OutboxMessage, User, as_utc, utcnow
 from marketing_gen.delivery.base import (
     Adapter,
     OutboundMessage,
@@ -465,5 +465,5 @@ def outbox_status(*, campaign_id: int | None = None, settings: Settings | None =
         "states": states,
         "by_channel": by_channel,
         "waiting": waiting,
-        "oldest_sending_at": oldest.isoformat() if oldest else None,
+        "oldest_sending_at": as_utc(oldest).isoformat() if oldest else None,
     }

@@ -25,7 +25,7 @@ from marketing_gen.campaigns.state import DraftStatus, load_campaign
 from marketing_gen.channels.base import get_channel
 from marketing_gen.config import Settings, get_settings
 from marketing_gen.db import session_scope
-from marketing_gen.db.models import Draft, ReviewAction, User, utcnow
+from marketing_gen.db.models import Draft, ReviewAction, User, as_utc, utcnow
 from marketing_gen.errors import ClientError, InvalidRequest, NotFound
 
 CHUNK = 500
@@ -294,7 +294,7 @@ def audit_trail(campaign_id: int, *, limit: int = 50, url: str | None = None) ->
                 "reason": a.reason,
                 "before": a.before,
                 "after": a.after,
-                "at": a.created_at.isoformat(),
+                "at": as_utc(a.created_at).isoformat(),
             }
             for a in s.scalars(
                 select(ReviewAction)

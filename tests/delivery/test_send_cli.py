@@ -63,8 +63,8 @@ def test_resolve_needs_an_uncertain_row_and_a_verdict(send_settings: Settings, d
     seed_users(db_url, 1)
     _, (oid,) = run_to_outbox(db_url, send_settings)
     assert "give --sent or --resend" in _run("outbox", "resolve", str(oid), code=2)
-    assert "not uncertain" in _run("outbox", "resolve", str(oid), "--sent", code=1)
+    assert "not uncertain" in _run("outbox", "resolve", str(oid), "--sent", code=2)
     with session_scope(db_url) as s:
         s.execute(update(OutboxMessage).values(state="uncertain"))
     assert f"outbox {oid} sent" in _run("outbox", "resolve", str(oid), "--sent")
-    assert "does not exist" in _run("campaign", "send", "999", code=1)
+    assert "does not exist" in _run("campaign", "send", "999", code=2)

@@ -45,8 +45,8 @@ def test_simulate_report_and_import_through_cli(settings_env: None, tmp_path: Pa
 def test_cli_errors_are_messages_not_tracebacks(settings_env: None, tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(main, ["campaign", "report", "424242"])
-    assert res.exit_code == 1 and "campaign 424242 does not exist" in res.output
+    assert res.exit_code == 2 and "campaign 424242 does not exist" in res.output  # bad input: exit 2
     res = runner.invoke(main, ["campaign", "simulate-events", "--users", "10", "--rates", "a,b"])
-    assert res.exit_code == 1 and "--rates" in res.output
+    assert res.exit_code == 2 and "--rates" in res.output
     res = runner.invoke(main, ["import", "events", str(tmp_path / "missing.csv")])
-    assert res.exit_code == 1 and "does not exist" in res.output
+    assert res.exit_code == 2 and "does not exist" in res.output

@@ -33,7 +33,7 @@ def test_password_hashes_are_salted_scrypt() -> None:
 def test_user_add_login_session_and_logout(settings_env: None, db_url: str) -> None:
     runner = CliRunner()
     short = runner.invoke(main, ["user", "add", "ann", "--role", "admin"], input="short\nshort\n")
-    assert short.exit_code == 1 and "at least 10" in short.output
+    assert short.exit_code == 2 and "at least 10" in short.output
     ok = runner.invoke(main, ["user", "add", "ann", "--role", "admin"], input="a long pass\na long pass\n")
     assert ok.exit_code == 0, ok.output
     with session_scope(db_url) as s:
@@ -76,7 +76,7 @@ def test_review_approve_reject_edit_commands(settings_env: None, db_url: str) ->
     out = json.loads(_run("campaign", "approve", str(cid), "--channel", "sms", "--json"))
     assert out == {"approved": 3, "queued": 3}
     assert "approved 2" in _run("campaign", "approve", str(cid))
-    assert "has variants 0..0" in _run("campaign", "approve", str(cid), "--variant", "3", code=1)
+    assert "has variants 0..0" in _run("campaign", "approve", str(cid), "--variant", "3", code=2)
     with session_scope(db_url) as s:
         assert s.scalar(select(Account).limit(1)) is None
     trail = json.loads(_run("campaign", "review", str(cid), "--json"))["recent_actions"]

@@ -6,6 +6,7 @@ output fails the checks, so every copy exercises the template fallback. Never ea
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections import Counter
@@ -84,7 +85,10 @@ def test_campaign_completes_with_exact_drafts_and_rerun_changes_nothing(stack: S
     specs = seed_store(stack.db_url, N_USERS)
     cid = create_test_campaign(stack.db_url)
     stack.start_worker("w1")
-    stack.cli("campaign", "run", str(cid))
+    # --wait with a worker consuming: no "no worker" false alarm (SQLite: the plan message is taken; Redis: the
+    # worker answers the broadcast), one JSON object at the end
+    ran = stack.cli("campaign", "run", str(cid), "--wait", "--json", timeout=TIMEOUT)
+    assert json.loads(ran.stdout)["state"] == "completed", ran.stderr
     wait_until(lambda: _completed(stack.db_url, cid), timeout=TIMEOUT, stack=stack, what="the campaign")
     drafts = _assert_exact(stack.db_url, cid, specs)
     assert len({d[0] for d in drafts if d[2] == "queued"}) >= 150
