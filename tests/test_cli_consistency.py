@@ -138,6 +138,11 @@ def test_dash_reads_standard_input(embedded: str) -> None:
     assert lint.exit_code == 0 and json.loads(lint.stdout)["ok"] is True, lint.output
     both = runner.invoke(main, ["lint", "--channel", "sms", "--draft", "-", "--context", "-"], input="{}")
     assert both.exit_code == 2
+    case = {"detector": "injection", "lang": "en", "expect": False, "kind": "benign", "text": "where is my order"}
+    safety = ["eval", "reply-safety", "--no-real-data", "--cases", "-", "--json"]
+    res = runner.invoke(main, safety, input=json.dumps(case) + "\n")
+    assert res.exit_code in (0, 1) and json.loads(res.stdout)["below_thresholds"] is not None, res.output
+    assert runner.invoke(main, safety, input='{"detector": "nope"}\n').exit_code == 2
 
 
 def test_run_wait_says_when_no_worker_consumes(embedded: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

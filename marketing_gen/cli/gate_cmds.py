@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from marketing_gen.cli.groups import echo_json, eval_
+from marketing_gen.cli.groups import echo_json, eval_, input_file
 from marketing_gen.cli.train_cmds import data_dir_option
 
 
@@ -15,7 +15,8 @@ from marketing_gen.cli.train_cmds import data_dir_option
     "--labelled",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Labelled pieces (JSONL; default: tests/fixtures/gate_labelled.jsonl of the checkout, when present).",
+    help="Labelled pieces (JSONL, `-` reads standard input; default: tests/fixtures/gate_labelled.jsonl of the "
+    "checkout, when present).",
 )
 @click.option(
     "--per-source",
@@ -47,7 +48,10 @@ def eval_gate_cmd(labelled: Path | None, per_source: int, as_json: bool, data_di
         texts = gate_eval.human_copy(data_dir or default_data_dir(), limit_per_source=per_source)
         calibration = gate_eval.calibrate(scorer, texts, THRESHOLD)
     path = labelled or REPO_ROOT / "tests" / "fixtures" / "gate_labelled.jsonl"
-    pieces = gate_eval.load_labelled(path) if labelled or path.is_file() else []
+    pieces: list[gate_eval.LabelledPiece] = []
+    if labelled or path.is_file():
+        with input_file(path) as readable:
+            pieces = gate_eval.load_labelled(readable)
     detections = gate_eval.evaluate_labelled(pieces, scorer, THRESHOLD) if pieces else []
     if as_json:
         echo_json(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,7 +180,7 @@ def input_file(path: str | Path) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="marketing-gen-stdin-") as tmp:
         spooled = Path(tmp) / "stdin"
         with spooled.open("wb") as out:
-            shutil.copyfileobj(click.get_binary_stream("stdin"), out)
+            shutil.copyfileobj(sys.stdin.buffer, out)
         with spooled.open("rb") as fh:
             head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
         suffix = ".json" if head.startswith(b"[") else ".jsonl" if head.startswith(b"{") else ".csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from marketing_gen.errors import InvalidRequest
 def _read_json(path: Path, what: str) -> Any:
     try:
         if str(path) == STDIN:
-            return json.loads(click.get_text_stream("stdin").read())
+            return json.loads(sys.stdin.read())
         return json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise BadInput(f"cannot read {what} file {str(path)!r}: {exc.strerror or exc}") from exc

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 
 import click
 
-from marketing_gen.cli.groups import echo_json, eval_
+from marketing_gen.cli.groups import echo_json, eval_, input_file
 
 
 @eval_.command("reply-safety")
@@ -15,7 +16,7 @@ from marketing_gen.cli.groups import echo_json, eval_
     "cases_path",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Labelled JSONL file (detector, lang, expect, kind, text).  "
+    help="Labelled JSONL file (detector, lang, expect, kind, text); `-` reads standard input.  "
     "[default: tests/replies/data/reply_safety_cases.jsonl]",
 )
 @click.option("--no-real-data", is_flag=True, help="Skip the flag rates on the real Twitter / Amazon QA text.")
@@ -43,7 +44,8 @@ def reply_safety_cmd(
     from marketing_gen.replies.safety_eval import below_thresholds, evaluate_reply_safety, format_table
 
     try:
-        report = evaluate_reply_safety(cases_path=cases_path, real_data=not no_real_data, examples=examples)
+        with input_file(cases_path) if cases_path else nullcontext(None) as cases:
+            report = evaluate_reply_safety(cases_path=cases, real_data=not no_real_data, examples=examples)
     except InvalidRequest as exc:  # a bad labelled file is bad input: exit 2
         raise click.BadParameter(str(exc), param_hint="--cases") from exc
     failing = below_thresholds(report, min_recall=min_recall, max_false_alarm=max_false_alarm)
