@@ -16,12 +16,12 @@ from outbox_store import seed_users
 from sqlalchemy import event, select, update
 
 from marketing_gen.campaigns.draft_facts import build_draft_facts, context_from_facts
-from marketing_gen.campaigns.pipeline import generate_drafts, plan_campaign, render_drafts
+from marketing_gen.campaigns.pipeline import deliver_drafts, generate_drafts, plan_campaign, render_drafts
 from marketing_gen.campaigns.state import create_campaign
 from marketing_gen.config import get_settings
 from marketing_gen.contexts import BrandFacts, ItemFacts, Offer, PushDevice, UserContext
 from marketing_gen.db import get_engine, session_scope
-from marketing_gen.db.models import Draft, Item, Recommendation
+from marketing_gen.db.models import Draft, Item, OutboxMessage, Recommendation
 from marketing_gen.review.present import grounding
 from marketing_gen.review.workflow import edit_draft, list_drafts
 from marketing_gen.tokens import verify_token
@@ -141,6 +141,14 @@ def test_render_uses_the_items_the_copy_was_checked_against(settings_env: None, 
     assert _click_targets(email["html"]) == {"https://shop.example/p/sku0"}
     push = rendered["push"]["data"]
     assert _click_targets(str(push["fcm"])) == {"https://shop.example/p/sku0"}
+
+    with _statements(db_url) as seen:  # deliver, too, reads the drafts (and their artifacts) once per batch
+        assert sorted(deliver_drafts(ready, settings=get_settings())) == sorted(ready)
+    reads = [q for q in seen if q.startswith("select") and " from drafts" in q and "count(" not in q]
+    assert len(reads) == 1 and "drafts.rendered" in reads[0], reads
+    with session_scope(db_url) as s:
+        payloads = dict(s.execute(select(OutboxMessage.channel, OutboxMessage.payload)).all())
+    assert payloads["email"] == rendered["email"] and payloads["push"] == rendered["push"]
 
 
 def test_draft_without_stored_facts_renders_from_todays_data_with_a_warning(

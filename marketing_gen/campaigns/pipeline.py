@@ -458,7 +458,9 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
     """
     settings = settings or get_settings()
     url = settings.database_url
-    refs, campaigns = _load(draft_ids, DraftStatus.READY, url)
+    # the rendered artifact is read with the drafts: a ready draft's artifact no longer changes (render and edits
+    # write it only before ``ready``), so one read per batch
+    refs, campaigns = _load(draft_ids, DraftStatus.READY, url, extra=(Draft.rendered,))
     if not refs:
         return []
     advanced: list[int] = []
@@ -470,7 +472,6 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
                 _cas_update(s, r.id, DraftStatus.READY, _skipped(blocked[r.id]))
             elif _cas_update(s, r.id, DraftStatus.READY, {"status": DraftStatus.QUEUED.value}):
                 advanced.append(r.id)
-        rendered: dict[int, Any] = dict(s.execute(select(Draft.id, Draft.rendered).where(Draft.id.in_(advanced))).all())
         done = set(advanced)
         queued = [r for r in refs if r.id in done]
         insert_ignore(
@@ -482,7 +483,7 @@ def deliver_drafts(draft_ids: Sequence[int], *, settings: Settings | None = None
                     "campaign_id": r.campaign_id,
                     "user_id": r.user_id,
                     "channel": r.channel,
-                    "payload": rendered.get(r.id) or {},
+                    "payload": r.extra[0] or {},
                     "state": "queued",
                     "created_at": utcnow(),
                 }
