@@ -25,8 +25,6 @@ NO_JSON = {
     "serve": "a server: it reports nothing, it runs",
     "worker": "a worker: it reports nothing, it runs",
     "demo": "an orchestration whose report is its files and the review page",
-    "train quick": "a training run: its report is the registered version (`model list --json`)",
-    "train preference": "a training run: its report is the registered version (`model list --json`)",
 }
 """Commands that do not report, and why."""
 
@@ -189,3 +187,12 @@ def test_run_wait_asks_rabbitmq_for_consumers(embedded: str, tmp_path: Path, mon
     assert res.exit_code == 2, res.output
     assert "no worker is consuming the prepare, generate, render, deliver queue(s)" in res.output
     assert "`marketing-gen worker`" in res.output
+
+
+def test_train_quick_json_is_one_object_on_stdout(embedded: str, tmp_path: Path) -> None:
+    """A fine-tuned version is active: nothing to train; the progress line goes to stderr, the report to stdout."""
+    register_version("ft", str(tmp_path), kind="sft", activate=True, url=embedded)
+    res = CliRunner().invoke(main, ["train", "quick", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout) == {"active_model": "ft"} and "skipping fine-tuning" in res.stderr
+    assert CliRunner().invoke(main, ["train", "quick"]).stdout.strip().endswith("active model: ft")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import click
@@ -48,6 +51,16 @@ slots_option = click.option(
     help="Write names, titles, prices and the offer code as slots ({NAME}, {ITEM1} …) that code fills after "
     "generation, so the model cannot misspell or invent them (docs/quality.md).",
 )
+
+
+@contextmanager
+def _stdout_to_stderr(active: bool) -> Iterator[None]:
+    """While ``active``: everything printed to stdout (trainer logs) goes to stderr instead."""
+    if not active:
+        yield
+        return
+    with redirect_stdout(sys.stderr):
+        yield
 
 
 @train.command(name="bootstrap")
@@ -223,6 +236,7 @@ def sft_cmd(
 @click.option("--beta", type=float, default=0.1, show_default=True, help="Strength of the pull to the base model.")
 @click.option("--name", help="Version name (default: <base>-<method>-<timestamp>).")
 @data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print the registered version as one JSON object.")
 def preference_cmd(
     method: str,
     base: str | None,
@@ -233,6 +247,7 @@ def preference_cmd(
     beta: float,
     name: str | None,
     data_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Preference tuning with TRL's DPOTrainer / KTOTrainer; registers the new version (not active)."""
     from marketing_gen.errors import InvalidRequest
@@ -258,33 +273,47 @@ def preference_cmd(
         data = build_preference_rows(url=settings.database_url)
         rows = data.dpo if method == "dpo" else data.kto
         weights = data.kto_weights
-    click.echo(f"{len(rows)} {method.upper()} rows from {source}")
+    click.echo(f"{len(rows)} {method.upper()} rows from {source}", err=as_json)
     trl_rows = [{k: v for k, v in r.items() if k != "meta"} for r in rows]
-    result = train_preference(
-        base,
-        trl_rows,
-        method=method,
-        settings=settings,
-        max_steps=max_steps,
-        learning_rate=learning_rate,
-        beta=beta,
-        output_name=name,
-        dataset_hash=D.dataset_hash(trl_rows),
-        desirable_weight=weights[0],
-        undesirable_weight=weights[1],
-    )
+    with _stdout_to_stderr(as_json):  # the trainer's log lines must not mix with the one JSON object
+        result = train_preference(
+            base,
+            trl_rows,
+            method=method,
+            settings=settings,
+            max_steps=max_steps,
+            learning_rate=learning_rate,
+            beta=beta,
+            output_name=name,
+            dataset_hash=D.dataset_hash(trl_rows),
+            desirable_weight=weights[0],
+            undesirable_weight=weights[1],
+        )
+    if as_json:
+        from dataclasses import asdict
+
+        echo_json({**asdict(result), "method": method, "source": source, "rows": len(rows)})
+        return
     click.echo(f"registered {result.name} ({method}) at {result.path}")
     click.echo(f"next: marketing-gen eval copy --model {result.name} --baseline {base}")
 
 
 @train.command(name="quick")
 @data_dir_option
-def quick_cmd(data_dir: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"active_model": NAME}; progress goes to stderr.')
+def quick_cmd(data_dir: Path | None, as_json: bool) -> None:
     """Fine-tune the active base model for a few minutes unless a fine-tuned model is active (what the demo runs)."""
     from marketing_gen.training.pipeline import ensure_finetuned_model
 
-    name = ensure_finetuned_model(_settings(), echo=click.echo, data_dir=data_dir)
-    click.echo(f"active model: {name}")
+    def say(line: str) -> None:
+        click.echo(line, err=as_json)
+
+    with _stdout_to_stderr(as_json):  # the trainer's log lines must not mix with the one JSON object
+        name = ensure_finetuned_model(_settings(), echo=say, data_dir=data_dir)
+    if as_json:
+        echo_json({"active_model": name})
+    else:
+        click.echo(f"active model: {name}")
 
 
 @eval_.command(name="copy")
