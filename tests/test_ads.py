@@ -23,7 +23,7 @@ from marketing_gen.ads.themes import group_by_theme, theme_of
 from marketing_gen.campaigns.state import create_campaign
 from marketing_gen.config import Settings
 from marketing_gen.contexts import BrandFacts, ItemFacts, UserContext
-from marketing_gen.demo_store import OUT_OF_STOCK, write_demo_store
+from marketing_gen.devtools.demo_store import OUT_OF_STOCK, write_demo_store
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.importers import import_file
 from marketing_gen.prompts import ROLE_MARKER

@@ -8,7 +8,7 @@ from fakes import ScriptedEngine
 
 from marketing_gen import channel_eval
 from marketing_gen.config import get_settings
-from marketing_gen.demo_store import write_demo_store
+from marketing_gen.devtools.demo_store import write_demo_store
 from marketing_gen.importers import import_file
 from marketing_gen.recommend.store import run_recommend
 

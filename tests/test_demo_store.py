@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Interaction, Item, User
-from marketing_gen.demo_store import CATALOG, write_demo_store
+from marketing_gen.devtools.demo_store import CATALOG, write_demo_store
 from marketing_gen.importers import import_file
 
 

@@ -138,7 +138,7 @@ def bench_campaign(
     from marketing_gen.cli.campaign_cmds import start_campaign, wait_for
     from marketing_gen.cli.demo_cmds import _import_store, demo_settings, ensure_demo_model, start_worker, stop_worker
     from marketing_gen.db import upgrade
-    from marketing_gen.demo_store import write_demo_store
+    from marketing_gen.devtools.demo_store import write_demo_store
     from marketing_gen.recommend.store import run_recommend
 
     say = (lambda m: None) if as_json else (lambda m: click.echo(m, err=True))

@@ -290,7 +290,7 @@ def demo(
     from marketing_gen.campaigns.state import create_campaign
     from marketing_gen.cli.campaign_cmds import start_campaign, wait_for
     from marketing_gen.db import upgrade
-    from marketing_gen.demo_store import write_demo_store
+    from marketing_gen.devtools.demo_store import write_demo_store
     from marketing_gen.private_files import make_private_dir, touch_private
     from marketing_gen.recommend.store import run_recommend
 

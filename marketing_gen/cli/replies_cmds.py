@@ -250,7 +250,7 @@ def bench_cmd(
     n_requests: int, concurrency: int, k: int, m: int, max_wait_ms: float, busy_wait_ms: float, as_json: bool
 ) -> None:
     """Latency (serial) and throughput (concurrent clients) of POST /v1/replies/suggest on a real HTTP server."""
-    from marketing_gen.replies.bench import format_bench, run_bench
+    from marketing_gen.devtools.reply_bench import format_bench, run_bench
 
     figures = run_bench(
         n_requests=n_requests,

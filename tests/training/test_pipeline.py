@@ -90,7 +90,7 @@ def test_first_run_trains_and_gates_then_runs_are_cached(
 
     # Another store in a fresh database, same models dir: other rows, another cache key — it trains its own model
     # instead of silently reusing the first store's (issue 15, item 5).
-    from marketing_gen.demo_store import write_demo_store
+    from marketing_gen.devtools.demo_store import write_demo_store
     from marketing_gen.importers import import_file
     from marketing_gen.recommend.store import run_recommend
 
