@@ -286,7 +286,7 @@ def test_recommend_cli_json_and_csv(settings_env, db_url, tmp_path):
     assert rows == [{k: str(v) for k, v in r.items()} for r in payload["recommendations"]]
     assert set(rows[0]) == {"user_id", "item_id", "rank", "score"}
     assert payload["model"] == "popularity" and "too little data" in payload["selection"]["reason"]
-    text = CliRunner().invoke(main, ["recommend", "--users", "u1,u2"])
+    text = CliRunner().invoke(main, ["recommend", "--user-ids", "u1,u2"])
     assert text.exit_code == 0 and "users 2" in text.output and "too little data" in text.output
     forced = CliRunner().invoke(main, ["recommend", "--model", "ease", "--k", "2"])
     assert forced.exit_code == 0 and "model: ease" in forced.output

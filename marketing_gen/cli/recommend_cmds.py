@@ -35,7 +35,7 @@ def _progress(message: str) -> None:
 
 @main.command()
 @click.option("--k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Items per user.")
-@click.option("--users", default=None, help="Comma-separated external user ids (default: every user).")
+@click.option("--user-ids", "users", default=None, help="Comma-separated external user ids (default: every user).")
 @click.option(
     "--model",
     type=click.Choice(MODELS),
