@@ -112,7 +112,7 @@ for _kind in _HELP:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
     """Time importing ROWS generated interactions (plus their users and items) into a fresh database."""
-    from marketing_gen.importers.bench import run_import_benchmark
+    from marketing_gen.devtools.import_bench import run_import_benchmark
 
     results = run_import_benchmark(rows, database_url=database_url, batch_size=batch_size)
     if as_json:

@@ -249,7 +249,7 @@ def bench_recs(
     n_users: int, n_items: int, per_user: int, k: int, model: str, db_users: int, seed: int, as_json: bool
 ) -> None:
     """Time selection + fit + top-k for every user on generated power-law interactions; seconds and peak RSS."""
-    from marketing_gen.recommend.bench import run_bench
+    from marketing_gen.devtools.recommend_bench import run_bench
 
     figures = run_bench(
         n_users=n_users,
