@@ -69,8 +69,33 @@ def slotify(fields: Mapping[str, Any], context: UserContext) -> dict[str, Any]:
     return {k: _map(v, lambda t: slotify_text(t, context)) for k, v in fields.items()}
 
 
+_NAMELESS = (
+    (re.compile(r"\b(Hi|Hello|Hey)\s+\{NAME\}"), r"\1 there"),  # "Hi {NAME}," → "Hi there,"
+    (re.compile(r"\bDear\s+\{NAME\}"), "Dear customer"),
+    (re.compile(r"^\{NAME\}\s*[,:!–—-]\s*"), ""),  # "{NAME}, meet the …" → "Meet the …"
+    (re.compile(r",\s*\{NAME\}\s*(?=[,.!?])"), ""),  # "Thanks, {NAME}!" → "Thanks!"; "Good news, {NAME}, …"
+)
+"""How a piece reads for a user without a first name: the greeting without it (mail-merge defaults)."""
+
+_ARTICLE_BEFORE = re.compile(r"\b([Tt]he) \{((?:ITEM|TITLE)[0-9])\}")
+
+
 def fill_text(text: str, values: Mapping[str, str]) -> str:
-    """Each known slot replaced by its value; unknown slots are left as written (``unfilled`` finds them)."""
+    """Each known slot replaced by its value; unknown slots are left as written (``unfilled`` finds them).
+
+    Two mail-merge rules keep the text readable: for a user without a first name the greeting drops it
+    (``_NAMELESS``: "Hi {NAME}," → "Hi there,", "{NAME}, meet …" → "Meet …"), and "the {ITEM1}" before a title
+    that starts with "The" keeps one article ("meet The Learning Journey", not "meet the The …")."""
+    if "NAME" not in values:
+        for pattern, repl in _NAMELESS:
+            text = pattern.sub(repl, text.strip())
+        text = text[:1].upper() + text[1:]
+
+    def one_article(m: re.Match[str]) -> str:
+        value = values.get(m.group(2), "")
+        return m.group(0) if not value.lower().startswith("the ") else "{" + m.group(2) + "}"
+
+    text = _ARTICLE_BEFORE.sub(one_article, text)
     return SLOT.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 

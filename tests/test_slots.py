@@ -97,3 +97,29 @@ def test_copywriter_fits_lengths_only_when_the_setting_says_so(monkeypatch, clea
         assert result.fallback is expect_fallback
         if fit:
             assert result.fields["title"] == "Alice, the Glass Hanging Lantern is here"
+
+
+def test_a_user_without_a_first_name_gets_the_greeting_without_it() -> None:
+    from dataclasses import replace
+
+    nameless = slot_values(replace(build_context(0), first_name=None))
+    assert "NAME" not in nameless
+    assert fill_text("Hi {NAME}, meet the {ITEM1}.", nameless) == "Hi there, meet the Glass Hanging Lantern."
+    assert fill_text("{NAME}, meet the {ITEM1}, picked for you.", nameless) == (
+        "Meet the Glass Hanging Lantern, picked for you."
+    )
+    assert (
+        fill_text("Good news, {NAME}, the {ITEM1} is {PRICE1}.", nameless)
+        == "Good news, the Glass Hanging Lantern is £12.50."
+    )
+    assert fill_text("Thanks, {NAME}!", nameless) == "Thanks!"
+    assert unfilled({"t": fill_text("We picked this for {NAME} today.", nameless)}) == [("t", "{NAME}")]
+
+
+def test_one_article_before_a_title_that_starts_with_the() -> None:
+    context = build_context(0)
+    values = {**slot_values(context), "ITEM1": "The Learning Journey ABC"}
+    assert fill_text("Meet the {ITEM1}. The {ITEM1} is {PRICE1}.", values) == (
+        "Meet The Learning Journey ABC. The Learning Journey ABC is £12.50."
+    )
+    assert fill_text("Meet the {ITEM2}.", values) == "Meet the Enamel Camping Mug."
