@@ -72,6 +72,8 @@ def slotify(fields: Mapping[str, Any], context: UserContext) -> dict[str, Any]:
 _NAMELESS = (
     (re.compile(r"\b(Hi|Hello|Hey)\s+\{NAME\}"), r"\1 there"),  # "Hi {NAME}," → "Hi there,"
     (re.compile(r"\bDear\s+\{NAME\}"), "Dear customer"),
+    (re.compile(r"\bFor \{NAME\}"), "For You"),  # an RSA headline in title case: "Picked For {NAME}"
+    (re.compile(r"\bfor \{NAME\}"), "for you"),
     (re.compile(r"^\{NAME\}\s*[,:!–—-]\s*"), ""),  # "{NAME}, meet the …" → "Meet the …"
     (re.compile(r",\s*\{NAME\}\s*(?=[,.!?])"), ""),  # "Thanks, {NAME}!" → "Thanks!"; "Good news, {NAME}, …"
 )
