@@ -115,7 +115,7 @@ def test_a_user_without_a_first_name_gets_the_greeting_without_it() -> None:
     assert fill_text("Thanks, {NAME}!", nameless) == "Thanks!"
     assert fill_text("Picked For {NAME}", nameless) == "Picked For You"
     assert fill_text("A lamp picked for {NAME}.", nameless) == "A lamp picked for you."
-    assert unfilled({"t": fill_text("We picked this for {NAME} today.", nameless)}) == [("t", "{NAME}")]
+    assert unfilled({"t": fill_text("We picked this with {NAME} in mind.", nameless)}) == [("t", "{NAME}")]
 
 
 def test_one_article_before_a_title_that_starts_with_the() -> None:
