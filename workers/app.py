@@ -19,6 +19,16 @@ from celery import Celery
 from kombu import Queue as KombuQueue
 
 from marketing_gen.config import Settings, get_settings
+from marketing_gen.errors import TransientError
+
+RETRY = {
+    "autoretry_for": (TransientError,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+"""Retry options of every task that touches the database or the model: transient errors back off and retry."""
 
 
 class Queue(str, Enum):

@@ -11,17 +11,9 @@ from marketing_gen.config import get_settings
 from marketing_gen.errors import TransientError
 from marketing_gen.replies.batch import answer_reply_requests
 from workers import runtime
-from workers.app import app
+from workers.app import RETRY, app
 
 log = logging.getLogger(__name__)
-
-RETRY = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
 
 @app.task(name="workers.reply_tasks.suggest_replies_batch", **RETRY)

@@ -18,18 +18,11 @@ from marketing_gen.config import get_settings
 from marketing_gen.delivery import send
 from marketing_gen.errors import TransientError
 from workers import runtime
-from workers.app import app
+from workers.app import RETRY, app
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-RETRY = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": 2,
-    "retry_backoff_max": 60,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
 
 def _transient(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
