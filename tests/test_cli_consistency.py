@@ -196,3 +196,15 @@ def test_train_quick_json_is_one_object_on_stdout(embedded: str, tmp_path: Path)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout) == {"active_model": "ft"} and "skipping fine-tuning" in res.stderr
     assert CliRunner().invoke(main, ["train", "quick"]).stdout.strip().endswith("active model: ft")
+
+
+def test_dash_reads_standard_input_for_datasets(embedded: str) -> None:
+    """`train sft --dataset -` and `eval recs --data -` read stdin: a bad line is reported as input, exit 2."""
+    runner = CliRunner()
+    row = {"prompt": [{"role": "user", "content": "x"}], "completion": [{"role": "assistant", "content": "y"}]}
+    res = runner.invoke(
+        main, ["train", "sft", "--base", "any", "--dataset", "-", "--json"], input=json.dumps(row) + "\nnot json\n"
+    )
+    assert res.exit_code == 2 and "stdin.jsonl:2" in res.output, res.output
+    res = runner.invoke(main, ["eval", "recs", "--data", "-", "--json"], input="nothing,useful\n1,2\n")
+    assert res.exit_code == 2, res.output

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from marketing_gen.cli.groups import bench, echo_json, eval_, main
+from marketing_gen.cli.groups import bench, echo_json, eval_, input_file, main
 from marketing_gen.csv_safe import SafeDictWriter
 
 DEFAULT_RETAIL = Path("..") / "shared" / "data" / "uci_online_retail_first_week_sample.csv"
@@ -164,10 +164,11 @@ def recommend(
 @click.option(
     "--data",
     "data_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     default=None,
-    help=f"The data file (default: {DEFAULT_RETAIL} for online-retail; for movielens-100k the ml-100k.inter "
-    "shipped in the recbole wheel: `pip install --no-deps recbole==1.2.1`; a GroupLens u.data works too).",
+    help=f"The data file, or - for standard input (default: {DEFAULT_RETAIL} for online-retail; for "
+    "movielens-100k the ml-100k.inter shipped in the recbole wheel: `pip install --no-deps recbole==1.2.1`; "
+    "a GroupLens u.data works too).",
 )
 @click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Cut-off for the metrics.")
 @click.option(
@@ -189,10 +190,10 @@ def eval_recs(dataset: str, data_path: Path | None, k: int, candidates: str | No
     from marketing_gen.recommend.evaluate import evaluate_candidates
     from marketing_gen.recommend.models import CANDIDATES
 
-    if dataset == "online-retail":
-        loaded = datasets.load_online_retail(data_path or DEFAULT_RETAIL)
-    else:
-        loaded = datasets.load_ratings(data_path or datasets.find_movielens_100k())
+    with input_file(
+        data_path or (DEFAULT_RETAIL if dataset == "online-retail" else datasets.find_movielens_100k())
+    ) as p:
+        loaded = datasets.load_online_retail(p) if dataset == "online-retail" else datasets.load_ratings(p)
     chosen = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else list(CANDIDATES)
     report = evaluate_candidates(
         loaded.interactions,

@@ -9,7 +9,11 @@ from pathlib import Path
 
 import click
 
-from marketing_gen.cli.groups import echo_json, eval_, model, train
+from marketing_gen.cli.groups import echo_json, eval_, input_file, model, train
+
+ROWS = 320
+"""Rows `train bootstrap` / `train sft` build by default: the demo's recipe (``training.pipeline.DEMO_ROWS``, kept
+equal by a test; imported lazily because the training modules load torch)."""
 
 
 def _settings():  # -> Settings
@@ -64,7 +68,7 @@ def _stdout_to_stderr(active: bool) -> Iterator[None]:
 
 
 @train.command(name="bootstrap")
-@click.option("--rows", type=int, default=240, show_default=True, help="Rows to build (copy + replies).")
+@click.option("--rows", type=int, default=ROWS, show_default=True, help="Rows to build (copy + replies).")
 @click.option(
     "--channels",
     default="email,google_ads_rsa,meta_ad,sms,push",
@@ -139,10 +143,10 @@ def bootstrap_cmd(
 @click.option("--base", help="Model version to start from (default: the active one).")
 @click.option(
     "--dataset",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="A jsonl from `train bootstrap` (default: build one now).",
+    type=click.Path(dir_okay=False, exists=True, allow_dash=True, path_type=Path),
+    help="A jsonl from `train bootstrap`, or - for standard input (default: build one now).",
 )
-@click.option("--rows", type=int, default=240, show_default=True, help="Rows to build when --dataset is not given.")
+@click.option("--rows", type=int, default=ROWS, show_default=True, help="Rows to build when --dataset is not given.")
 @click.option("--lora", is_flag=True, help="Train LoRA adapters (merged into a plain model dir afterwards).")
 @click.option("--max-steps", type=int, default=80, show_default=True, help="Optimizer steps.")
 @click.option("--batch-size", type=int, default=8, show_default=True, help="Rows per step.")
@@ -182,7 +186,8 @@ def sft_cmd(
     settings = _settings()
     base = base or _active_name(settings)
     if dataset is not None:
-        train_rows = D.load_rows(dataset)
+        with input_file(dataset) as path:
+            train_rows = D.load_rows(path)
     else:
         train_rows = build_training_rows(settings, rows=rows, data_dir=data_dir, slots=slots).rows
     params = SFTParams(

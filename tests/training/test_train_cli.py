@@ -66,3 +66,10 @@ def test_eval_copy_refuses_more_contexts_than_held_out(settings_env: None, tiny_
         main, ["eval", "copy", "--model", tiny_base, "--n", "100000", "--data-dir", str(data_dir)]
     )
     assert result.exit_code != 0 and "held-out contexts exist" in result.output
+
+
+def test_cli_builds_as_many_rows_as_the_demo_recipe() -> None:
+    from marketing_gen.cli.train_cmds import ROWS
+    from marketing_gen.training.pipeline import DEMO_ROWS
+
+    assert ROWS == DEMO_ROWS
