@@ -18,14 +18,18 @@ def test_every_channel_has_a_spec_in_order() -> None:
 
 
 def test_every_consent_flag_has_its_columns_and_import_field() -> None:
-    """A channel's own consent flag needs ``users.consent_<flag>`` (+ ``_at``, ``_source``) and ``<flag>_consent``."""
+    """A channel's own consent flag needs ``users.consent_<flag>`` (+ ``_at``, ``_source``: its migration); the
+    importer reads its ``<flag>_consent`` column from the registry, with no change of its own."""
     from marketing_gen.db.models import User
     from marketing_gen.importers.rows import UserRow
 
+    row = UserRow.model_validate({"user_id": "u1", **{f"{flag}_consent": "yes" for flag in consent_flags()}})
     for flag in consent_flags():
         for suffix in ("", "_at", "_source"):
             assert f"consent_{flag}{suffix}" in User.__table__.c, flag
-        assert f"{flag}_consent" in UserRow.model_fields, flag
+        assert row.consents[flag] is True, flag
+    with pytest.raises(ValueError, match="sms_consent"):
+        UserRow.model_validate({"user_id": "u1", "sms_consent": "perhaps"})
 
 
 def test_unknown_channel_lists_valid_names() -> None:

@@ -2,8 +2,8 @@
 target), and ``REGISTRY``, the one list of channels every other module reads (through ``channels.base``).
 
 A new channel is its module, its two templates (``templates/prompts/<name>.j2``, ``templates/fallback/<name>.j2``)
-and one line below; a consent flag of its own also needs a migration with its ``users.consent_<flag>`` columns, the
-``User`` model's columns and the users importer's ``<flag>_consent`` field (docs/channels.md).
+and one line below; a consent flag of its own also needs a migration with its ``users.consent_<flag>`` columns and
+the ``User`` model's columns (the users importer reads ``<flag>_consent`` for every registered flag; docs/channels.md).
 """
 
 from marketing_gen.channels import email, google_ads_rsa, meta_ad, push, sms, social_reply

@@ -65,7 +65,12 @@ class _Kind:
 
 
 def _fields(model: type[BaseModel]) -> frozenset[str]:
-    return frozenset(model.model_fields) - {"price_currency"}
+    """The columns a row model reads: its fields, and for users the ``<flag>_consent`` column of each consent flag
+    of the channel registry (collected into ``UserRow.consents``)."""
+    known = frozenset(model.model_fields) - {"price_currency"}
+    if "consents" in known:
+        known = (known - {"consents"}) | {f"{flag}_consent" for flag in consent_flags()}
+    return known
 
 
 KINDS: dict[str, _Kind] = {
@@ -126,7 +131,7 @@ def user_values(m: UserRow, extras: dict[str, Any] | None, *, now: dt.datetime, 
     if "locale" in row and row["locale"] is None:
         row["locale"] = "en"
     for ch in consent_flags():
-        flag = getattr(m, f"{ch}_consent")
+        flag = m.consents.get(ch)
         if flag is not None:
             row[f"consent_{ch}"] = flag
             row[f"consent_{ch}_at"] = now

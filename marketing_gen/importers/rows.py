@@ -241,12 +241,26 @@ class UserRow(_Row):
     country: Str64 = None
     phone: Str32 = None
     timezone: Str64 = None
-    email_consent: OptBool = None
-    sms_consent: OptBool = None
-    push_consent: OptBool = None
-    ads_consent: OptBool = None
+    consents: dict[str, bool | None] = {}
+    """``<flag>_consent`` columns, one per consent flag of the channel registry (``channels.consent_flags``): a
+    channel with its own flag is imported without a change here."""
     apns_token: Str512 = None
     fcm_token: Str512 = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _consent_columns(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        from marketing_gen.channels import consent_flags
+
+        consents: dict[str, bool | None] = {}
+        for flag in consent_flags():
+            try:
+                consents[flag] = parse_bool(data.get(f"{flag}_consent"))
+            except ValueError as exc:
+                raise ValueError(f"{flag}_consent: {exc}") from None
+        return {**data, "consents": consents}
 
     @field_validator("apns_token")
     @classmethod
