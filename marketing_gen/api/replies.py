@@ -25,14 +25,10 @@ from marketing_gen.errors import MarketingGenError, ModelLoadError
 from marketing_gen.replies.batcher import ReplyBatcher, model_thread
 from marketing_gen.replies.context import DEFAULT_BRAND, load_brand_facts, load_reply_plan
 from marketing_gen.replies.retrieval import start_default_index
-from marketing_gen.replies.suggest import MAX_K, MAX_TEXT_CHARS
+from marketing_gen.replies.suggest import AI_LABEL, MAX_K, MAX_TEXT_CHARS, TEMPLATE_LABEL
 
 log = logging.getLogger(__name__)
 
-AI_LABEL = "AI suggestion"
-TEMPLATE_LABEL = "Template suggestion"
-RETRIEVED_LABEL = "From a similar resolved thread"
-AI_NOTICE = "Suggestions marked 'AI suggestion' were written by an AI model: read and edit before you send."
 """Shown to the agent (EU AI Act Art. 50: people are told when text comes from an AI system)."""
 
 API_CANDIDATES = 4
@@ -174,20 +170,4 @@ async def suggest(body: SuggestRequest, request: Request) -> dict[str, Any]:
         seed=body.seed,
     )
     result = await batcher.suggest(plan)
-    return {
-        **result.to_dict(),
-        "flagged_injection": result.flagged_injection,
-        "suggestions": [
-            {
-                "text": s.text,
-                "intent": s.intent,
-                "fallback": s.fallback,
-                "ai_mark": {"template": "fallback", "retrieved": "retrieved", "model": "model"}[s.source],
-                "label": {"template": TEMPLATE_LABEL, "retrieved": RETRIEVED_LABEL, "model": AI_LABEL}[s.source],
-            }
-            for s in result.suggestions
-        ],
-        "ai_generated": any(s.source == "model" for s in result.suggestions),
-        "notice": AI_NOTICE,
-        "model_version": result.model_version,
-    }
+    return {**result.to_dict(), "flagged_injection": result.flagged_injection, "model_version": result.model_version}

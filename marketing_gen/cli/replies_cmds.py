@@ -21,7 +21,7 @@ def suggest_cmd(
     """Triage a comment and suggest k short replies that differ in intent (or escalate)."""
     from marketing_gen.config import get_settings
     from marketing_gen.replies.context import load_brand_facts, load_reply_plan
-    from marketing_gen.replies.suggest import answer_plan, finish_replies
+    from marketing_gen.replies.suggest import AI_NOTICE, LABELS, answer_plan, finish_replies
 
     settings = get_settings()
     url = settings.database_url
@@ -47,8 +47,9 @@ def suggest_cmd(
     elif not result.suggestions:
         click.echo(f"no suggestions: {result.reason}")
     for i, s in enumerate(result.suggestions, start=1):
-        mark = {"template": " [template]", "retrieved": " [near thread]", "model": ""}[s.source]
-        click.echo(f"{i}. ({s.intent}{mark}) {s.text}")
+        click.echo(f"{i}. [{LABELS[s.source]}] ({s.intent}) {s.text}")
+    if any(s.source == "model" for s in result.suggestions):
+        click.echo(AI_NOTICE)
 
 
 @replies.command("batch")

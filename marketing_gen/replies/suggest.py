@@ -72,6 +72,16 @@ _CUE_REQUIRED = frozenset({"thank", "apologize"})
 """Intents whose candidates must show their cue word, or they are not that intent."""
 
 
+AI_LABEL = "AI suggestion"
+TEMPLATE_LABEL = "Template suggestion"
+RETRIEVED_LABEL = "From a similar resolved thread"
+AI_NOTICE = "Suggestions marked 'AI suggestion' were written by an AI model: read and edit before you send."
+LABELS = {"model": AI_LABEL, "template": TEMPLATE_LABEL, "retrieved": RETRIEVED_LABEL}
+"""What a face shows next to a suggestion, by its source."""
+AI_MARKS = {"model": "model", "template": "fallback", "retrieved": "retrieved"}
+"""The ``ai_mark`` of a suggestion, by its source (the API's enum)."""
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """One reply a community manager can pick."""
@@ -125,12 +135,25 @@ class ReplySuggestions:
     model_version: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The public JSON shape: escalate, reason, category, suggestions [{text, intent}]."""
+        """The public JSON shape (API, `replies suggest --json`, stored batch results): escalate, reason, category,
+        suggestions [{text, intent, fallback, ai_mark, label}], ai_generated and the notice to show: every face
+        labels AI-written text the same way."""
         return {
             "escalate": self.escalate,
             "reason": self.reason,
             "category": self.category,
-            "suggestions": [{"text": s.text, "intent": s.intent} for s in self.suggestions],
+            "suggestions": [
+                {
+                    "text": s.text,
+                    "intent": s.intent,
+                    "fallback": s.fallback,
+                    "ai_mark": AI_MARKS[s.source],
+                    "label": LABELS[s.source],
+                }
+                for s in self.suggestions
+            ],
+            "ai_generated": any(s.source == "model" for s in self.suggestions),
+            "notice": AI_NOTICE,
         }
 
 

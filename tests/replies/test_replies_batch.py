@@ -42,6 +42,11 @@ def test_batch_answers_and_stores(any_db_url: str, tmp_path: Path) -> None:
     with session_scope(any_db_url) as session:
         stored = {r.external_id: (r.status, r.result) for r in session.scalars(select(ReplyRequest))}
     assert stored["c1"][0] == "done" and len(stored["c1"][1]["suggestions"]) == 3
+    # stored results carry the same AI labels as the API's answers
+    assert all(
+        s["label"] and s["ai_mark"] in ("model", "fallback", "retrieved") for s in stored["c1"][1]["suggestions"]
+    )
+    assert stored["c1"][1]["ai_generated"] == any(s["ai_mark"] == "model" for s in stored["c1"][1]["suggestions"])
     assert stored["c3"][1]["escalate"] is True and stored["c3"][1]["suggestions"] == []
     assert stored["c4"][0] == "failed" and "missing-item" in stored["c4"][1]["error"]
     # answering again is a no-op: nothing pending

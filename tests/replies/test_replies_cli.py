@@ -16,7 +16,14 @@ def test_escalation_json_without_a_model(settings_env: None) -> None:
     result = CliRunner().invoke(main, ["replies", "suggest", "--text", "My lawyer will sue you", "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
-    assert body == {"escalate": True, "reason": body["reason"], "category": "legal_safety", "suggestions": []}
+    assert body == {
+        "escalate": True,
+        "reason": body["reason"],
+        "category": "legal_safety",
+        "suggestions": [],
+        "ai_generated": False,
+        "notice": body["notice"],
+    }
     assert body["reason"]
 
 
@@ -27,10 +34,15 @@ def test_suggest_json_with_the_real_engine(settings_env: None, tiny_model_dir: P
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output[result.output.index("{") :])
-    assert set(body) == {"escalate", "reason", "category", "suggestions"}
+    assert set(body) == {"escalate", "reason", "category", "suggestions", "ai_generated", "notice"}
     assert body["escalate"] is False and body["reason"] is None
     assert len(body["suggestions"]) == 2
-    assert all(set(s) == {"text", "intent"} and s["text"] for s in body["suggestions"])
+    assert all(set(s) == {"text", "intent", "fallback", "ai_mark", "label"} and s["text"] for s in body["suggestions"])
+    # every suggestion says where it came from, as the API does; AI text is labelled so
+    marks = {s["ai_mark"]: s["label"] for s in body["suggestions"]}
+    assert set(marks) <= {"model", "fallback", "retrieved"}
+    assert marks.get("model", "AI suggestion") == "AI suggestion"
+    assert body["ai_generated"] == ("model" in marks) and "AI model" in body["notice"]
 
 
 def test_no_model_says_what_to_do(settings_env: None) -> None:

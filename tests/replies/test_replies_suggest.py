@@ -65,8 +65,9 @@ def test_one_batched_call_and_k_differing_intents() -> None:
     assert not any(s.fallback for s in result.suggestions)
     assert all(s.text in GOOD for s in result.suggestions)
     payload = result.to_dict()
-    assert set(payload) == {"escalate", "reason", "category", "suggestions"}
-    assert all(set(s) == {"text", "intent"} for s in payload["suggestions"])
+    assert set(payload) == {"escalate", "reason", "category", "suggestions", "ai_generated", "notice"}
+    assert all(s["ai_mark"] == "model" and s["label"] == "AI suggestion" for s in payload["suggestions"])
+    assert payload["ai_generated"] is True
 
 
 @pytest.mark.parametrize("k", [1, 2, 4, 5])
