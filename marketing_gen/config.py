@@ -214,6 +214,13 @@ class Settings(BaseSettings):
         return "sqla+sqlite:///marketing_gen_broker.db"
 
 
+def worker_problems(settings: Settings, queues: list[str]) -> list[str]:
+    """Why a worker consuming ``queues`` must not start: an unsafe signing key (every worker) and, with the
+    ``render`` queue, links that cannot leave the machine (``MARKETING_GEN_PUBLIC_BASE_URL`` localhost outside
+    the embedded demo). Empty when it may start."""
+    return link_settings_problems(settings) if "render" in queues else secret_problems(settings)
+
+
 def secret_problems(settings: Settings) -> list[str]:
     """What is wrong with the signing keys, one sentence each naming the fix; empty when tokens can be signed."""
     keys = settings.signing_keys

@@ -16,9 +16,10 @@ from enum import Enum
 from typing import Any
 
 from celery import Celery
+from celery.signals import celeryd_init
 from kombu import Queue as KombuQueue
 
-from marketing_gen.config import Settings, get_settings
+from marketing_gen.config import Settings, get_settings, worker_problems
 from marketing_gen.errors import TransientError
 
 RETRY = {
@@ -147,3 +148,19 @@ def app_for(settings: Settings | None = None) -> Celery:
 
 app = create_app()
 """The process-wide app: ``celery -A workers.app worker`` and ``marketing-gen worker`` use it."""
+
+
+@celeryd_init.connect
+def refuse_unsafe_settings(sender: str, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    """A worker started any way (``celery -A workers.app worker`` as well as ``marketing-gen worker``) exits before
+    it consumes anything when its settings are unsafe for its queues (``config.worker_problems``; no ``-Q``: every
+    queue)."""
+    settings = get_settings()
+    prefix = settings.broker_namespace
+    given = (options or {}).get("queues") or [queue_name(q, settings) for q in Queue]
+    names = given.split(",") if isinstance(given, str) else list(given)
+    consumed = [q[len(prefix) :] if prefix and q.startswith(prefix) else q for q in names]
+    problems = worker_problems(settings, consumed)
+    if problems:
+        # SystemExit, not an exception: Celery logs and swallows exceptions raised by signal receivers.
+        raise SystemExit("marketing_gen: the worker will not start: " + "; ".join(problems))

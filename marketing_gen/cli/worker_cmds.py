@@ -22,13 +22,12 @@ def choose_pool(queues: list[str], sqlite_broker: bool, pool: str) -> str:
 
 
 def require_worker_settings(queues: list[str]) -> None:
-    """ConfigError unless the signing key is safe (every worker) and, for the render queue, links can leave the
-    machine (``MARKETING_GEN_PUBLIC_BASE_URL`` not localhost, except in the embedded demo)."""
-    from marketing_gen.config import get_settings, link_settings_problems, secret_problems
+    """ConfigError unless the settings are safe for a worker on ``queues`` (``config.worker_problems``); Celery's
+    worker-setup signal runs the same check for a worker started with ``celery -A workers.app worker``."""
+    from marketing_gen.config import get_settings, worker_problems
     from marketing_gen.errors import ConfigError
 
-    settings = get_settings()
-    problems = link_settings_problems(settings) if "render" in queues else secret_problems(settings)
+    problems = worker_problems(get_settings(), queues)
     if problems:
         raise ConfigError("the worker will not start: " + "; ".join(problems))
 
