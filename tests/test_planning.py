@@ -240,6 +240,8 @@ def test_state_machine_and_status(db_url: str) -> None:
     assert status["verdicts_by_channel"]["push"]["sendable_rate"] == 0.5
     assert status["verdicts_by_channel"]["push"]["fallback_rate"] == 0.5
     assert status["duplicate_headline_rate"] == status["verdicts_by_channel"]["push"]["duplicate_headline_rate"] == 0.5
+    polled = campaign_status(cid, url=db_url, verdicts=False)  # what a progress poll reads: counts, no verdicts
+    assert polled["counts"] == status["counts"] and polled["verdicts_by_channel"] == {}
     assert status["by_channel"]["push"]["queued"] == 4 and status["finished_at"] is not None
     assert [c["id"] for c in list_campaigns(url=db_url)] == [cid]
     with pytest.raises(InvalidRequest, match="cannot go to"):

@@ -232,9 +232,11 @@ def maybe_complete(session: Session, campaign_id: int) -> bool:
     return transition(session, row, CampaignState.COMPLETED)
 
 
-def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, Any]:
+def campaign_status(campaign_id: int, *, url: str | None = None, verdicts: bool = True) -> dict[str, Any]:
     """The status report: state, counts by draft status (overall and per channel), rates: fallback, first-try
-    pass (hard checks) and sendable (hard checks + quality gate), sendable delivered copy (``copy_verdicts``)."""
+    pass (hard checks) and sendable (hard checks + quality gate), sendable delivered copy (``copy_verdicts``).
+    ``verdicts=False`` leaves the per-draft verdicts out (they read every written draft's findings, fields and
+    facts): what a progress poll needs is the counts."""
     with session_scope(url) as s:
         row = load_campaign(s, campaign_id)
         counts = draft_counts(s, campaign_id)
@@ -253,7 +255,7 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
             ).where(Draft.campaign_id == campaign_id, written)
         ).one()
         n_written, n_fallback = int(agg[0] or 0), int(agg[1] or 0)
-        verdicts = copy_verdicts(s, campaign_id)
+        rates = copy_verdicts(s, campaign_id) if verdicts else {}
         outbox = int(s.scalar(select(func.count()).where(OutboxMessage.campaign_id == campaign_id)) or 0)
         versions = sorted(
             v
@@ -275,8 +277,8 @@ def campaign_status(campaign_id: int, *, url: str | None = None) -> dict[str, An
             "by_channel": by_channel,
             "outbox": outbox,
             "fallback_rate": round(n_fallback / n_written, 4) if n_written else None,
-            **verdicts.pop("*", {}),
-            "verdicts_by_channel": verdicts,
+            **rates.pop("*", {}),
+            "verdicts_by_channel": rates,
             "model_versions": versions,
             "created_at": row.created_at,
             "started_at": row.started_at,

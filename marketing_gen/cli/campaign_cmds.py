@@ -266,7 +266,7 @@ def wait_for(
     logged = 0.0
     try:
         while True:
-            status = campaign_status(campaign_id, url=url)
+            status = campaign_status(campaign_id, url=url, verdicts=False)  # counts only while polling
             counts = status["counts"]
             key = (status["state"], tuple(sorted(counts.items())))
             first = first or key
@@ -286,7 +286,7 @@ def wait_for(
                     err=True,
                 )
             if final:
-                return status
+                return campaign_status(campaign_id, url=url)
             if (
                 status["state"] == "running"
                 and status["total"]

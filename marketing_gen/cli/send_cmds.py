@@ -43,7 +43,7 @@ def send_cmd(
 
     settings = get_settings()
     name = adapter or settings.delivery_adapter
-    in_review = campaign_status(campaign_id)["counts"].get("in_review", 0)  # NotFound with what to do
+    in_review = campaign_status(campaign_id, verdicts=False)["counts"].get("in_review", 0)  # NotFound with what to do
     reconciled = {} if dry_run else reconcile_stale(settings=settings, campaign_id=campaign_id)
     batches = plan_send(campaign_id, name, settings=settings)
     result: dict[str, Any] = {"campaign_id": campaign_id, "adapter": name, "batches": len(batches)}
