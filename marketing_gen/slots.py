@@ -88,7 +88,7 @@ def fill_text(text: str, values: Mapping[str, str]) -> str:
     Two mail-merge rules keep the text readable: for a user without a first name the greeting drops it
     (``_NAMELESS``: "Hi {NAME}," → "Hi there,", "{NAME}, meet …" → "Meet …"), and "the {ITEM1}" before a title
     that starts with "The" keeps one article ("meet The Learning Journey", not "meet the The …")."""
-    if "NAME" not in values:
+    if "NAME" not in values and "{NAME}" in text:  # text without the slot stays exactly as written
         for pattern, repl in _NAMELESS:
             text = pattern.sub(repl, text.strip())
         text = text[:1].upper() + text[1:]

@@ -113,6 +113,7 @@ def test_a_user_without_a_first_name_gets_the_greeting_without_it() -> None:
         == "Good news, the Glass Hanging Lantern is £12.50."
     )
     assert fill_text("Thanks, {NAME}!", nameless) == "Thanks!"
+    assert fill_text(" shop", nameless) == " shop"  # no {NAME}: nothing rewritten
     assert fill_text("Picked For {NAME}", nameless) == "Picked For You"
     assert fill_text("A lamp picked for {NAME}.", nameless) == "A lamp picked for you."
     assert unfilled({"t": fill_text("We picked this with {NAME} in mind.", nameless)}) == [("t", "{NAME}")]
