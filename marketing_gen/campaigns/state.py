@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.orm import Session
 
 from marketing_gen.campaigns.segments import parse_segment
-from marketing_gen.channels.base import marketing_channels
+from marketing_gen.channels.base import all_channels, marketing_channels
 from marketing_gen.db import session_scope
 from marketing_gen.db.models import Brand, Campaign, Draft, OutboxMessage, utcnow
 from marketing_gen.errors import InvalidRequest, NotFound
@@ -286,21 +286,11 @@ def campaign_status(campaign_id: int, *, url: str | None = None, verdicts: bool 
         }
 
 
-HEADLINE_FIELDS = {
-    "email": "subject",
-    "meta_ad": "headline",
-    "push": "title",
-    "sms": "text",
-    "google_ads_rsa": "headlines",
-}
-"""The field a reader sees first, per channel: what ``duplicate_headline_rate`` compares across users."""
-
-
 def copy_verdicts(session: Session, campaign_id: int) -> dict[str, dict[str, float | None]]:
     """Per channel and overall (``*``) over written drafts: ``first_try_pass_rate`` (the first try passed the hard
     checks), ``first_try_sendable_rate`` (… and the quality gate), ``sendable_rate`` (the delivered copy is
     sendable), from the findings stored per attempt; ``fallback_rate``; and ``duplicate_headline_rate``: the share
-    of drafts whose headline (``HEADLINE_FIELDS``) another draft of the channel shares although its items or
+    of drafts whose headline (``ChannelSpec.headline_field``) another draft of the channel shares although its items or
     offer differ (copy that is not about the user)."""
     from marketing_gen.guardrails import passes, sendable
 
@@ -320,7 +310,7 @@ def copy_verdicts(session: Session, campaign_id: int) -> dict[str, dict[str, flo
             t[0] += 1
             for i, ok in enumerate(verdict, start=1):
                 t[i] += ok
-        head = (fields or {}).get(HEADLINE_FIELDS.get(channel, ""))
+        head = (fields or {}).get(_headline_field(channel))
         if head:
             head = " | ".join(map(str, head)) if isinstance(head, list) else str(head)
             about = json.dumps([(facts or {}).get("items"), (facts or {}).get("offer")], sort_keys=True, default=str)
@@ -358,3 +348,8 @@ def list_campaigns(*, url: str | None = None) -> list[dict[str, Any]]:
             }
             for c in s.scalars(select(Campaign).order_by(Campaign.id.desc()))
         ]
+
+
+def _headline_field(channel: str) -> str:
+    spec = all_channels().get(channel)
+    return spec.headline_field if spec is not None else ""

@@ -84,6 +84,9 @@ class ChannelSpec:
     label: str = ""
     """What a recipient unsubscribes from, in English (``marketing WhatsApp messages``), where the legal lines of
     the recipient's language set no ``label_<channel>``; empty: the consent flag's line (``label_ads``)."""
+    headline_field: str = ""
+    """The field a reader sees first (email ``subject``, push ``title`` …): what ``campaign status`` compares
+    across users for its duplicate-headline rate; empty: not compared."""
 
     def field(self, name: str) -> FieldSpec:
         """The spec of one field (InvalidRequest when the channel has no such field)."""

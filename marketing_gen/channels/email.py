@@ -3,6 +3,7 @@
 from marketing_gen.channels.base import ChannelSpec, FieldSpec
 
 SPEC = ChannelSpec(
+    headline_field="subject",
     name="email",
     fields=(
         FieldSpec("subject", max_len=60, hint="subject line"),

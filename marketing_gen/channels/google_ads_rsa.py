@@ -6,6 +6,7 @@ Google rejects over-length assets rather than truncating them, so the limits are
 from marketing_gen.channels.base import ChannelSpec, FieldSpec
 
 SPEC = ChannelSpec(
+    headline_field="headlines",
     name="google_ads_rsa",
     fields=(
         FieldSpec(

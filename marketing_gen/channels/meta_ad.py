@@ -3,6 +3,7 @@
 from marketing_gen.channels.base import ChannelSpec, FieldSpec
 
 SPEC = ChannelSpec(
+    headline_field="headline",
     name="meta_ad",
     fields=(
         FieldSpec("primary_text", max_len=125, tag="TEXT", hint="the ad text, one or two sentences"),

@@ -15,6 +15,7 @@ from marketing_gen.channels.base import ChannelSpec, FieldSpec
 from marketing_gen.contexts import PushDevice
 
 SPEC = ChannelSpec(
+    headline_field="title",
     name="push",
     fields=(
         FieldSpec("title", max_len=40, hint="notification title"),

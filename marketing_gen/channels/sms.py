@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from marketing_gen.channels.base import ChannelSpec, FieldSpec
 
 SPEC = ChannelSpec(
+    headline_field="text",
     name="sms",
     fields=(FieldSpec("text", hint="the message, one or two short sentences, at most 100 characters"),),
     prompt_template="prompts/sms.j2",
