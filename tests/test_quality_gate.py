@@ -359,3 +359,16 @@ def test_fallback_copy_is_scored_in_one_call_for_the_batch() -> None:
     )  # fmt: skip
     assert len(scorer.calls) == 1 and len(scorer.calls[0]) >= 3  # model copy with hard findings is not scored
     assert all(r.fallback and r.sendable for r in results)
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE", "fr-FR", "es-ES", "it-IT", "nl-NL", "pt-PT", "sv-SE"])
+@pytest.mark.parametrize("channel", ["email", "sms", "push", "meta_ad", "google_ads_rsa"])
+def test_localized_fallback_copy_is_sendable(locale: str, channel: str) -> None:
+    # Spanish writes "22,00 GBP": the currency code of the customer's own items is a known word, not an invented one.
+    from marketing_gen.copywriter import postprocess, render_fallback
+
+    context = ctx("Lucía", locale, ["Merino Beanie", "Waxed Canvas Tote"])
+    spec = get_channel(channel)
+    fields = postprocess(render_fallback(context, spec, level="full"), spec, context)
+    hard = [v for v in check(fields, context, channel) if v.hard]
+    assert sendable(hard), (fields, hard)

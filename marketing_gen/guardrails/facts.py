@@ -142,6 +142,8 @@ def build_facts(
             hosts.add(h)
         for text in (item.title, item.category or "", *item.features):
             known.update(w.lower() for w in words(text))
+        if item.currency:  # locales that write the code, not the symbol: "22,00 GBP" (es)
+            known.add(item.currency.strip().lower())
     for text in (*context.interests, offer.text, offer.code or ""):
         known.update(w.lower() for w in words(text))
     if context.first_name:

@@ -42,6 +42,26 @@ DEMO_EVAL_N = 12
 """Held-out contexts per channel in the demo's before/after table (the full figure uses ``eval copy --n 50``)."""
 
 
+FOREIGN_SHARE = 0.3
+"""Share of the training contexts given to users who read another language than English (when the store has
+them): the demo store's share; fewer rows left the model writing English to its French and German users."""
+
+
+def foreign_contexts(contexts: Sequence[UserContext], n: int) -> list[UserContext]:
+    """Up to ``n`` contexts of users whose language is not English, taking each language in turn."""
+    from marketing_gen.prompts import language_of
+
+    by_language: dict[str, list[UserContext]] = {}
+    for c in contexts:
+        language = language_of(c.locale)
+        if language != "English":
+            by_language.setdefault(language, []).append(c)
+    out: list[UserContext] = []
+    for k in range(max((len(v) for v in by_language.values()), default=0)):
+        out.extend(v[k] for _, v in sorted(by_language.items()) if k < len(v))
+    return out[:n]
+
+
 @dataclass
 class TrainingData:
     """Rows, their provenance counts, and the contexts they came from."""
@@ -119,7 +139,6 @@ def build_training_rows(
     """Dataset for SFT: approved drafts, then best-of-n bootstrap (when an engine is given), then teacher copy,
     then real support replies; deduplicated and cut to ``rows``. ``slots``: copy rows written with slots
     (``marketing_gen.slots``: the model writes ``{NAME}``, ``{ITEM1}`` … and code fills them)."""
-    from marketing_gen.prompts import language_of
     from marketing_gen.training import datasets as D
     from marketing_gen.training.corpora import load_bitext_pairs, load_twitter_pairs
 
@@ -132,10 +151,10 @@ def build_training_rows(
         out += D.draft_rows(settings.database_url, report=report, slots=slots)[:n_copy]
     need_contexts = max(1, (n_copy - len(out)) // max(1, len(channels)))
     contexts = split.train[: need_contexts * 2]
-    # Users in other languages are few in most stores; give them ~8% of the rows so the model learns to answer
-    # in the user's language (their teacher copy is the localized template copy).
-    foreign = [c for c in split.train if language_of(c.locale) != "English"][: max(2, need_contexts // 12)]
-    contexts = foreign + [c for c in contexts if c not in foreign]
+    # Users in other languages: FOREIGN_SHARE of the contexts, every language an equal turn, so the model learns
+    # to answer in each language the store speaks (their teacher copy is the localized template copy).
+    foreign = foreign_contexts(split.train, round(need_contexts * FOREIGN_SHARE))
+    contexts = foreign + [c for c in contexts if c not in foreign][: max(0, need_contexts * 2 - len(foreign))]
     if engine is not None and best_of > 0 and len(out) < n_copy:
         out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report, slots=slots)
     if len(out) < n_copy:

@@ -77,7 +77,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
             f"{name}, meet the {short}" if name else "",
             f"Picked for you: {short}",
             f"{short} from {brand}",
-            f"{name}, a new idea from {brand}" if name else f"A new idea from {brand}",
+            f"{name}, a new idea from {brand}: {short}" if name else "",
             f"For your {interest} shelf: {short}" if interest else "",
             f"{name}, this {short} is for you" if name else "",
         ],
@@ -272,25 +272,26 @@ def push_copy(context: UserContext, rng: random.Random, variant: int = 0) -> dic
     title = _pick(
         rng,
         [
-            f"{name}, this is for you" if name else "",
             f"{name}, meet the {short}" if name else "",
             f"Meet the {short}",
-            f"New in {topic}" if topic else "",
-            f"Picked for your {topic}" if topic else "",
-            "Picked for you",
+            f"{short}, picked for you",
+            f"New in {topic}: {short}" if topic else "",
+            f"Say hello to the {short}",
         ],
         40,
-    )
+    ) or trim_words(short, 40)
     offer = _offer_line(context, 110)
+    # The title names the item, so the body tells something about it: a seller-copy feature, the price, the offer.
+    feature = features[0] if features else ""
     body = (
         _pick(
             rng,
             [
-                f"The {short} is {price}. Take a look." if price else "",
-                f"The {short}, picked for you, {price}." if price else "",
-                f"{short}: {features[0][0].lower()}{features[0][1:]}" if features and short not in title else "",
-                f"Have you seen the {short} yet?" if variant % 2 == 1 else "",
-                f"{offer} The {short} is waiting." if offer else "",
+                f"{feature} It is {price}." if feature and price else "",
+                f"{feature} Take a look." if feature else "",
+                f"It is {price}, picked for you." if price else "",
+                f"{offer} Take a look." if offer else "",
+                f"Curious? {feature}" if feature and variant % 2 == 1 else "",
             ],
             110,
         )

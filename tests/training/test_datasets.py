@@ -178,3 +178,18 @@ def test_teacher_headlines_follow_the_item_so_users_rarely_share_one(make_contex
     for channel, field in (("email", "subject"), ("meta_ad", "headline"), ("push", "title"), ("sms", "text")):
         heads = [teacher_fields(c, channel)[field] for c in contexts]
         assert len(set(heads)) >= 5, (channel, heads)
+
+
+@pytest.mark.parametrize("locale", ["en-GB", "de-DE", "fr-FR", "es-ES"])
+def test_push_titles_name_the_item_so_only_users_of_the_same_item_share_one(make_context, locale: str) -> None:
+    """The demo's push titles were all "Picked for you" (duplicate rate 100 %): a title now names the item."""
+    from marketing_gen.prompts import short_name
+
+    titles = ["Glass Hanging Lantern", "Wool Throw Blanket", "Oak Chopping Board", "Copper Watering Can"]
+    for n, title in enumerate(titles):
+        base = replace(make_context(n), locale=locale)
+        context = replace(base, items=(replace(base.items[0], title=title), *base.items[1:]))
+        for variant in (0, 1):
+            pushed = teacher_fields(context, "push", variant)
+            assert short_name(title) in pushed["title"], pushed
+            assert not D.served_findings(pushed, context, "push"), pushed

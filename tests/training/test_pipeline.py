@@ -114,3 +114,17 @@ def test_first_run_trains_and_gates_then_runs_are_cached(
     [info] = [v for v in list_versions(url=store_url) if v.name == store_name]
     assert info.hyperparameters["trained_on"]["store"] == describe_store(store_url)
     assert ": 8 users," in describe_store(store_url)
+
+
+def test_foreign_contexts_take_each_language_in_turn(make_context) -> None:
+    """Every language the store speaks gets training rows (the first demo fine-tunes saw no Spanish user)."""
+    from dataclasses import replace
+
+    from marketing_gen.prompts import language_of
+    from marketing_gen.training.pipeline import foreign_contexts
+
+    locales = ["en-GB"] * 10 + ["de-DE"] * 6 + ["fr-FR"] * 2 + ["es-ES"] * 3
+    contexts = [replace(make_context(n), locale=loc) for n, loc in enumerate(locales)]
+    picked = [language_of(c.locale) for c in foreign_contexts(contexts, 7)]
+    assert picked == ["French", "German", "Spanish", "French", "German", "Spanish", "German"]
+    assert len(foreign_contexts(contexts, 100)) == 11
