@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     max_regenerations: int = Field(default=2, ge=0, le=10)
     """Extra attempts for drafts that fail a hard check before the template fallback."""
 
+    regen_candidates: int = Field(default=3, ge=1, le=16)
+    """Texts sampled per draft on each regeneration (one batched call); the first that passes every hard check
+    and the quality gate is kept. The first try is one greedy text."""
+
     fit_lengths: bool = True
     """End a model-written field that runs past its hard length (RSA 30/90, push 40/110, Meta 125/40/30, the SMS
     budget …) at the last whole word that fits, instead of regenerating it; the quality gate still checks the

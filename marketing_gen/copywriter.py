@@ -8,8 +8,9 @@
 3. check (``guardrails``: the hard checks and the quality gate), then — for copies with no hard finding so far
    and when a reference model is given — fluency (``guardrails.fluency``, one batched scoring call per round);
    copies with a hard finding of either kind go to the next round with a new seed and a warmer sampling
-   schedule (``sampling_for``), at most ``max_regenerations`` extra rounds. Model copy is delivered only when
-   it is ``sendable``;
+   schedule (``sampling_for``), at most ``max_regenerations`` extra rounds, each sampling
+   ``settings.regen_candidates`` texts per copy and keeping the first that passes. Model copy is delivered only
+   when it is ``sendable``;
 4. whatever still fails gets the deterministic fallback ``templates/fallback/<channel>.j2`` — first its
    ``full`` level (names the top item, price, offer), then ``minimal`` (brand and generic words only) —
    and that copy is checked too: the first level that passes the hard checks is delivered, its gate findings
@@ -144,8 +145,11 @@ def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserCon
     return out
 
 
-def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None) -> SamplingParams:
-    """The sampling schedule: attempt 0 greedy, later attempts sample warmer with a mild repetition penalty.
+def sampling_for(
+    attempt: int, *, seed: int, spec: ChannelSpec, params: SamplingParams | None = None, candidates: int = 1
+) -> SamplingParams:
+    """The sampling schedule: attempt 0 greedy, later attempts sample ``candidates`` texts each, warmer, with a
+    mild repetition penalty.
 
     Penalties count generated tokens only (``llm.engine``), but the first try still has none: copy repeats
     the field tags (four ``HEADLINE:`` lines) and the product's name by design.
@@ -156,7 +160,7 @@ def sampling_for(attempt: int, *, seed: int, spec: ChannelSpec, params: Sampling
     temperature = min(0.9, 0.6 + 0.1 * attempt)
     return base.model_copy(
         update={
-            "n": 1,
+            "n": candidates,
             "seed": seed + attempt,
             "temperature": max(base.temperature, temperature),
             "top_p": min(base.top_p, 0.95),
@@ -272,30 +276,37 @@ def write_copies(
     for attempt in range(max_regenerations + 1):
         if not pending:
             break
-        params_k = sampling_for(attempt, seed=seed, spec=spec, params=params)
+        params_k = sampling_for(attempt, seed=seed, spec=spec, params=params, candidates=settings.regen_candidates)
         started = time.perf_counter()
         completions = engine.generate([job.prompt for job in pending], params_k)
         model_s = (time.perf_counter() - started) / len(pending)
-        checked: list[tuple[_Job, dict[str, Any], list[Violation]]] = []
+        checked: list[tuple[_Job, list[tuple[str, dict[str, Any], list[Violation]]]]] = []
         for job, completion in zip(pending, completions, strict=True):
             res = job.result
             res.timings["model_s"] += model_s
             res.attempts += 1
-            text = completion.texts[0] if completion.texts else ""
-            res.raw_texts.append(text)
+            texts = list(completion.texts) or [""]
+            reasons = list(completion.finish_reasons or []) or ["stop"] * len(texts)
             started = time.perf_counter()
-            reason = completion.finish_reasons[0] if completion.finish_reasons else "stop"
-            fields, read_findings = read_completion(
-                text, spec, job.context, slots=slots, finish_reason=reason, fit_lengths=settings.fit_lengths
-            )
-            found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
+            candidates = []
+            for text, reason in zip(texts, reasons, strict=False):
+                fields, read_findings = read_completion(
+                    text, spec, job.context, slots=slots, finish_reason=reason, fit_lengths=settings.fit_lengths
+                )
+                found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
+                candidates.append((text, fields, found))
             res.timings["check_s"] += time.perf_counter() - started
-            checked.append((job, fields, found))
+            checked.append((job, candidates))
         if fluency is not None:
-            _add_fluency([(job, fields, found) for job, fields, found in checked if not hard(found)], fluency)
+            _add_fluency(
+                [(job, f, found) for job, cands in checked for _, f, found in cands if not hard(found)], fluency
+            )
         still: list[_Job] = []
-        for job, fields, found in checked:
+        for job, candidates in checked:
             res = job.result
+            # the first candidate that passes everything, else the first one (its findings explain the retry)
+            text, fields, found = next((c for c in candidates if not hard(c[2])), candidates[0])
+            res.raw_texts.append(text)
             res.violations.append([v.to_dict() for v in found])
             if hard(found):
                 still.append(job)

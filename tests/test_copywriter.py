@@ -81,6 +81,15 @@ def test_only_failures_are_regenerated_with_a_new_schedule() -> None:
     assert r.violations[1] == []
 
 
+def test_a_regeneration_samples_several_texts_and_keeps_the_first_that_passes() -> None:
+    # round 1: one greedy text (bad); round 2: regen_candidates (3) sampled texts — bad, good, bad
+    engine = ScriptedEngine([BAD, BAD, GOOD, BAD])
+    [r] = write_copies([ctx()], "email", engine, max_regenerations=2)
+    assert [c.params.n for c in engine.calls] == [1, 3]
+    assert r.attempts == 2 and not r.fallback and r.sendable and r.raw_texts == [BAD, GOOD]
+    assert r.violations[1] == [] and r.fields["subject"] == "Anna, a warm light for your evenings"
+
+
 def test_always_bad_falls_back_to_copy_that_passes() -> None:
     engine = ScriptedEngine(default=BAD)
     [r] = write_copies([ctx()], "email", engine, max_regenerations=2)
