@@ -131,12 +131,22 @@ def trim_words(text: str, max_len: int) -> str:
     return " ".join(words).rstrip(",;:-–(/&+ ")
 
 
+_QUALIFIER = frozenset("with for and in of from by &".split())
+
+
 def short_title(title: str, max_len: int) -> str:
-    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on a word."""
+    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on a word; a cut that
+    leaves half a qualifier ("Hand Grinder with Steel" of "… with Steel Burrs") ends before it ("Hand Grinder")."""
     head = _CUT.split(title, maxsplit=1)[0].strip()
     if len(head) < 4:
         head = title
-    return trim_words(head, max_len)
+    short = trim_words(head, max_len)
+    if short != " ".join(head.split()):
+        words = short.split()
+        cut = max((i for i, w in enumerate(words) if w.lower() in _QUALIFIER), default=0)
+        if cut >= 2:
+            short = " ".join(words[:cut])
+    return short
 
 
 SHORT_NAME_CHARS = 28

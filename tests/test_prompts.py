@@ -144,6 +144,14 @@ def test_long_names_come_with_a_short_name_that_fits_a_headline() -> None:
     assert "short" not in second  # "Jumbo Bag Red Retrospot" already fits
 
 
+def test_a_short_name_never_ends_on_half_a_qualifier() -> None:
+    from marketing_gen.prompts import short_name
+
+    assert short_name("Hand Grinder with Steel Burrs") == "Hand Grinder"  # not "Hand Grinder with Steel"
+    assert short_name("Wicker Picnic Basket for 4") == "Wicker Picnic Basket for 4"  # whole: kept
+    assert short_name("Lord of The Rings Bilbo Baggins Figure") == "Lord of The Rings Bilbo"  # "Lord" alone: no
+
+
 def test_zero_shot_prompts_drop_only_the_example_turn() -> None:
     full, zero = build_prompt(ctx(), "email"), build_prompt(ctx(), "email", few_shot=False)
     assert [m["role"] for m in full] == ["system", "user", "assistant", "user"]

@@ -372,3 +372,25 @@ def test_localized_fallback_copy_is_sendable(locale: str, channel: str) -> None:
     fields = postprocess(render_fallback(context, spec, level="full"), spec, context)
     hard = [v for v in check(fields, context, channel) if v.hard]
     assert sendable(hard), (fields, hard)
+
+
+def test_a_price_or_sentence_said_twice_is_caught() -> None:
+    """From the demo's first slot model: "Hi Isla, the Merino Beanie is £22.00. It is £22.00 at Northwind …"."""
+    context = ctx("Isla", "en-GB", ["Merino Beanie"])
+    twice = {
+        **EN_EMAIL,
+        "headline": "Merino Beanie",
+        "body": "Hi Isla, the Merino Beanie is £19.99. It is £19.99 at Hearth & Hook, picked for you today.",
+    }
+    assert "content.repeat" in gate_codes(twice, context, "email")
+    again = {
+        **EN_EMAIL,
+        "body": "Hello Tom! The Sherpa Fleece Blanket is soft and warm. The Sherpa Fleece Blanket is soft and warm.",
+    }
+    assert "content.repeat" in gate_codes(again, EN_CONTEXT, "email")
+    once = {
+        **EN_EMAIL,
+        "headline": "Merino Beanie",
+        "body": "Hi Isla, the Merino Beanie is £19.99. A soft, warm beanie for cold mornings on the hill.",
+    }
+    assert "content.repeat" not in gate_codes(once, context, "email")

@@ -6,7 +6,8 @@
 - ``content.cta``: a call to action without an action word of the user's language (``lexicon.CTA_WORDS``):
   "Vous vous pour vous", or "Découvrir" to an English customer;
 - ``content.repeat``: a word said twice in a row ("merino merino"), or a pronoun back after a preposition
-  ("vous pour vous");
+  ("vous pour vous"), or a price or sentence said twice in one text ("the Merino Beanie is £22.00. It is £22.00
+  at …");
 - ``content.unfinished``: a gap after an article or connector ("the … team"), or a text that ends on one
   ("I'm here to.");
 - ``content.no_words``: a text without one real word of three letters or more ("M.A.S.");
@@ -36,7 +37,7 @@ _TOKEN_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _PRONOUNS = frozenset("you your vous votre vos du dich dir dein deine tu te ti tuo jij je jou jouw u".split())
 _PREPOSITIONS = frozenset("for pour für para voor per to à with avec mit con met de di van von by par".split())
 _DANGLING_END: dict[str, frozenset[str]] = {
-    "en": frozenset("a an the and or your our my their its".split()),
+    "en": frozenset("a an the and or your our my their its next every".split()),
     "de": frozenset("der die das ein eine und oder mit für von zu zum zur dein deine".split()),
     "fr": frozenset("le la les un une des de du au aux et ou pour avec votre vos notre".split()),
     "es": frozenset("el los las una y o con para por tu su de".split()),
@@ -62,6 +63,7 @@ def check_content(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) ->
                 continue
             masked = facts.mask_re.sub(" item ", text) if facts.mask_re is not None else text  # titles are not copy
             out.extend(_check_text(name, masked, lang))
+            out.extend(_said_twice(name, text))
             if spec.name == "email" and name == "body":
                 out.extend(_check_body(text, facts))
             elif (name in DESCRIPTION_FIELDS or (spec.name == "push" and name == "body")) and len(words(text)) < 2:
@@ -96,6 +98,23 @@ def _check_text(field: str, text: str, lang: str) -> list[Violation]:
         if last in dangling or (lang == "en" and last == "to" and toks[-2] != "up"):
             out.append(Violation("content.unfinished", field, f"{text.strip()!r} ends on {m.group(1)!r}"))
     return out
+
+
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+")
+
+
+def _said_twice(field: str, text: str) -> list[Violation]:
+    """A price (as written) or a whole sentence that appears twice in one text."""
+    from marketing_gen.guardrails.money import find_amounts
+
+    shown = [a.text for a in find_amounts(text)]
+    again = next((p for i, p in enumerate(shown) if p in shown[:i]), None)
+    if again:
+        return [Violation("content.repeat", field, f"{again!r} is said twice")]
+    sentences = [s.strip().lower() for s in _SENTENCE_SPLIT_RE.split(text) if len(s.split()) >= 3]
+    if len(set(sentences)) < len(sentences):
+        return [Violation("content.repeat", field, "a sentence is said twice")]
+    return []
 
 
 def _check_body(text: str, facts: Facts) -> list[Violation]:

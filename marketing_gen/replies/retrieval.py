@@ -206,6 +206,8 @@ class ReplyIndex:
         """``embedding`` (MiniLM) or ``lexical`` (hashed char n-grams)."""
         self._embedder = EmbeddingSimilarity() if kind == "embedding" else None
         self.keys = frozenset(t.key for t in self.threads)
+        self.floor = MIN_THREAD_SIMILARITY[kind]
+        """Thread similarity from which a thread counts as near (its reply may be offered)."""
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         if self._embedder is not None:
@@ -216,7 +218,7 @@ class ReplyIndex:
         """Up to ``n`` distinct replies of the nearest threads, nearest first (none below ``min_similarity``)."""
         if not self.threads:
             return []
-        floor = MIN_THREAD_SIMILARITY[self.kind] if min_similarity is None else min_similarity
+        floor = self.floor if min_similarity is None else min_similarity
         sims = self.matrix @ self._vectors([text])[0]
         out: list[Retrieved] = []
         seen: set[str] = set()

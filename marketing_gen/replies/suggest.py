@@ -32,7 +32,7 @@ from marketing_gen.replies.similarity import Similarity, get_similarity
 from marketing_gen.replies.triage import Triage, triage
 
 if TYPE_CHECKING:
-    from marketing_gen.replies.retrieval import ReplyIndex
+    from marketing_gen.replies.retrieval import ReplyIndex, Retrieved
 
 MAX_TEXT_CHARS = 2000
 """Longest comment accepted."""
@@ -67,6 +67,12 @@ RETRIEVAL_WEIGHT = 1.0
 """Rank bonus of a retrieved reply per unit of its thread's similarity to the comment: a real reply to a near
 thread outranks a model candidate of the same intent unless the thread is only loosely related."""
 _RETRIEVED_INTENT_ORDER: tuple[str, ...] = ("apologize", "thank", "ask_details", "recommend")
+CONSENSUS_THREADS = 10
+"""Nearest threads (any similarity) whose real replies vote on every candidate: Smart Reply's idea that a good
+reply is one brands gave to messages like this one."""
+CONSENSUS_WEIGHT = 1.0
+"""Rank bonus per unit of a candidate's consensus: its similarity to the voting replies, weighted by how near
+each voter's thread is to the comment."""
 
 _CUE_REQUIRED = frozenset({"thank", "apologize"})
 """Intents whose candidates must show their cue word, or they are not that intent."""
@@ -269,6 +275,21 @@ def _score(text: str, intent: str, comment_sim: float) -> float:
     return score
 
 
+def consensus(texts: Sequence[str], votes: Sequence[Retrieved], similarity: Similarity) -> list[float]:
+    """Each text's mean similarity to the voting replies, weighted by their threads' similarity to the comment
+    (a voter is left out of its own score); 0 for every text without votes."""
+    if not votes or not texts:
+        return [0.0] * len(texts)
+    weights = [max(v.thread_similarity, 0.0) for v in votes]
+    sims = similarity.pairwise(list(texts), [v.text for v in votes])
+    out: list[float] = []
+    for row, text in zip(sims, texts, strict=True):
+        pairs = [(float(s), w) for s, w, v in zip(row, weights, votes, strict=True) if v.text != text]
+        total = sum(w for _, w in pairs)
+        out.append(sum(s * w for s, w in pairs) / total if total > 0 else 0.0)
+    return out
+
+
 def retrieved_intent(text: str) -> str:
     """The intent a retrieved reply shows (its strongest cue; ``answer`` when none)."""
     return next((i for i in _RETRIEVED_INTENT_ORDER if _INTENT_CUE[i].search(text)), "answer")
@@ -315,8 +336,10 @@ def finish_replies(
             stats.passed += 1
             passed.append((text, intent))
     near: dict[str, float] = {}
+    votes: list[Retrieved] = []
     if retriever is not None and not verdict.flagged_injection:
-        for hit in retriever.nearest(plan.text, RETRIEVED_PER_REQUEST):
+        votes = retriever.nearest(plan.text, max(CONSENSUS_THREADS, RETRIEVED_PER_REQUEST), min_similarity=-1.0)
+        for hit in [h for h in votes if h.thread_similarity >= retriever.floor][:RETRIEVED_PER_REQUEST]:
             stats.retrieved += 1
             if check_candidate(hit.text, brand=plan.brand, item=plan.item, flagged_injection=False):
                 stats.retrieved_rejected += 1
@@ -330,14 +353,15 @@ def finish_replies(
     if passed:
         texts = [t for t, _ in passed]
         to_comment = similarity.pairwise(texts, [plan.text])[:, 0]
+        agree = consensus(texts, votes, similarity)
         scored = [
             Suggestion(
                 t,
                 i,
-                score=round(_score(t, i, float(s)) + RETRIEVAL_WEIGHT * near.get(t, 0.0), 4),
+                score=round(_score(t, i, float(s)) + RETRIEVAL_WEIGHT * near.get(t, 0.0) + CONSENSUS_WEIGHT * c, 4),
                 retrieved=t in near,
             )
-            for (t, i), s in zip(passed, to_comment, strict=True)
+            for (t, i), s, c in zip(passed, to_comment, agree, strict=True)
         ]
         ranked = sorted(scored, key=lambda s: -s.score)
         sims = similarity.pairwise([s.text for s in ranked], [s.text for s in ranked])

@@ -30,10 +30,10 @@ from marketing_gen.training.sft import SFTParams
 
 FINETUNED_KINDS = ("sft", "dpo", "kto")
 
-DEMO_PARAMS = SFTParams(max_steps=80, batch_size=4, train_layers=10, logging_steps=10, save_steps=40)
-"""The demo's few-minute CPU fine-tune: 80 steps × 4 rows (one pass over ``DEMO_ROWS``), top 10 of 30 layers,
+DEMO_PARAMS = SFTParams(max_steps=100, batch_size=4, train_layers=10, logging_steps=10, save_steps=40)
+"""The demo's few-minute CPU fine-tune: 100 steps × 4 rows (one pass over ``DEMO_ROWS``), top 10 of 30 layers,
 lr 1e-3 cosine. The full recipe is `train sft --max-steps 120 --batch-size 8`."""
-DEMO_ROWS = 320
+DEMO_ROWS = 400
 """Rows the demo trains on: teacher copy for the five campaign channels (localized for other languages) and real
 support replies (``social_reply``) — one model for all six outputs."""
 DEMO_SLOTS = True
@@ -43,12 +43,17 @@ DEMO_EVAL_N = 12
 
 
 FOREIGN_SHARE = 0.3
-"""Share of the training contexts given to users who read another language than English (when the store has
-them): the demo store's share; fewer rows left the model writing English to its French and German users."""
+"""Share of the training contexts (and so of the copy rows) given to users who read another language than
+English, when the store has such users. With ~8 % of the rows the model wrote English to the demo store's
+French, German and Spanish users."""
+CHANNEL_SHARES = {"email": 2}
+"""Rows per interleaving turn, by channel (others 1): the email is the longest copy and the main channel."""
 
 
 def foreign_contexts(contexts: Sequence[UserContext], n: int) -> list[UserContext]:
-    """Up to ``n`` contexts of users whose language is not English, taking each language in turn."""
+    """``n`` contexts of users whose language is not English, each language in turn: the store's own users
+    first, then other training contexts given one of those users' locales (the same catalog facts, read by a
+    customer of that language) when the store has too few. None when every user reads English."""
     from marketing_gen.prompts import language_of
 
     by_language: dict[str, list[UserContext]] = {}
@@ -59,7 +64,25 @@ def foreign_contexts(contexts: Sequence[UserContext], n: int) -> list[UserContex
     out: list[UserContext] = []
     for k in range(max((len(v) for v in by_language.values()), default=0)):
         out.extend(v[k] for _, v in sorted(by_language.items()) if k < len(v))
+    if len(out) < n and by_language:
+        locales = [v[0].locale for _, v in sorted(by_language.items())]
+        english = [c for c in reversed(contexts) if language_of(c.locale) == "English"]  # the unused end first
+        out += [replace(c, locale=locales[k % len(locales)]) for k, c in enumerate(english[: n - len(out)])]
     return out[:n]
+
+
+def spread(major: Sequence[UserContext], minor: Sequence[UserContext]) -> list[UserContext]:
+    """``major`` with ``minor`` spread evenly through it (so every prefix holds both in proportion)."""
+    out: list[UserContext] = []
+    total = len(major) + len(minor)
+    taken = 0
+    for k in range(total):
+        if taken < len(minor) and (taken + 0.5) * total <= (k + 1) * len(minor):
+            out.append(minor[taken])
+            taken += 1
+        else:
+            out.append(major[k - taken])
+    return out
 
 
 @dataclass
@@ -153,8 +176,9 @@ def build_training_rows(
     contexts = split.train[: need_contexts * 2]
     # Users in other languages: FOREIGN_SHARE of the contexts, every language an equal turn, so the model learns
     # to answer in each language the store speaks (their teacher copy is the localized template copy).
-    foreign = foreign_contexts(split.train, round(need_contexts * FOREIGN_SHARE))
-    contexts = foreign + [c for c in contexts if c not in foreign][: max(0, need_contexts * 2 - len(foreign))]
+    foreign = foreign_contexts(split.train, round(len(contexts) * FOREIGN_SHARE))
+    english = [c for c in contexts if c not in foreign][: max(0, need_contexts * 2 - len(foreign))]
+    contexts = spread(english, foreign)  # any prefix (the cut below) keeps the share
     if engine is not None and best_of > 0 and len(out) < n_copy:
         out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report, slots=slots)
     if len(out) < n_copy:
@@ -165,7 +189,9 @@ def build_training_rows(
     by_channel = {c: [r for r in copy_rows if r["channel"] == c] for c in names}
     mixed: list[Row] = []
     for k in range(max((len(v) for v in by_channel.values()), default=0)):
-        mixed.extend(v[k] for v in by_channel.values() if k < len(v))
+        for name, v in by_channel.items():
+            share = CHANNEL_SHARES.get(name, 1)
+            mixed.extend(v[k * share : (k + 1) * share])
     copy_rows = mixed[:n_copy]
     reply: list[Row] = []
     data_dir = data_dir or default_data_dir()

@@ -166,7 +166,7 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     keep = headlines[:2] + rng.sample(headlines[2:], min(len(headlines) - 2, 2))  # the prompt asks for 4
     short = short_name(item.title)
     # Two descriptions of different kinds, in a fixed order, so greedy decoding never writes the same line twice:
-    # 1. about the product (a seller-copy feature, or its name and price); 2. about the offer or the brand.
+    # 1. about the offer or the brand; 2. about the product (a seller-copy feature, or its name and price).
     about = [d for d in (feature_sentence(f, 90) for f in shown_features(item)) if d]
     if price:
         about.append(_pick(rng, [f"The {short}, yours for {price}.", f"{short} for {price} at {brand}."], 90))
@@ -183,7 +183,9 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
             90,
         )
     ]
-    descriptions = [d for d in (rng.choice([a for a in about if a] or [""]), second[0]) if d]
+    # The offer/brand line first: the model writes the line it is sure of, then the product line. The other order
+    # taught it to skip to the offer line and stop (one description, below Google's two).
+    descriptions = [d for d in (second[0], rng.choice([a for a in about if a] or [""])) if d]
     path1 = _slug((item.category or "shop").split()[0]) or "shop"
     path2 = _slug(short.split()[0]) if short else ""
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -197,3 +198,32 @@ def test_eval_reports_the_retrieval_baseline_rows() -> None:
     assert 0.0 <= rows["retrieval"] <= 1.0
     table = format_table(report)
     assert "retrieval baseline" in table and "served (model+retrieval)" in table
+
+
+def test_consensus_ranks_the_candidate_near_threads_agree_with_first() -> None:
+    """Smart Reply's vote: of two candidates, the one the nearest threads' real replies resemble scores higher,
+    a near voter counts more than a far one, and a voter never votes for itself."""
+    from marketing_gen.replies.retrieval import Retrieved
+    from marketing_gen.replies.similarity import get_similarity
+    from marketing_gen.replies.suggest import consensus
+
+    lexical = get_similarity("lexical")
+    votes = [
+        Retrieved("Sorry for the wait! Please send us a DM with your order number.", 0.9, "twitter:1"),
+        Retrieved("So sorry about the delay, send us a DM and we will check it.", 0.8, "twitter:2"),
+        Retrieved("Thanks so much, we love hearing that!", 0.1, "twitter:3"),
+    ]
+    agree, off = consensus(
+        ["Sorry about the wait, please send us a DM with the order number.", "Thanks so much, we love it!"],
+        votes,
+        lexical,
+    )
+    assert agree > off
+    near_first = consensus(["Thanks so much, we love it!"], votes, lexical)[0]
+    far_first = consensus(
+        ["Thanks so much, we love it!"], [replace(v, thread_similarity=1 - v.thread_similarity) for v in votes], lexical
+    )[0]
+    assert far_first > near_first
+    own = consensus([votes[0].text], votes, lexical)[0]
+    assert own < 0.9  # its own perfect match is not counted
+    assert consensus(["anything"], [], lexical) == [0.0]
