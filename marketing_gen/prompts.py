@@ -115,7 +115,8 @@ def fit(text: str, limit: int) -> str:
 
 
 _DANGLING = frozenset(
-    "a an the and or of in on to for with by from at as that which is are be your our its their & - +".split()
+    "a an the and or of in on to for with by from at as that which is are be your our its their my next every each "
+    "& - +".split()
 )
 _CUT = re.compile(r"\s+[-–|(,/]\s*|\s*[,(|/]\s*")
 

@@ -79,6 +79,7 @@ GSM7_EQUIVALENTS: dict[str, str] = {
     "\u2022": "-",  # bullet
     "\u00b4": "'",  # acute accent used as apostrophe
     "`": "'",
+    "\u00d7": "x",  # multiplication sign in dimensions ("130 × 180 cm", seller copy)
 }
 """Typographic characters outside GSM 03.38 and the GSM-7 text that reads the same."""
 

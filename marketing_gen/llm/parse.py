@@ -2,7 +2,8 @@
 
 Channels ask for tagged fields, one per line (``SUBJECT: …``; list fields repeat the tag, ``HEADLINE: …``).
 Accepted too: any letter case, markdown bold / bullets / numbering / headings, quoted values, numbered keys
-(``Headline 1:``), singular tags for plural field names, continuation lines, and a JSON object in the text.
+(``Headline 1:``), singular tags for plural field names, continuation lines, an upper-case tag that starts mid-line
+(a new line), and a JSON object in the text.
 What could not be read is reported in ``ParseResult.problems`` (a finding on the draft, not an exception).
 Owns parsing only; whether a value is acceptable is ``guardrails``' call.
 """
@@ -137,12 +138,21 @@ def _split_key(line: str) -> tuple[str, str | None, str] | None:
     return m.group("key").strip(), m.group("num"), value
 
 
+_TAGS = "SUBJECT|PREHEADER|HEADLINES?|BODY|CTA|DESCRIPTIONS?|PATH[12]|PRIMARY_TEXT|TEXT|TITLE"
+_INLINE_TAG = re.compile(rf"(?<=\S)[ \t]+(?=(?:{_TAGS})(?: ?\d{{1,2}})?:(?:\s|$))")
+"""A channel's upper-case tag after text on the same line ("… Polka Dot HEADLINE: …"): a field the model began
+without a line break. It starts a new line, so a one-line field ends before it."""
+_OTHER_TAG = re.compile(rf"^(?:{_TAGS})(?: ?\d{{1,2}})?:")
+"""A line that starts with a channel's upper-case tag: when this channel has no such field, the model ran on into
+another channel's answer, and the field before it ends there (it is not continued by that line)."""
+
+
 def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -> ParseResult:
     result = ParseResult()
     current: str | None = None  # the field that continuation lines extend
     blank_before = False
     repeated: set[str] = set()
-    for raw in text.splitlines():
+    for raw in _INLINE_TAG.sub("\n", text).splitlines():
         line = raw.strip()
         if not line:
             blank_before = True
@@ -166,6 +176,8 @@ def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -
                 current = None  # do not glue the second one's continuation onto the first
             else:
                 result.fields[name] = value
+        elif _OTHER_TAG.match(line):
+            current = None
         elif current is not None:
             value = clean_value(unbulleted if spec[current] == "list" else line)
             if spec[current] == "list":

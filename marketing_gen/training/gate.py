@@ -1,7 +1,8 @@
 """The promotion gate: a candidate model version replaces the active one only if it is not worse on any hard metric.
 
-Hard metrics are the held-out first-try figures stored by ``eval copy`` (``training.evaluate.HARD_METRICS``),
-compared channel by channel on the same held-out set. ``force`` skips the comparison (the refusal reasons are
+The metric is the held-out first-try sendable rate stored by ``eval copy`` (``training.evaluate.GATED_METRICS``;
+pass / grounding / parse rates, ``HARD_METRICS``, for versions evaluated before it), compared channel by channel on
+the same held-out set. ``force`` skips the comparison (the refusal reasons are
 still reported). Promotion is ``registry.set_active``: workers check the active version before each batch and
 load the new one there, without a restart.
 Owns the comparison and the decision. Does not evaluate (``training.evaluate``).
@@ -15,7 +16,7 @@ from typing import Any
 
 from marketing_gen.config import Settings
 from marketing_gen.errors import InvalidRequest
-from marketing_gen.training.evaluate import DEFAULT_CHANNELS, HARD_METRICS
+from marketing_gen.training.evaluate import DEFAULT_CHANNELS, GATED_METRICS, HARD_METRICS
 from marketing_gen.versions.registry import ModelVersionInfo, active_version, get_version, set_active
 
 
@@ -56,7 +57,9 @@ def compare(candidate: ModelVersionInfo, active: ModelVersionInfo) -> tuple[list
     reasons: list[str] = []
     figures: dict[str, dict[str, tuple[float, float]]] = {}
     for channel in channels:
-        for metric, better in HARD_METRICS.items():
+        both = (cand["channels"][channel], act["channels"][channel])
+        metrics = GATED_METRICS if all(m.get("sendable_rate") is not None for m in both) else HARD_METRICS
+        for metric, better in metrics.items():
             c, a = cand["channels"][channel].get(metric), act["channels"][channel].get(metric)
             if c is None or a is None:
                 continue

@@ -112,3 +112,24 @@ def test_tags_with_underscores_and_emphasis() -> None:
     parsed = parse_fields("PRIMARY_TEXT: Warm light\n**Headline**: Soft glow", spec)
     assert parsed.fields == {"primary_text": "Warm light", "headline": "Soft glow"}
     assert parse_fields("__primary text__: Warm light", spec).fields["primary_text"] == "Warm light"
+
+
+def test_a_channel_tag_mid_line_starts_a_new_field() -> None:
+    """The demo's SMS model ran on into another channel's fields on one line: the SMS is the text before them."""
+    r = parse_fields(
+        "TEXT: Nina, meet the Hand Warmer Red Polka Dot HEADLINE: Hand Warmer PRICE1: £1.85", {"text": "str"}
+    )
+    assert r.fields["text"].splitlines()[0] == "Nina, meet the Hand Warmer Red Polka Dot"
+    rsa = parse_fields(
+        "HEADLINE: Warm Light HEADLINE: Soft Glow DESCRIPTION: A lantern. DESCRIPTION: For a shelf.",
+        {"headlines": "list", "descriptions": "list"},
+    )
+    assert rsa.fields == {"headlines": ["Warm Light", "Soft Glow"], "descriptions": ["A lantern.", "For a shelf."]}
+    # on its own line, another channel's tag ends the field too (it is not the SMS's continuation)
+    ran_on = parse_fields("TEXT: Meet the Wool Throw\nHEADLINE: Wool Throw\nPRICE: £69.00", {"text": "str"})
+    assert ran_on.fields["text"] == "Meet the Wool Throw"
+    # other upper-case words are copy, not tags
+    assert (
+        parse_fields("BODY: 20% off. Spring SALE: now on", {"body": "str"}).fields["body"]
+        == "20% off. Spring SALE: now on"
+    )

@@ -73,3 +73,23 @@ def test_cli_promote_refuses_then_forces(versions: str) -> None:
     assert forced.exit_code == 0, forced.output
     assert "promoted worse" in forced.output and "forced" in forced.output
     assert active_version(url=versions).name == "worse"
+
+
+def _sendable(pass_rate: float, sendable: float) -> dict:
+    metrics = _eval(pass_rate)
+    for channel in metrics["eval"]["channels"].values():
+        channel["sendable_rate"] = sendable
+    return metrics
+
+
+def test_with_sendable_rates_the_gate_compares_what_could_be_sent(settings_env: None) -> None:
+    """The demo's SMS: the base passed the hard checks more often (83 %) but was sendable less (42 %) than the
+    fine-tune (58 % / 58 %): promoted. A candidate less sendable is refused, whatever its pass rate."""
+    url = get_settings().database_url
+    register_version("base", "/m/base", kind="base", metrics=_sendable(0.83, 0.42), activate=True, url=url)
+    register_version("ft", "/m/ft", kind="sft", base="base", metrics=_sendable(0.58, 0.58), url=url)
+    register_version("junk", "/m/junk", kind="sft", base="base", metrics=_sendable(0.99, 0.40), url=url)
+    refused = promote("junk", url=url)
+    assert not refused.promoted and refused.reasons[0].startswith("email sendable_rate: 40.00% vs active 42.00%")
+    decision = promote("ft", url=url)
+    assert decision.promoted and decision.compared["email"] == {"sendable_rate": (0.58, 0.42)}
