@@ -184,7 +184,7 @@ def test_products_must_be_this_users_items() -> None:
     assert check({"text": own}, ctx(), "social_reply") == []
     # Title Case headlines without a product noun are not product names
     fields = {
-        "headlines": ["Soft Light For Evenings", "Picked For You Anna", "Your Cosy Corner"],
+        "headlines": ["Soft Light For Evenings", "Picked For You", "Your Cosy Corner"],
         "descriptions": ["Warm light for quiet evenings.", "Chosen for you."],
     }
     assert check(fields, ctx(), "google_ads_rsa") == []

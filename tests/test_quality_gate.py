@@ -394,3 +394,27 @@ def test_a_price_or_sentence_said_twice_is_caught() -> None:
         "body": "Hi Isla, the Merino Beanie is £19.99. A soft, warm beanie for cold mornings on the hill.",
     }
     assert "content.repeat" not in gate_codes(once, context, "email")
+
+
+def test_an_ad_that_names_the_customer_or_repeats_a_field_is_caught() -> None:
+    """Read in the gallery: Meta ads "Chloe, meet the Retrospot Padded Seat" (an ad is seen by an audience) and a
+    description that only repeats the headline."""
+    context = ctx("Chloe", "en-GB", ["Retrospot Padded Seat"])
+    named = {
+        "primary_text": "Chloe, meet the Retrospot Padded Seat, a soft seat pad for a wooden chair.",
+        "headline": "Retrospot Padded Seat",
+        "description": "£19.99 at Hearth & Hook",
+    }
+    assert "content.personal" in gate_codes(named, context, "meta_ad")
+    echoed = {
+        **named,
+        "primary_text": "Meet the Retrospot Padded Seat, a soft seat pad for a wooden chair.",
+        "description": "Retrospot Padded Seat",
+    }
+    assert gate_codes(echoed, context, "meta_ad") == {"content.repeat"}
+    clean = {**echoed, "description": "£19.99 at Hearth & Hook"}
+    assert gate_codes(clean, context, "meta_ad") == set()
+    # an email is written to that customer: the name is welcome there
+    assert "content.personal" not in gate_codes(
+        {**EN_EMAIL, "body": EN_EMAIL["body"].replace("Tom", "Chloe")}, context, "email"
+    )

@@ -10,6 +10,7 @@
   at …");
 - ``content.unfinished``: a gap after an article or connector ("the … team"), or a text that ends on one
   ("I'm here to.");
+- ``content.personal``: an ad (a channel written for an audience) that names the customer;
 - ``content.no_words``: a text without one real word of three letters or more ("M.A.S.");
 - ``content.echo``: a text that repeats four words in a row of a line of the prompt's example answer when none of
   that line's content words is in the customer's facts ("The Glass Lantern gives a soft glow" for a money bank)
@@ -57,6 +58,8 @@ def check_content(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) ->
         return []
     out: list[Violation] = []
     lang = facts.language or "en"
+    if not spec.per_user:
+        out.extend(_check_audience(fields, facts, spec))
     for name, value in fields.items():
         for text in texts_of(value):
             if not text.strip():
@@ -97,6 +100,24 @@ def _check_text(field: str, text: str, lang: str) -> list[Violation]:
         last = m.group(1).lower()
         if last in dangling or (lang == "en" and last == "to" and toks[-2] != "up"):
             out.append(Violation("content.unfinished", field, f"{text.strip()!r} ends on {m.group(1)!r}"))
+    return out
+
+
+def _check_audience(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
+    """An ad is seen by an audience: no customer's first name in it, and no field that only repeats another."""
+    out: list[Violation] = []
+    name = (facts.first_name or "").strip()
+    named = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) if name else None
+    seen: dict[str, str] = {}
+    for field, value in fields.items():
+        for text in texts_of(value):
+            if named is not None and named.search(text):
+                out.append(
+                    Violation("content.personal", field, f"an ad names a customer ({name!r}): it is seen by many")
+                )
+            key = " ".join(text.lower().split()).rstrip(".")
+            if key and field not in ("path1", "path2") and seen.setdefault(key, field) != field:
+                out.append(Violation("content.repeat", field, f"{text.strip()!r} only repeats the {seen[key]}"))
     return out
 
 

@@ -153,7 +153,6 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
         f"Yours for {price}" if price else "",
         f"{format_pct(offer.discount_pct)} Off With Code {offer.code}" if offer.discount_pct and offer.code else "",
         "Free Delivery On Next Order" if "free delivery" in offer.text.lower() else "",
-        f"Picked For {context.first_name}" if context.first_name else "",
         "Picked For You",
         "Take A Closer Look",
     ]
