@@ -154,12 +154,18 @@ def evaluate_engine(
             codes.update(v["code"] for v in hard_first)
             text = result.raw_texts[0] if result.raw_texts else ""
             raw.append(text)
-            fields, _ = read_completion(
-                text,
-                spec,
-                context,
-                slots=engine.uses_slots(channel),
-                fit_lengths=(settings or get_settings()).fit_lengths,
+            # what was checked and would be served; a failing first try re-read for display (a field the token
+            # limit cut off shows here, it was dropped before the checks)
+            fields = (
+                dict(result.fields)
+                if ok and not result.fallback
+                else read_completion(
+                    text,
+                    spec,
+                    context,
+                    slots=engine.uses_slots(channel),
+                    fit_lengths=(settings or get_settings()).fit_lengths,
+                )[0]
             )
             fits.append(length_fit(fields, spec))
             if ok:

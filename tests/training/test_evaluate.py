@@ -117,3 +117,15 @@ def test_evaluate_version_runs_the_real_engine_on_held_out_corpora(
     assert result.channels["google_ads_rsa"].n == 2
     stored = get_version("tiny", url=url).metrics["eval"]
     assert stored["eval_set"] == result.eval_set and stored["n"] == 2
+
+
+def test_examples_show_the_copy_as_checked_not_a_field_the_token_limit_cut(make_context) -> None:
+    """The gallery showed an RSA's third description "Discover the", cut by the token limit and dropped before the
+    checks: the example is the copy as served."""
+    contexts = [make_context(0)]
+    text = (
+        format_fields(teacher_fields(contexts[0], "google_ads_rsa"), "google_ads_rsa") + "\nDESCRIPTION: Discover the"
+    )
+    engine = ScriptedEngine(default=text, version="scripted", finish_reason="length")
+    shown = evaluate_engine(engine, contexts, ["google_ads_rsa"]).channels["google_ads_rsa"].examples[0]
+    assert shown["passed"] and "Discover the" not in shown["fields"]["descriptions"]
