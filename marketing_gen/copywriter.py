@@ -42,6 +42,7 @@ from marketing_gen.llm.sampling import SamplingParams
 from marketing_gen.prompts import (
     build_prompt,
     display_title,
+    for_channel,
     language_of,
     prompt_hash,
     sms_budget,
@@ -248,6 +249,7 @@ def write_copies(
     ``fluency``: the reference model for the gate's fluency rule (``fluency_scorer(settings)``); None skips it."""
     spec = get_channel(channel)
     settings = settings or get_settings()
+    contexts = [for_channel(c, spec) for c in contexts]  # an ad is not told (nor filled with) a customer's name
     results: list[CopyResult] = []
     pending: list[_Job] = []
     few_shot = engine.few_shot_for(spec.name)  # fine-tuned channels are served without the example turn

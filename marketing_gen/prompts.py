@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -229,6 +230,12 @@ def sms_budget(context: UserContext, spec: ChannelSpec) -> int:
     return max(40, min(120, (160 if spec.max_segments == 1 else 153 * spec.max_segments) - overhead))
 
 
+def for_channel(context: UserContext, spec: ChannelSpec) -> UserContext:
+    """The context as a channel may see it: an ad (written for an audience, ``per_user=False``) is not told the
+    customer's name, in training, evaluation and serving alike (ads by theme never had one)."""
+    return context if spec.per_user or context.first_name is None else replace(context, first_name=None)
+
+
 def build_prompt(
     context: UserContext,
     channel: str | ChannelSpec,
@@ -248,6 +255,7 @@ def build_prompt(
     spec = get_channel(channel)
     if not spec.prompt_template:
         raise InvalidRequest(f"channel {spec.name!r} has no prompt template: it is written by marketing_gen.replies")
+    context = for_channel(context, spec)
     brand = context.brand
     variables = {
         "channel": spec,

@@ -7,6 +7,7 @@ human copy is the Amazon catalog's seller copy and real brand replies of the Twi
 from __future__ import annotations
 
 import csv
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -418,3 +419,19 @@ def test_an_ad_that_names_the_customer_or_repeats_a_field_is_caught() -> None:
     assert "content.personal" not in gate_codes(
         {**EN_EMAIL, "body": EN_EMAIL["body"].replace("Tom", "Chloe")}, context, "email"
     )
+
+
+def test_ads_are_written_without_the_customers_name_in_training_and_serving() -> None:
+    """Per-theme ads never had a name; per-user evaluation and training rows gave the model one, and it wrote
+    "Chloe, meet …" into Meta ads. The prompt of an audience channel carries no name, and a {NAME} slot in an ad
+    is never filled with one (the nameless mail-merge rules apply)."""
+    from marketing_gen.prompts import build_prompt
+
+    context = ctx("Chloe", "en-GB", ["Retrospot Padded Seat"])
+    for channel in ("meta_ad", "google_ads_rsa"):
+        assert "Chloe" not in json.dumps(build_prompt(context, channel), ensure_ascii=False)
+    assert "Chloe" in json.dumps(build_prompt(context, "email"), ensure_ascii=False)
+    answer = "PRIMARY_TEXT: {NAME}, meet the {ITEM1}, a soft seat pad.\nHEADLINE: {ITEM1}\nDESCRIPTION: Soft seat pad"
+    engine = ScriptedEngine(default=answer, slot_channels=frozenset({"meta_ad"}))
+    [r] = write_copies([context], "meta_ad", engine, max_regenerations=0)
+    assert not r.fallback and r.fields["primary_text"] == "Meet the Retrospot Padded Seat, a soft seat pad."
