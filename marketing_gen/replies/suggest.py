@@ -325,7 +325,13 @@ def _with_retrieved(
     ]
     ranked = sorted(scored, key=lambda s: -s.score)
     distinct = SERVED_DISTINCT["embedding" if "embedding" in similarity.name else "lexical"]
-    return _without_duplicates(ranked, similarity, min(threshold, distinct), stats)[: plan.k]
+    kept = _without_duplicates(ranked, similarity, min(threshold, distinct), stats)
+    # k suggestions that differ in intent, best first: the best of each intent, then the model's own choices
+    served: list[Suggestion] = []
+    for s in [*kept, *chosen]:
+        if len(served) < plan.k and all(s.intent != t.intent for t in served):
+            served.append(s)
+    return served
 
 
 def consensus(texts: Sequence[str], votes: Sequence[Retrieved], similarity: Similarity) -> list[float]:
