@@ -306,7 +306,7 @@ def _with_retrieved(
     ``CONSENSUS_THREADS`` nearest threads, a retrieved reply ``RETRIEVAL_WEIGHT`` × its thread's similarity more;
     the best k without near-duplicates, best first."""
     votes = retriever.nearest(plan.text, max(CONSENSUS_THREADS, RETRIEVED_PER_REQUEST), min_similarity=-1.0)
-    pool = list(chosen)
+    pool = [s for s in chosen if not s.fallback]  # templates only fill intents nothing else covers
     near: dict[str, float] = {}
     for hit in [h for h in votes[:RETRIEVED_PER_REQUEST] if h.thread_similarity >= retriever.floor]:
         stats.retrieved += 1
