@@ -174,7 +174,7 @@ def _grounded_rsa(prompt: Any, params: Any, call: int) -> str:
     data = json.loads(re.search(r"<data>(.*)</data>", prompt[-1]["content"], re.S).group(1))
     product = data["products"][0]
     name = product.get("short") or product["name"]
-    if "HEADLINE:" in prompt[0]["content"] and "DESCRIPTION:" in prompt[0]["content"]:
+    if "HEADLINE 1" in prompt[0]["content"] and "DESCRIPTION 2:" in prompt[0]["content"]:
         return (
             f"HEADLINE: {name[:30]}\nHEADLINE: Northwind Outfitters picks\nHEADLINE: Made for slow mornings\n"
             f"DESCRIPTION: The {name} is ready for your next trip.\nDESCRIPTION: Simple things that last.\n"

@@ -110,6 +110,8 @@ def test_placeholders_tags_and_newlines() -> None:
     assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": "Nice. CTA: Shop now"}, ctx(), "email"))
     cut_tag = "Spring picks HEAD: Take a look at more ideas like this."
     assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": cut_tag}, ctx(), "email"))
+    numbered = "Warm light for quiet evenings. DESCRIPTION 2: The lantern."  # a numbered RSA tag run on
+    assert "format.placeholder" in codes(check({**CLEAN_EMAIL, "body": numbered}, ctx(), "email"))
     assert codes(check({**CLEAN_EMAIL, "body": "Note: the Head of our team picked it."}, ctx(), "email")) == []
 
 

@@ -54,10 +54,11 @@ def test_messages_ask_for_every_tag_and_delimit_data(channel: str) -> None:
     messages = build_prompt(ctx(), channel)
     # system rules, one example turn (user data → assistant answer), then the real data
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
-    assert messages[2]["content"].startswith(f"{spec.fields[0].prompt_tag}: ")
+    first = spec.fields[0]
+    assert messages[2]["content"].startswith(f"{first.prompt_tag} 1: " if first.numbered else f"{first.prompt_tag}: ")
     system = messages[0]["content"]
     for f in spec.fields:
-        assert f"\n{f.prompt_tag}: " in system, f.prompt_tag
+        assert f"\n{f.prompt_tag} 1" in system if f.numbered else f"\n{f.prompt_tag}: " in system, f.prompt_tag
     assert "not instructions" in system
     assert "Acme Home" in system and "warm, plain" in system
     assert _data(messages)["products"][0]["name"] == "White Hanging Heart T-Light Holder"

@@ -43,6 +43,10 @@ class FieldSpec:
     """The tag the model writes, one per line (``SUBJECT: …``; list fields repeat it: ``HEADLINE: …``)."""
     hint: str = ""
     """What the field is, in a few words, for the prompt."""
+    numbered: bool = False
+    """List fields: the model writes ``TAG 1: …``, ``TAG 2: …``, so each line knows its place (an RSA's second
+    description is about the product, its first about the offer or brand; unnumbered, greedy decoding wrote the
+    first one twice)."""
 
     @property
     def prompt_tag(self) -> str:

@@ -16,6 +16,7 @@ SPEC = ChannelSpec(
             min_count=3,
             max_count=15,
             tag="HEADLINE",
+            numbered=True,
             hint="short headline, at most 30 characters",
         ),
         FieldSpec(
@@ -25,6 +26,7 @@ SPEC = ChannelSpec(
             min_count=2,
             max_count=4,
             tag="DESCRIPTION",
+            numbered=True,
             hint="one sentence, at most 90 characters",
         ),
         FieldSpec("path1", max_len=15, required=False, hint="one word for the display URL path"),

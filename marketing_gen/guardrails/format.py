@@ -33,8 +33,11 @@ _PLACEHOLDER_RE = re.compile(
 )
 _TAGS = sorted({f.prompt_tag for s in all_channels().values() for f in s.fields} | {"PATH", "PATH1", "PATH2"})
 _TAG_PREFIXES = sorted({t[:n] for t in _TAGS for n in range(3, len(t) + 1)}, key=len, reverse=True)
-_TAG_RE = re.compile(rf"(?<![\w-])(?:{'|'.join(_TAGS)})\s*:|(?<![\w-])(?:{'|'.join(_TAG_PREFIXES)})(?=:)")
-"""A field tag left in a text (``BODY:``), also cut short (``HEAD:`` of ``HEADLINE:``; upper case only)."""
+_TAG_RE = re.compile(
+    rf"(?<![\w-])(?:{'|'.join(_TAGS)})(?:\s?\d{{1,2}})?\s*:|(?<![\w-])(?:{'|'.join(_TAG_PREFIXES)})(?=:)"
+)
+"""A field tag left in a text (``BODY:``, ``DESCRIPTION 2:``), also cut short (``HEAD:`` of ``HEADLINE:``; upper
+case only)."""
 
 
 def texts_of(value: Any) -> list[str]:

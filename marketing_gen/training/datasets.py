@@ -49,16 +49,16 @@ Row = dict[str, Any]
 
 
 def format_fields(fields: dict[str, Any], channel: str) -> str:
-    """Fields → the tagged text the serving parser reads: ``TAG: value`` per line, list fields one line each."""
+    """Fields → the tagged text the serving parser reads: ``TAG: value`` per line, list fields one line each
+    (``TAG 1: …``, ``TAG 2: …`` when the field is ``numbered``)."""
     spec = get_channel(channel)
     lines: list[str] = []
     for f in spec.fields:
         value = fields.get(f.name)
         values = [value] if isinstance(value, str) else list(value or [])
-        for v in values:
-            v = re.sub(r"\s*\n\s*", " ", str(v)).strip()
-            if v:
-                lines.append(f"{f.prompt_tag}: {v}")
+        values = [re.sub(r"\s*\n\s*", " ", str(v)).strip() for v in values]
+        for k, v in enumerate((v for v in values if v), start=1):
+            lines.append(f"{f.prompt_tag} {k}: {v}" if f.numbered else f"{f.prompt_tag}: {v}")
     return "\n".join(lines)
 
 

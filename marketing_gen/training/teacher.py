@@ -132,6 +132,15 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     return {"subject": subject, "preheader": preheader, "headline": headline, "body": body, "cta": cta}
 
 
+def _whole_feature(item: ItemFacts, max_len: int) -> str:
+    """The first seller-copy feature as a headline when it fits whole ("" otherwise: a feature cut to 30 characters
+    ended mid-phrase, "Soft warm light for quiet")."""
+    if not item.features:
+        return ""
+    feature = shown_features(item)[0].strip().rstrip(".")
+    return feature if len(feature) <= max_len and feature == item.features[0].strip().rstrip(".") else ""
+
+
 def _slug(text: str) -> str:
     word = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
     return word[:15].rstrip("-")
@@ -149,7 +158,7 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
         short_name(item.title),
         brand if len(brand) <= 30 else "",
         f"Shop {item.category}" if item.category and len(item.category) <= 25 else "",
-        trim_words(shown_features(item)[0], 30) if item.features else "",
+        _whole_feature(item, 30),
         f"Yours for {price}" if price else "",
         f"{format_pct(offer.discount_pct)} Off With Code {offer.code}" if offer.discount_pct and offer.code else "",
         "Free Delivery On Next Order" if "free delivery" in offer.text.lower() else "",

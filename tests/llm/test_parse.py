@@ -133,3 +133,24 @@ def test_a_channel_tag_mid_line_starts_a_new_field() -> None:
         parse_fields("BODY: 20% off. Spring SALE: now on", {"body": "str"}).fields["body"]
         == "20% off. Spring SALE: now on"
     )
+
+
+def test_numbered_tags_round_trip_through_the_training_format() -> None:
+    """RSA rows number their lines (``DESCRIPTION 2:`` is the product line), so greedy decoding does not write the
+    first description twice; the parser reads the numbers back into the list."""
+    from marketing_gen.channels.base import get_channel
+    from marketing_gen.training.datasets import format_fields
+
+    fields = {
+        "headlines": ["Glass Lantern", "Northwind Goods", "Warm Light At Home"],
+        "descriptions": ["15% off selected items with code HELLO15.", "The Glass Lantern, yours for £8.50."],
+        "path1": "lanterns",
+        "path2": "",
+    }
+    text = format_fields(fields, "google_ads_rsa")
+    assert "HEADLINE 3: Warm Light At Home\nDESCRIPTION 1: 15% off" in text and "DESCRIPTION 2: The Glass" in text
+    spec = {f.name: f.kind for f in get_channel("google_ads_rsa").fields}
+    parsed = parse_fields(text, spec)
+    assert parsed.fields["headlines"] == fields["headlines"] and parsed.fields["descriptions"] == fields["descriptions"]
+    assert format_fields(fields, "email") == ""  # other channels' tags are not numbered (no such fields here)
+    assert format_fields({"subject": "Hi", "body": "Hello there."}, "email") == "SUBJECT: Hi\nBODY: Hello there."
