@@ -35,7 +35,7 @@ def slot_values(context: UserContext) -> dict[str, str]:
         short, title = short_name(item.title), display_title(item.title)
         if short:
             values[f"ITEM{n}"] = short
-        if title and title != short:
+        if title:  # also when it is the short name: then {TITLE1} and {ITEM1} are the same words
             values[f"TITLE{n}"] = title
         price = format_price(item.price, item.currency, context.locale)
         if price:

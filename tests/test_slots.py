@@ -147,3 +147,15 @@ def test_the_offer_is_a_slot_filled_with_the_campaigns_own_words() -> None:
         "TITLE: Meet the {ITEM1}\nBODY: {OFFER}.", get_channel("push"), build_context(0), slots=True
     )
     assert fields["body"] == "{OFFER}." and [v.code for v in found] == ["format.slot"]
+
+
+def test_title_slot_is_filled_when_the_title_is_the_short_name() -> None:
+    """The demo model wrote {TITLE1} for a short title ("Kneeling Pad"): it is the same words, not a finding."""
+    context = build_context(0)
+    values = slot_values(context)
+    assert values["TITLE1"] == values["ITEM1"] == "Glass Hanging Lantern"
+    assert slotify_text("Meet the Glass Hanging Lantern.", context) == "Meet the {ITEM1}."  # training keeps ITEM
+    fields, found = read_completion(
+        "TITLE: Meet the {TITLE1}\nBODY: The {ITEM1} is {PRICE1}.", get_channel("push"), context, slots=True
+    )
+    assert fields["title"] == "Meet the Glass Hanging Lantern" and found == []

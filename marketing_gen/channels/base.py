@@ -43,6 +43,8 @@ class FieldSpec:
     """The tag the model writes, one per line (``SUBJECT: …``; list fields repeat it: ``HEADLINE: …``)."""
     hint: str = ""
     """What the field is, in a few words, for the prompt."""
+    aliases: tuple[str, ...] = ()
+    """Other tags read as this field (the tags older models were trained to write)."""
     numbered: bool = False
     """List fields: the model writes ``TAG 1: …``, ``TAG 2: …``, so each line knows its place (an RSA's second
     description is about the product, its first about the offer or brand; unnumbered, greedy decoding wrote the
@@ -109,8 +111,10 @@ class ChannelSpec:
         return {f.name: f.kind for f in self.fields}
 
     def parse_aliases(self) -> dict[str, str]:
-        """Prompt tag → field name, for tags that differ from the field name (``TEXT`` → ``primary_text``)."""
-        return {f.tag: f.name for f in self.fields if f.tag and f.tag.lower() != f.name}
+        """Prompt tag → field name, for tags that differ from the field name, and each field's ``aliases``
+        (a Meta ad's ``TEXT`` → ``primary_text``)."""
+        tags = {f.tag: f.name for f in self.fields if f.tag and f.tag.lower() != f.name}
+        return tags | {alias: f.name for f in self.fields for alias in f.aliases}
 
 
 def get_channel(name: str | ChannelSpec) -> ChannelSpec:

@@ -6,7 +6,9 @@ SPEC = ChannelSpec(
     headline_field="headline",
     name="meta_ad",
     fields=(
-        FieldSpec("primary_text", max_len=125, tag="TEXT", hint="the ad text, one or two sentences"),
+        # PRIMARY_TEXT, not TEXT: an SMS answers "TEXT:", and a small model that starts both the same way wrote
+        # SMS copy (with the customer's name, no headline) for Meta prompts; TEXT is still read (older models).
+        FieldSpec("primary_text", max_len=125, aliases=("TEXT",), hint="the ad text, one or two sentences"),
         FieldSpec("headline", max_len=40, hint="short headline"),
         FieldSpec("description", max_len=30, hint="a few words under the headline"),
     ),

@@ -71,24 +71,31 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     features = [f for f in features if f]
     price = format_price(item.price, item.currency)
     interest = context.interests[0].lower() if context.interests else ""
+    # With a first name, every subject carries it: greedy decoding writes the commonest phrasing, and a subject
+    # without the name was the same for every user of an item ("Picked for you: Folding Camp Chair" × 5).
+    named = [
+        f"{name}, meet the {short}",
+        f"{name}, a new idea from {brand}: {short}",
+        f"{name}, this {short} is for you",
+        f"{name}, the {short} is for you",
+    ]
     subject = _pick(
         rng,
-        [
-            f"{name}, meet the {short}" if name else "",
+        named
+        if name
+        else [
             f"Picked for you: {short}",
             f"{short} from {brand}",
-            f"{name}, a new idea from {brand}: {short}" if name else "",
             f"For your {interest} shelf: {short}" if interest else "",
-            f"{name}, this {short} is for you" if name else "",
         ],
         50,
-    )
+    ) or _pick(rng, [f"Picked for you: {short}", f"{short} from {brand}"], 50)
     preheader = _pick(
         rng,
         [
             *(f for f in features[:2] if 40 <= len(f) <= 90),
             f"A closer look at {short}, picked for you by {brand}.",
-            f"We picked {short} with you in mind.",
+            f"We picked the {short} with you in mind at {brand}.",
             f"Something new for your love of {interest}, picked by {brand}." if interest else "",
         ],
         90,

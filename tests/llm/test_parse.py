@@ -154,3 +154,25 @@ def test_numbered_tags_round_trip_through_the_training_format() -> None:
     assert parsed.fields["headlines"] == fields["headlines"] and parsed.fields["descriptions"] == fields["descriptions"]
     assert format_fields(fields, "email") == ""  # other channels' tags are not numbered (no such fields here)
     assert format_fields({"subject": "Hi", "body": "Hello there."}, "email") == "SUBJECT: Hi\nBODY: Hello there."
+
+
+def test_meta_ads_answer_primary_text_and_older_models_text_still_parses() -> None:
+    """An SMS answers ``TEXT:``; a Meta ad now answers ``PRIMARY_TEXT:`` so a small model does not start both alike
+    (the demo model wrote SMS copy for Meta prompts); ``TEXT:`` of models trained before is still read."""
+    from training.conftest import build_context
+
+    from marketing_gen.channels.base import get_channel
+    from marketing_gen.prompts import build_prompt
+    from marketing_gen.training.datasets import format_fields
+
+    spec = get_channel("meta_ad")
+    system = build_prompt(build_context(0), "meta_ad", few_shot=False)[0]["content"]
+    assert "\nPRIMARY_TEXT: " in system and "\nTEXT: " not in system
+    fields = {"primary_text": "Meet the Glass Lantern.", "headline": "Warm light", "description": "£8.50 at Acme"}
+    assert format_fields(fields, "meta_ad").startswith("PRIMARY_TEXT: Meet the Glass Lantern.\nHEADLINE: ")
+    for text in (
+        format_fields(fields, "meta_ad"),
+        "TEXT: Meet the Glass Lantern.\nHEADLINE: Warm light\nDESCRIPTION: £8.50 at Acme",
+    ):
+        parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
+        assert parsed.ok and parsed.fields == fields

@@ -180,6 +180,18 @@ def test_teacher_headlines_follow_the_item_so_users_rarely_share_one(make_contex
         assert len(set(heads)) >= 5, (channel, heads)
 
 
+def test_teacher_email_subjects_carry_the_first_name_so_users_of_one_item_differ(make_context) -> None:
+    """Greedy decoding writes the teacher's commonest phrasing; "Picked for you: Folding Camp Chair" went to five
+    demo users of that chair. With a first name every subject carries it; without one the subject still names the
+    item."""
+    for n in range(12):
+        context = make_context(n)
+        subject = teacher_fields(context, "email", n % 2)["subject"]
+        assert context.first_name and subject.startswith(f"{context.first_name}, "), subject
+        nameless = teacher_fields(replace(context, first_name=None), "email", n % 2)
+        assert not nameless["subject"].startswith(",") and context.first_name not in nameless["subject"]
+
+
 @pytest.mark.parametrize("locale", ["en-GB", "de-DE", "fr-FR", "es-ES"])
 def test_push_titles_name_the_item_so_only_users_of_the_same_item_share_one(make_context, locale: str) -> None:
     """The demo's push titles were all "Picked for you" (duplicate rate 100 %): a title now names the item."""
