@@ -268,7 +268,6 @@ def build_prompt(
         "sms_budget": sms_budget(context, spec),
         "slots": slots,
         "has_code": bool(context.offer.code),
-        "has_offer": bool(context.offer.text.strip()),
         "data": data_block(build_data(context, extra)),
     }
     template = template_environment(settings).get_template(spec.prompt_template)

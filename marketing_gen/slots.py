@@ -1,12 +1,12 @@
-"""Facts by construction: slots the model writes in place of names, titles, prices and the offer.
+"""Facts by construction: slots the model writes in place of names, titles, prices and the offer code.
 
 A model trained with slots writes ``{NAME}``, ``{ITEM1}`` (the first product's short name), ``{TITLE1}`` (its
-display title, when longer), ``{PRICE1}``, ``{CODE}`` and ``{OFFER}`` (the campaign's offer text); code fills each
-slot with the exact string after generation (``fill``), so a customer's name or a product's title can never be
-misspelt or invented. Training rows are made the other way round (``slotify``: every exact occurrence of a fact
-becomes its slot), so train = serve holds: the same prompt (``prompts.build_prompt(..., slots=True)`` adds the rule
-line) and completions with slots. A slot the context cannot fill (``{ITEM3}`` for a user with two items, a typo like
-``{ITM1}``) stays in the text and is a hard finding (``fidelity.slot``): the copy is regenerated, never sent.
+display title), ``{PRICE1}`` and ``{CODE}``; code fills each slot with the exact string after generation (``fill``),
+so a customer's name or a product's title can never be misspelt or invented. Training rows are made the other way
+round (``slotify``: every exact occurrence of a fact becomes its slot), so train = serve holds: the same prompt
+(``prompts.build_prompt(..., slots=True)`` adds the rule line) and completions with slots. A slot the context cannot
+fill (``{ITEM3}`` for a user with two items, a typo like ``{ITM1}``) stays in the text and is a hard finding
+(``fidelity.slot``): the copy is regenerated, never sent.
 
 Owns the slot names, their values for a context, filling and slotifying. Does not prompt nor check.
 """
@@ -42,28 +42,13 @@ def slot_values(context: UserContext) -> dict[str, str]:
             values[f"PRICE{n}"] = price
     if context.offer.code:
         values["CODE"] = context.offer.code
-    offer = offer_text(context)
-    if offer:
-        values["OFFER"] = offer
     return values
-
-
-def offer_text(context: UserContext) -> str:
-    """The campaign's offer as a sentence's words, capitalised, without the final stop ("" when none).
-
-    A slot, because the offer is the fact small models mixed up most: trained on several stores' offers, the demo
-    model wrote "Free delivery on your next order" into emails of a campaign that granted 15 % off."""
-    text = context.offer.text.strip().rstrip(".").strip()
-    return text[:1].upper() + text[1:]
 
 
 def _spellings(context: UserContext) -> list[tuple[str, str]]:
     """(text, slot) pairs to replace when slotifying, longest text first: each slot's value, and for prices also
     the locale-free form (teacher copy prints prices without the locale)."""
     pairs = [(value, key) for key, value in slot_values(context).items()]
-    offer = context.offer.text.strip().rstrip(".").strip()
-    if offer:  # as the campaign wrote it, too (the teacher capitalises it at a sentence's start)
-        pairs.append((offer, "OFFER"))
     for n, item in enumerate(context.items[:MAX_ITEMS], start=1):
         plain = format_price(item.price, item.currency)
         if plain:
@@ -113,24 +98,7 @@ def fill_text(text: str, values: Mapping[str, str]) -> str:
         return m.group(0) if not value.lower().startswith("the ") else "{" + m.group(2) + "}"
 
     text = _ARTICLE_BEFORE.sub(one_article, text)
-
-    def value_of(m: re.Match[str]) -> str:
-        value = values.get(m.group(1), m.group(0))
-        if m.group(1) == "OFFER" and _mid_sentence(text[: m.start()]) and not _acronym(value):
-            return value[:1].lower() + value[1:]  # "Enjoy {OFFER}." → "Enjoy free delivery …"
-        return value
-
-    return SLOT.sub(value_of, text)
-
-
-def _mid_sentence(before: str) -> bool:
-    before = before.rstrip()
-    return bool(before) and before[-1] not in ".!?:\n"
-
-
-def _acronym(value: str) -> bool:
-    first = value.split(" ", 1)[0]
-    return len(first) > 1 and first.isupper()
+    return SLOT.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def fill(fields: Mapping[str, Any], context: UserContext) -> dict[str, Any]:
@@ -154,4 +122,4 @@ def _map(value: Any, fn: Any) -> Any:
     return fn(value) if isinstance(value, str) else value
 
 
-__all__ = ["SLOT", "fill", "fill_text", "offer_text", "slot_values", "slotify", "slotify_text", "unfilled"]
+__all__ = ["SLOT", "fill", "fill_text", "slot_values", "slotify", "slotify_text", "unfilled"]

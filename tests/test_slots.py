@@ -128,27 +128,6 @@ def test_one_article_before_a_title_that_starts_with_the() -> None:
     assert fill_text("Meet the {ITEM2}.", values) == "Meet the Enamel Camping Mug."
 
 
-def test_the_offer_is_a_slot_filled_with_the_campaigns_own_words() -> None:
-    """The demo model wrote "Free delivery on your next order" (another training store's offer) into emails of a
-    campaign that granted 15 % off; as a slot the offer is the campaign's, or the copy is refused."""
-    offer = Offer(text="15% off selected items with code HELLO15", discount_pct=Decimal("15"), code="HELLO15")
-    context = build_context(0, offer=offer)
-    assert slot_values(context)["OFFER"] == "15% off selected items with code HELLO15"
-    teacher = "Hi Alice, the Glass Hanging Lantern is £12.50. 15% off selected items with code HELLO15."
-    assert slotify_text(teacher, context) == "Hi {NAME}, the {ITEM1} is {PRICE1}. {OFFER}."  # the whole offer
-    free = build_context(0, offer=Offer(text="free delivery on your next order"))
-    values = slot_values(free)
-    assert fill_text("{OFFER}. Enjoy {OFFER}, {NAME}.", values) == (
-        "Free delivery on your next order. Enjoy free delivery on your next order, Alice."
-    )
-    assert slotify_text("Free delivery on your next order.", free) == "{OFFER}."
-    # no offer in the campaign: the slot cannot be filled, a hard finding (regenerated, never sent)
-    fields, found = read_completion(
-        "TITLE: Meet the {ITEM1}\nBODY: {OFFER}.", get_channel("push"), build_context(0), slots=True
-    )
-    assert fields["body"] == "{OFFER}." and [v.code for v in found] == ["format.slot"]
-
-
 def test_title_slot_is_filled_when_the_title_is_the_short_name() -> None:
     """The demo model wrote {TITLE1} for a short title ("Kneeling Pad"): it is the same words, not a finding."""
     context = build_context(0)
