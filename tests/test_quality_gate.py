@@ -166,6 +166,13 @@ def test_clean_copy_is_sendable() -> None:
              "body": "Hello Mohammed! The Philips Hue White Smart Bulb gives a warm glow you can set from your phone."},
             {"content.unfinished"},
         ),
+        # SMS "… 10% off with code. Reply STOP": the demo model left the code out (this session's demo)
+        (
+            "sms",
+            ctx("Sean", "en-GB", ["Galvanised Watering Can 5 L"], brand="Northwind Goods"),
+            {"text": "Northwind Goods: the Galvanised Watering Can 5 L. 10% off with code. Reply STOP to opt out"},
+            {"content.unfinished"},
+        ),
         # SMS "Spring picks SUBSTITUTE: Découvrez." to an English-speaking customer
         (
             "sms",
@@ -194,6 +201,12 @@ def test_each_quoted_rule_stays_quiet_on_the_corrected_copy() -> None:
         "cta": "Découvrir",
     }
     assert gate_codes(fr_email, fr, "email") == set()
+    sms = {
+        "text": "Northwind Goods: the Galvanised Watering Can 5 L. 10% off with code SPRING10. Reply STOP to opt out"
+    }
+    assert (
+        gate_codes(sms, ctx("Sean", "en-GB", ["Galvanised Watering Can 5 L"], brand="Northwind Goods"), "sms") == set()
+    )
     push = {"title": "Merino Base Layer", "body": "Warm core layer for cold mornings."}
     assert gate_codes(push, ctx("Tom", "en-GB", ["Merino Base Layer"]), "push") == set()
     ads = {

@@ -50,6 +50,10 @@ for."; German separable particles may: "Schau dir … an."). English "to" counts
 _LAST_WORD_RE = re.compile(r"([^\W\d_]+)[\s.!?…,;:)\]\"'»”’]*$")
 _GAP_RE = re.compile(r"(\w+)\s*(?:…|\.\.\.)(?=\s*\w)")
 """A gap: an ellipsis right after an article or connector, with text going on ("by the … team")."""
+_CODE_GAP_RE = re.compile(
+    r"\b(?:code|código|codice|gutscheincode|rabattcode|kortingscode)\s*(?:[.!?;,]|$)", re.IGNORECASE
+)
+""""code" with no code after it: "10% off with code. Reply STOP …" (an SMS of the demo model, marked sendable)."""
 
 
 def check_content(fields: Mapping[str, Any], facts: Facts, spec: ChannelSpec) -> list[Violation]:
@@ -94,7 +98,9 @@ def _check_text(field: str, text: str, lang: str) -> list[Violation]:
             break
     dangling = _DANGLING_END.get(lang, frozenset())
     gap = _GAP_RE.search(text)
-    if gap and gap.group(1).lower() in dangling:
+    if _CODE_GAP_RE.search(text):
+        out.append(Violation("content.unfinished", field, f"{text.strip()!r} says 'code' without one"))
+    elif gap and gap.group(1).lower() in dangling:
         out.append(Violation("content.unfinished", field, f"{text.strip()!r} has a gap (…)"))
     elif len(toks) >= 2 and (m := _LAST_WORD_RE.search(text)):
         last = m.group(1).lower()
