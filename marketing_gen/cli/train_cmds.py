@@ -364,7 +364,14 @@ def eval_copy_cmd(
     examples = max(3, GALLERY_USERS) if gallery is not None else 3
     evals = [
         evaluate_version(
-            m, settings=settings, channels=chans, n=n, store=not no_store, data_dir=data_dir, examples=examples
+            m,
+            settings=settings,
+            channels=chans,
+            n=n,
+            store=not no_store,
+            data_dir=data_dir,
+            examples=examples,
+            progress=lambda line: click.echo(line, err=True),  # minutes per model on a CPU: say where it is
         )
         for m in names
     ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,9 +120,11 @@ def evaluate_engine(
     settings: Settings | None = None,
     examples: int = 3,
     fluency: Scorer | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ModelEval:
     """First-try metrics of ``engine`` per channel, through the copywriter's production path (``fluency``: the
-    quality gate's reference model, None to leave the fluency rule out)."""
+    quality gate's reference model, None to leave the fluency rule out; ``progress``: told each channel's result
+    as it is done)."""
     from marketing_gen.copywriter import read_completion, write_copies
     from marketing_gen.guardrails import passes, sendable
 
@@ -197,6 +199,12 @@ def evaluate_engine(
             top_violations=dict(codes.most_common(6)),
             examples=shown,
         )
+        if progress is not None:
+            done = per_channel[channel]
+            progress(
+                f"{engine.version} {channel}: n {n}, pass {done.pass_rate:.0%}, sendable {done.sendable_rate:.0%} "
+                f"({seconds:.0f} s; {len(per_channel)}/{len(channels)} channels)"
+            )
     return ModelEval(model=engine.version, eval_set=eval_set_id(contexts), n=len(contexts), channels=per_channel)
 
 
@@ -210,9 +218,11 @@ def evaluate_version(
     data_dir: Path | None = None,
     fluency: bool = True,
     examples: int = 3,
+    progress: Callable[[str], None] | None = None,
 ) -> ModelEval:
     """Load a registered version, evaluate it on ``n`` held-out contexts, store the metrics on it (``fluency``:
-    score fluency with ``settings.fluency_model`` as part of the quality gate)."""
+    score fluency with ``settings.fluency_model`` as part of the quality gate; ``progress``: see
+    ``evaluate_engine``)."""
     from marketing_gen.copywriter import fluency_scorer
     from marketing_gen.llm.engine import Engine
     from marketing_gen.versions.registry import get_version
@@ -221,7 +231,9 @@ def evaluate_version(
     engine = Engine.from_path(version.path, settings=settings, version=version.name)
     contexts = held_out_contexts(n, data_dir=data_dir, settings=settings)
     scorer = fluency_scorer(settings) if fluency else None
-    result = evaluate_engine(engine, contexts, channels, settings=settings, fluency=scorer, examples=examples)
+    result = evaluate_engine(
+        engine, contexts, channels, settings=settings, fluency=scorer, examples=examples, progress=progress
+    )
     if store:
         store_eval(name, result, settings=settings)
     return result

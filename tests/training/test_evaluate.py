@@ -113,8 +113,12 @@ def test_evaluate_version_runs_the_real_engine_on_held_out_corpora(
     register_version("tiny", str(long_tiny_model_dir), kind="base", url=url)
     contexts = held_out_contexts(2, data_dir=data_dir)
     assert len(contexts) == 2
-    result = evaluate_version("tiny", settings=get_settings(), channels=["google_ads_rsa"], n=2, data_dir=data_dir)
+    said: list[str] = []
+    result = evaluate_version(
+        "tiny", settings=get_settings(), channels=["google_ads_rsa"], n=2, data_dir=data_dir, progress=said.append
+    )
     assert result.channels["google_ads_rsa"].n == 2
+    assert len(said) == 1 and said[0].startswith("tiny google_ads_rsa: n 2, pass ") and "1/1 channels" in said[0]
     stored = get_version("tiny", url=url).metrics["eval"]
     assert stored["eval_set"] == result.eval_set and stored["n"] == 2
 
