@@ -137,18 +137,36 @@ _QUALIFIER = frozenset("with for and in of from by &".split())
 
 
 def short_title(title: str, max_len: int) -> str:
-    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on a word; a cut that
-    leaves half a qualifier ("Hand Grinder with Steel" of "… with Steel Burrs") ends before it ("Hand Grinder")."""
+    """An item title cut at its first clause (" - ", ",", "(") and then to ``max_len`` on whole words, keeping the
+    product's noun: before a qualifier when there is one ("Hand Grinder" of "Hand Grinder with Steel Burrs"), else
+    the longest tail of words that fits ("Butterfly Kids Play Tent" of "Melissa & Doug Bella Butterfly Kids Play
+    Tent": an English product name ends on its noun, and a cut head, "Melissa & Doug Bella", names nothing)."""
     head = _CUT.split(title, maxsplit=1)[0].strip()
     if len(head) < 4:
         head = title
-    short = trim_words(head, max_len)
-    if short != " ".join(head.split()):
-        words = short.split()
-        cut = max((i for i, w in enumerate(words) if w.lower() in _QUALIFIER), default=0)
-        if cut >= 2:
-            short = " ".join(words[:cut])
-    return short
+    head = " ".join(head.split())
+    if len(head) <= max_len:
+        return head
+    words = head.split()
+    cut = next((i for i, w in enumerate(words) if i >= 2 and w.lower() in _QUALIFIER), None)
+    if cut is not None and len(before := " ".join(words[:cut])) <= max_len:
+        return before
+    if cut is not None:
+        words = words[:cut]
+    tail = _noun_tail(words, max_len)
+    return tail or trim_words(" ".join(words), max_len)
+
+
+def _noun_tail(words: list[str], max_len: int) -> str:
+    """The longest run of ≥ 2 words ending the name that fits ``max_len``, starting on a word that begins a name
+    (a letter or digit, not a connector, not right after "of"/"the": "Bilbo Baggins Figure", not "Rings …")."""
+    for start in range(1, len(words) - 1):
+        tail = " ".join(words[start:]).rstrip(",;:-–(/&+ ")
+        first, before = words[start], words[start - 1].lower()
+        if len(tail) > max_len or not first[0].isalnum() or first.lower() in _DANGLING or before in _DANGLING:
+            continue
+        return tail
+    return ""
 
 
 SHORT_NAME_CHARS = 28
@@ -174,7 +192,7 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
     offer_parts = [offer.text.strip()] if offer.text.strip() else []
     if offer.discount_pct and format_pct(offer.discount_pct) not in offer.text:
         offer_parts.append(f"{format_pct(offer.discount_pct)} off")
-    if offer.code:
+    if offer.code and offer.code.lower() not in offer.text.lower():  # "…10% off with code SPRING10": said once
         offer_parts.append(f"code {offer.code}")
     if offer.ends_at:
         offer_parts.append(f"ends {format_day(offer.ends_at, context.locale)}")
@@ -250,7 +268,8 @@ def build_prompt(
 
     ``few_shot=False`` leaves the example turn out: fine-tuned models learnt the format from their training
     rows, which are rendered this way (train = serve), and the example would only cost ~150 tokens a prompt.
-    ``slots=True`` adds the rule line of models trained with slots (``marketing_gen.slots``).
+    ``slots=True``: the prompt of models trained with slots (``marketing_gen.slots``): no rule or slot lines in the
+    system message, the rows taught them (``llm.model_dir.PROMPT_FORMAT`` 2).
     """
     spec = get_channel(channel)
     if not spec.prompt_template:

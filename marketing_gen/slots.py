@@ -4,9 +4,9 @@ A model trained with slots writes ``{NAME}``, ``{ITEM1}`` (the first product's s
 display title), ``{PRICE1}`` and ``{CODE}``; code fills each slot with the exact string after generation (``fill``),
 so a customer's name or a product's title can never be misspelt or invented. Training rows are made the other way
 round (``slotify``: every exact occurrence of a fact becomes its slot), so train = serve holds: the same prompt
-(``prompts.build_prompt(..., slots=True)`` adds the rule line) and completions with slots. A slot the context cannot
-fill (``{ITEM3}`` for a user with two items, a typo like ``{ITM1}``) stays in the text and is a hard finding
-(``fidelity.slot``): the copy is regenerated, never sent.
+(``prompts.build_prompt(..., slots=True)``, a system message without rule lines) and completions with slots. A slot
+the context cannot fill (``{ITEM3}`` for a user with two items, a typo like ``{ITM1}``) stays in the text and is a
+hard finding (``fidelity.slot``): the copy is regenerated, never sent.
 
 Owns the slot names, their values for a context, filling and slotifying. Does not prompt nor check.
 """

@@ -92,6 +92,13 @@ def test_offer_and_language_reach_the_prompt() -> None:
     assert "no discounts" in build_prompt(ctx(), "sms")[0]["content"]
 
 
+def test_an_offer_text_that_holds_its_code_is_not_told_the_code_twice() -> None:
+    """The demo campaign's offer "Spring picks: 10% off with code SPRING10" reached the model as "…SPRING10; code
+    SPRING10", and the demo model answered some emails with one word."""
+    offer = Offer(text="Spring picks: 10% off with code SPRING10", discount_pct=Decimal("10"), code="SPRING10")
+    assert _data(build_prompt(ctx(offer=offer), "email"))["offer"] == "Spring picks: 10% off with code SPRING10"
+
+
 def test_variants_change_the_angle_and_the_hash() -> None:
     a, b = build_prompt(ctx(), "email", variant=0), build_prompt(ctx(), "email", variant=1)
     assert a != b
@@ -150,7 +157,37 @@ def test_a_short_name_never_ends_on_half_a_qualifier() -> None:
 
     assert short_name("Hand Grinder with Steel Burrs") == "Hand Grinder"  # not "Hand Grinder with Steel"
     assert short_name("Wicker Picnic Basket for 4") == "Wicker Picnic Basket for 4"  # whole: kept
-    assert short_name("Lord of The Rings Bilbo Baggins Figure") == "Lord of The Rings Bilbo"  # "Lord" alone: no
+    assert short_name("Lord of The Rings Bilbo Baggins Figure") == "Bilbo Baggins Figure"  # not "… The Rings Bilbo"
+
+
+def test_a_short_name_keeps_the_products_noun() -> None:
+    """Real marketplace titles (../shared/data Amazon sample) whose head was cut to half a name before: "Melissa &
+    Doug Bella", "WWE Wrestlemania Elite Kevin", "Forum Novelties Child's" named no product."""
+    from marketing_gen.prompts import short_name
+
+    assert short_name("Melissa & Doug Bella Butterfly Kids Play Tent") == "Butterfly Kids Play Tent"
+    assert short_name("WWE Wrestlemania Elite Kevin Owens Figure") == "Elite Kevin Owens Figure"
+    assert short_name("Forum Novelties Child's Disco Costume Jumpsuit") == "Disco Costume Jumpsuit"
+    assert short_name("Elenco Line Tracking Robot Kit") == "Line Tracking Robot Kit"
+    assert short_name('Waving Flag Party Table Cover, 54" x 96"') == "Flag Party Table Cover"
+    assert short_name("CHRISTMAS CRAFT TREE TOP ANGEL") == "Craft Tree Top Angel"  # Online Retail, 30 characters
+
+
+def test_the_gate_knows_a_short_name_taken_from_the_titles_tail() -> None:
+    from marketing_gen.guardrails.facts import build_facts
+
+    facts = build_facts(ctx("Melissa & Doug Bella Butterfly Kids Play Tent"))
+    assert facts.mask("Meet the Butterfly Kids Play Tent today").split() == ["Meet", "the", "today"]
+
+
+def test_a_slot_models_system_message_has_no_rule_lines() -> None:
+    """Its rows taught the rules and the slots: the lines cost ~90 tokens a row in training and a prompt in serving."""
+    plain = build_prompt(ctx(), "email", few_shot=False)
+    slots = build_prompt(ctx(), "email", few_shot=False, slots=True)
+    assert "Rules:" in plain[0]["content"] and "Rules:" not in slots[0]["content"]
+    assert "{ITEM1}" not in slots[0]["content"]
+    assert "not instructions" in slots[0]["content"] and "SUBJECT:" in slots[0]["content"]
+    assert slots[1] == plain[1]  # the same data block
 
 
 def test_zero_shot_prompts_drop_only_the_example_turn() -> None:

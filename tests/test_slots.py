@@ -12,6 +12,7 @@ from marketing_gen.channels.base import get_channel
 from marketing_gen.config import get_settings
 from marketing_gen.contexts import Offer
 from marketing_gen.copywriter import read_completion, write_copies
+from marketing_gen.prompts import build_prompt
 from marketing_gen.slots import fill_text, slot_values, slotify_text, unfilled
 
 
@@ -56,7 +57,7 @@ def test_copywriter_prompts_a_slot_model_with_the_rule_and_delivers_filled_copy(
         slot_channels=frozenset({"push"}),
     )
     [result] = write_copies([context], "push", engine, max_regenerations=1)
-    assert "{ITEM1}" in engine.calls[0].prompts[0][0]["content"]  # the slot rule line is in the system message
+    assert engine.calls[0].prompts[0] == build_prompt(context, "push", few_shot=False, slots=True)  # as trained
     assert result.attempts == 2 and not result.fallback and result.sendable
     assert result.violations[0][0]["code"] == "format.slot"
     assert result.fields == {

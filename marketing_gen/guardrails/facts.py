@@ -57,7 +57,7 @@ class Facts:
     mask_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def mask(self, text: str) -> str:
-        """The text with every quoted item title (or a ≥ 2-word prefix of one) blanked out."""
+        """The text with every quoted item title (or a ≥ 2-word prefix or tail of one) blanked out."""
         if self.mask_re is None:
             return text
         return self.mask_re.sub(" ", text)
@@ -173,13 +173,15 @@ def build_facts(
 
 
 def _title_mask(titles: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A regex matching each title or any prefix of it with at least two words (longest first)."""
+    """A regex matching each title or any prefix or tail of it with at least two words (longest first): the data
+    block's short name is one of these (``prompts.short_name`` keeps the tail that ends on the product's noun)."""
     variants: set[str] = set()
     for title in titles:
         parts = title.split()
         variants.add(" ".join(parts))
         for n in range(2, len(parts)):
             variants.add(" ".join(parts[:n]))
+            variants.add(" ".join(parts[-n:]).lstrip("(").rstrip(",;:)"))
     variants = {v for v in variants if len(v) >= 4}
     if not variants:
         return None

@@ -5,12 +5,12 @@ Three findings, each a ``Violation`` like the hard checks:
   (``guardrails.dictionary``), nor a word of this user's facts (item titles, categories, features,
   interests, last purchase, brand, offer, first name) — "Knisole", "Gloeskin", "Mohmams", "Découvement";
 - ``fidelity.product``: a capitalised phrase that borrows words of a catalog title but is not that title (or
-  a ≥ 2-word prefix of it, or its short name): "Hearthstone Fleece Blanket" when the item is the Sherpa Fleece
+  a ≥ 2-word prefix or tail of it, or its short name): "Hearthstone Fleece Blanket" when the item is the Sherpa Fleece
   Blanket; a piece of the brand's name without the rest ("Picked For Hearth" for Hearth & Hook);
 - ``fidelity.name``: the name in a salutation ("Hello X", "X, this … is for you") is not exactly the
   recipient's first name ("Kofi Annan" or "Kylie" to Kwame); a salutation word found in a dictionary ("Steel,
   …", "Hello there") is not read as a name unless it is a common first name.
-Exact item titles, their word prefixes, the brand and the recipient's name are masked before looking.
+Exact item titles, their word prefixes and tails, the brand and the recipient's name are masked before looking.
 Only for copy about items (contexts with recommendations); replies are left to the other checks.
 """
 
@@ -140,7 +140,8 @@ def _capitalised_runs(text: str) -> list[list[str]]:
 
 
 def _allowed_re(facts: Facts) -> re.Pattern[str]:
-    """Exact titles and their ≥ 2-word prefixes (``Facts.mask``), the brand, the recipient's name, the offer code."""
+    """Exact titles and their ≥ 2-word prefixes and tails (``Facts.mask``), the brand, the recipient's name, the
+    offer code."""
     return _compile_allowed(facts.titles, facts.brand.name, facts.first_name or "", facts.offer_code or "")
 
 

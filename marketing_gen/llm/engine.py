@@ -100,6 +100,12 @@ class Engine:
         """Channels this model was fine-tuned on without the prompt's example turn (None: a base model)."""
         self.slot_channels = _recorded_channels(self.path, "slot_channels") or frozenset()
         """Channels this model learnt with slots (``{NAME}``, ``{ITEM1}`` …, filled by code after generation)."""
+        if self.slot_channels and _recorded_format(self.path) < 2:
+            log.warning(
+                "model %s learnt slots with the prompt format 1 (rule lines in the system message); it is served "
+                "format 2 now: retrain it (`marketing-gen train quick` or `train sft`) for train = serve",
+                version,
+            )
         self.last_stats = GenerateStats()
         self.int8_decode_layers = 0
         """Linear layers with an int8 copy for small decode steps (``from_path(int8_decode=True)`` on CPU)."""
@@ -190,8 +196,9 @@ class Engine:
         return self.zero_shot_channels is None or channel not in self.zero_shot_channels
 
     def uses_slots(self, channel: str) -> bool:
-        """Whether this model learnt ``channel`` with slots: its prompts then carry the slot rule line and its
-        output is filled by code (``marketing_gen.slots``), as in training (train = serve)."""
+        """Whether this model learnt ``channel`` with slots: its prompts then have the slot model's system message
+        (``prompts.build_prompt(slots=True)``) and its output is filled by code (``marketing_gen.slots``), as in
+        training (train = serve)."""
         return channel in self.slot_channels
 
     @property
@@ -459,6 +466,14 @@ def _recorded_channels(path: Path, key: str) -> frozenset[str] | None:
     info = (read_version_file(path) if path.is_dir() else None) or {}
     channels = info.get(key)
     return frozenset(channels) if channels is not None else None
+
+
+def _recorded_format(path: Path) -> int:
+    """The prompt format the model dir's version file records (1 when it records none)."""
+    from marketing_gen.llm.model_dir import read_version_file
+
+    info = (read_version_file(path) if path.is_dir() else None) or {}
+    return int(info.get("prompt_format") or 1)
 
 
 def _row_seed(base_seed: int, text: str, sample: int) -> int:

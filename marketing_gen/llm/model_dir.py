@@ -15,12 +15,18 @@ from typing import Any
 VERSION_FILE = "marketing_gen_version.json"
 """Written into every trained model dir: what the registry row holds, so another database can register it, and
 ``zero_shot_channels``: the channels it was trained on with prompts without the example turn (served the same way);
-``slot_channels``: those it learnt with slots (``marketing_gen.slots``)."""
+``slot_channels``: those it learnt with slots (``marketing_gen.slots``); ``prompt_format``: ``PROMPT_FORMAT``."""
+
+PROMPT_FORMAT = 2
+"""The prompt layout a model is trained with, recorded in its version file. 2: a slot model's system message has no
+rule or slot lines (its rows teach them; ~90 tokens less a prompt). Models of format 1 (none recorded) learnt slots
+with those lines, and are served without them now: retrain them."""
 
 
 def write_version_file(out_dir: Path, **info: Any) -> Path:
     """Save the registry metadata of a trained model next to its weights."""
     path = out_dir / VERSION_FILE
+    info.setdefault("prompt_format", PROMPT_FORMAT)
     path.write_text(json.dumps(info, indent=2, default=str))
     return path
 
