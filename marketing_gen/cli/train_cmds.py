@@ -11,7 +11,7 @@ import click
 
 from marketing_gen.cli.groups import echo_json, eval_, input_file, model, train
 
-ROWS = 400
+ROWS = 360
 """Rows `train bootstrap` / `train sft` build by default: the demo's recipe (``training.pipeline.DEMO_ROWS``, kept
 equal by a test; imported lazily because the training modules load torch)."""
 

@@ -154,57 +154,60 @@ def _slug(text: str) -> str:
 
 
 def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
-    """3–6 headlines (≤ 30), 2–3 descriptions (≤ 90) and two display paths for the user's first item."""
+    """4 headlines (≤ 30), 2 descriptions (≤ 90) and two display paths for the user's first item.
+
+    Each line has one job in a fixed order (name, shop, price or category, offer or category), so the same facts
+    always give the same kind of line: with generic lines sampled in ("Take A Closer Look", "Picked For You"),
+    greedy decoding wrote the generic line four times and again as both descriptions."""
     item = _first(context.items)
     if item is None:
         return {}
     brand = context.brand.name
     price = format_price(item.price, item.currency)
     offer = context.offer
+    shop = f"Shop {item.category}" if item.category and len(item.category) <= 25 else ""
+    if offer.discount_pct and offer.code:
+        deal = f"{format_pct(offer.discount_pct)} Off With Code {offer.code}"
+    elif "free delivery" in offer.text.lower():
+        deal = "Free Delivery On Next Order"
+    else:
+        deal = ""
     candidates = [
         short_name(item.title),
         brand if len(brand) <= 30 else "",
-        f"Shop {item.category}" if item.category and len(item.category) <= 25 else "",
-        _whole_feature(item, 30),
-        f"Yours for {price}" if price else "",
-        f"{format_pct(offer.discount_pct)} Off With Code {offer.code}" if offer.discount_pct and offer.code else "",
-        "Free Delivery On Next Order" if "free delivery" in offer.text.lower() else "",
-        "Picked For You",
-        "Take A Closer Look",
+        f"Yours for {price}" if price else shop,
+        deal or _whole_feature(item, 30) or shop or "Picked For You",
+        "Picked For You",  # only when a line above was empty or the same: Google needs three
     ]
     seen: set[str] = set()
     headlines: list[str] = []
     for h in candidates:
-        if h and len(h) >= 6 and len(h) <= 30 and h.lower() not in seen:
+        if h and 6 <= len(h) <= 30 and h.lower() not in seen:
             seen.add(h.lower())
             headlines.append(h)
-    keep = headlines[:2] + rng.sample(headlines[2:], min(len(headlines) - 2, 2))  # the prompt asks for 4
     short = short_name(item.title)
     # Two descriptions of different kinds, in a fixed order, so greedy decoding never writes the same line twice:
-    # 1. about the offer or the brand; 2. about the product (a seller-copy feature, or its name and price).
-    about = [d for d in (feature_sentence(f, 90) for f in shown_features(item)) if d]
-    if price:
-        about.append(_pick(rng, [f"The {short}, yours for {price}.", f"{short} for {price} at {brand}."], 90))
-    about.append(_pick(rng, [f"Discover the {short} at {brand}.", f"Take a closer look at the {short}."], 90))
-    second = [_offer_line(context, 90)] if context.offer.text.strip() else []
-    second = [d for d in second if d] or [
-        _pick(
-            rng,
-            [
-                f"Picked for you by {brand}.",
-                f"Chosen for you by the {brand} team.",
-                f"Find more ideas like this at {brand}.",
-            ],
-            90,
-        )
-    ]
+    # 1. about the offer or the brand; 2. about the product (a seller-copy feature, else its name and price).
     # The offer/brand line first: the model writes the line it is sure of, then the product line. The other order
     # taught it to skip to the offer line and stop (one description, below Google's two).
-    descriptions = [d for d in (second[0], rng.choice([a for a in about if a] or [""])) if d]
+    first = _offer_line(context, 90) if len(offer.text.split()) >= 4 else ""  # "10% off." says too little alone
+    first = first or _pick(
+        rng,
+        [
+            f"Picked for you by {brand}.",
+            f"Chosen for you by the {brand} team.",
+            f"Find more ideas like this at {brand}.",
+        ],
+        90,
+    )
+    features = [d for d in (feature_sentence(f, 90) for f in shown_features(item)) if d]
+    priced = _pick(rng, [f"The {short}, yours for {price}.", f"{short} for {price} at {brand}."], 90) if price else ""
+    second = (features[:1] or [priced or _pick(rng, [f"Discover the {short} at {brand}."], 90)])[0]
+    descriptions = [d for d in (first, second) if d]
     path1 = _slug((item.category or "shop").split()[0]) or "shop"
     path2 = _slug(short.split()[0]) if short else ""
     return {
-        "headlines": keep,
+        "headlines": headlines[:4],  # the prompt asks for 4
         "descriptions": descriptions,  # the prompt asks for 2
         "path1": path1,
         "path2": path2 if path2.lower() != path1.lower() else "",

@@ -205,3 +205,31 @@ def test_push_titles_name_the_item_so_only_users_of_the_same_item_share_one(make
             pushed = teacher_fields(context, "push", variant)
             assert short_name(title) in pushed["title"], pushed
             assert not D.served_findings(pushed, context, "push"), pushed
+
+
+def test_teacher_rsa_lines_each_have_one_job_and_no_generic_line_repeats(make_context) -> None:
+    """Sampled generic headlines ("Take A Closer Look") taught greedy decoding to write one four times and again as
+    both descriptions (8 of 24 held-out RSA failed that way). Lines now follow the facts, each of another kind."""
+    bare = make_context(0)
+    no_facts = replace(bare, items=(replace(bare.items[0], category=None, features=()),), offer=Offer())
+    offer = Offer(text="10% off your next order with code X10", discount_pct=Decimal(10), code="X10")
+    short_offer = make_context(2, offer=replace(offer, text="10% off"))
+    for context in (bare, no_facts, make_context(1, offer=offer), short_offer):
+        rsa = teacher_fields(context, "google_ads_rsa")
+        lines = [h.lower() for h in rsa["headlines"]] + [d.lower() for d in rsa["descriptions"]]
+        assert len(rsa["headlines"]) >= 3 and len(rsa["descriptions"]) == 2, rsa
+        assert len(set(lines)) == len(lines) and not any("closer look" in line for line in lines), rsa
+        assert not D.served_findings(rsa, context, "google_ads_rsa"), rsa
+    assert "Yours for £12.50" in teacher_fields(bare, "google_ads_rsa")["headlines"]
+    with_offer = teacher_fields(make_context(1, offer=offer), "google_ads_rsa")
+    assert "10% Off With Code X10" in with_offer["headlines"] and with_offer["descriptions"][0].startswith("10% off")
+
+
+@pytest.mark.parametrize("locale", ["de-DE", "fr-FR", "es-ES"])
+def test_localized_meta_primary_text_opens_on_a_sentence_not_the_items_name(make_context, locale: str) -> None:
+    """The localized copy is the teacher for other languages; "Oak Chopping Board für 27,00 £. …" taught the model
+    to answer PRIMARY_TEXT with the item's name alone (9 of 24 held-out Meta ads, content.repeat)."""
+    context = replace(make_context(0), locale=locale)
+    meta = teacher_fields(context, "meta_ad")
+    assert not meta["primary_text"].startswith("Glass Hanging Lantern"), meta
+    assert "Glass Hanging Lantern" in meta["primary_text"] and not D.served_findings(meta, context, "meta_ad"), meta
