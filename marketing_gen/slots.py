@@ -47,12 +47,15 @@ def slot_values(context: UserContext) -> dict[str, str]:
 
 def _spellings(context: UserContext) -> list[tuple[str, str]]:
     """(text, slot) pairs to replace when slotifying, longest text first: each slot's value, and for prices also
-    the locale-free form (teacher copy prints prices without the locale)."""
+    the locale-free form (teacher copy prints prices without the locale) and the locale's with a plain space."""
     pairs = [(value, key) for key, value in slot_values(context).items()]
     for n, item in enumerate(context.items[:MAX_ITEMS], start=1):
         plain = format_price(item.price, item.currency)
         if plain:
             pairs.append((plain, f"PRICE{n}"))
+        spaced = format_price(item.price, item.currency, context.locale).replace("\xa0", " ")
+        if spaced:  # a channel that writes plain spaces (RSA): "12,50 £", not "12,50\xa0£"
+            pairs.append((spaced, f"PRICE{n}"))
     return sorted(set(pairs), key=lambda p: (-len(p[0]), p[1]))
 
 

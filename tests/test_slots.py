@@ -139,3 +139,13 @@ def test_title_slot_is_filled_when_the_title_is_the_short_name() -> None:
         "TITLE: Meet the {TITLE1}\nBODY: The {ITEM1} is {PRICE1}.", get_channel("push"), context, slots=True
     )
     assert fields["title"] == "Meet the Glass Hanging Lantern" and found == []
+
+
+def test_a_localized_price_written_with_a_plain_space_becomes_its_slot() -> None:
+    """The German RSA teacher line "… für 12,50 £." kept the price as text (the slot value has a no-break space),
+    so the model had to copy it: "27,00 £ für 27,00 £" in a demo email."""
+    from dataclasses import replace
+
+    context = replace(build_context(0), locale="de-DE")
+    assert slotify_text("Lantern für 12,50 £.", context) == "Lantern für {PRICE1}."
+    assert slotify_text("Lantern für 12,50\xa0£.", context) == "Lantern für {PRICE1}."
