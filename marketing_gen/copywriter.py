@@ -41,16 +41,15 @@ from marketing_gen.llm.protocol import GenerationEngine
 from marketing_gen.llm.sampling import SamplingParams
 from marketing_gen.prompts import (
     build_prompt,
-    display_title,
     for_channel,
     language_of,
     prompt_hash,
     sms_budget,
     template_environment,
-    trim_words,
 )
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
+from marketing_gen.titles import display_title, trim_words
 
 
 @dataclass
@@ -132,7 +131,7 @@ def read_completion(
 def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
     """Lengths by construction: each text past its field's hard length (list entries one by one; an SMS past the
     budget the prompt gives, ``prompts.sms_budget``) cut to its longest run of whole words that fits, without a
-    dangling "and"/"of" (``prompts.trim_words``), as if decoding had stopped there."""
+    dangling "and"/"of" (``titles.trim_words``), as if decoding had stopped there."""
     out = dict(fields)
     for f in spec.fields:
         limit = sms_budget(context, spec) if spec.render_target == "sms" and f.name == "text" else f.max_len

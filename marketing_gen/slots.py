@@ -19,7 +19,8 @@ from typing import Any
 
 from marketing_gen.contexts import UserContext
 from marketing_gen.guardrails.money import format_price
-from marketing_gen.prompts import MAX_ITEMS, display_title, short_name
+from marketing_gen.prompts import MAX_ITEMS
+from marketing_gen.titles import display_title, short_name
 
 SLOT = re.compile(r"\{([A-Z]+[0-9]?)\}")
 """A slot as the model writes it: ``{NAME}``, ``{ITEM1}`` …"""

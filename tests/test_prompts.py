@@ -153,7 +153,7 @@ def test_long_names_come_with_a_short_name_that_fits_a_headline() -> None:
 
 
 def test_a_short_name_never_ends_on_half_a_qualifier() -> None:
-    from marketing_gen.prompts import short_name
+    from marketing_gen.titles import short_name
 
     assert short_name("Hand Grinder with Steel Burrs") == "Hand Grinder"  # not "Hand Grinder with Steel"
     assert short_name("Wicker Picnic Basket for 4") == "Wicker Picnic Basket for 4"  # whole: kept
@@ -163,7 +163,7 @@ def test_a_short_name_never_ends_on_half_a_qualifier() -> None:
 def test_a_short_name_keeps_the_products_noun() -> None:
     """Real marketplace titles (../shared/data Amazon sample) whose head was cut to half a name before: "Melissa &
     Doug Bella", "WWE Wrestlemania Elite Kevin", "Forum Novelties Child's" named no product."""
-    from marketing_gen.prompts import short_name
+    from marketing_gen.titles import short_name
 
     assert short_name("Melissa & Doug Bella Butterfly Kids Play Tent") == "Butterfly Kids Play Tent"
     assert short_name("WWE Wrestlemania Elite Kevin Owens Figure") == "Elite Kevin Owens Figure"

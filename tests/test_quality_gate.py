@@ -448,3 +448,13 @@ def test_ads_are_written_without_the_customers_name_in_training_and_serving() ->
     engine = ScriptedEngine(default=answer, slot_channels=frozenset({"meta_ad"}))
     [r] = write_copies([context], "meta_ad", engine, max_regenerations=0)
     assert not r.fallback and r.fields["primary_text"] == "Meet the Retrospot Padded Seat, a soft seat pad."
+
+
+def test_a_body_that_names_its_item_by_the_short_name_names_an_item() -> None:
+    """The short name is the tail of a marketplace title; 11 of 20 held-out emails of the demo model ("meet the Bella
+    Butterfly Net, picked for you") were refused as naming no item before the gate knew it."""
+    context = ctx("Tom", "en-GB", ["Melissa & Doug Bella Butterfly Net"])
+    body = "Hello Tom, meet the Bella Butterfly Net, picked for you. 15% off selected items with code HELLO15."
+    assert "content.no_item" not in {v.code for v in check({**EN_EMAIL, "body": body}, context, "email")}
+    other = "Hello Tom, meet the Garden Kneeling Pad, picked for you. 15% off selected items with code HELLO15."
+    assert "content.no_item" in {v.code for v in check({**EN_EMAIL, "body": other}, context, "email")}

@@ -2,7 +2,8 @@
 
 - ``content.short``: an email body of fewer than ``BODY_MIN_WORDS`` words ("Geschmack", "Je vous pour vous");
   a description / ad text / push body that is a lone word ("Mugs.");
-- ``content.no_item``: an email body that names none of the customer's items (exact title or a ≥ 2-word prefix);
+- ``content.no_item``: an email body that names none of the customer's items (exact title, a ≥ 2-word prefix, or
+  a ≥ 2-word tail of its name: the short name);
 - ``content.cta``: a call to action without an action word of the user's language (``lexicon.CTA_WORDS``):
   "Vous vous pour vous", or "Découvrir" to an English customer;
 - ``content.repeat``: a word said twice in a row ("merino merino"), or a pronoun back after a preposition
@@ -27,6 +28,7 @@ from marketing_gen.channels.base import ChannelSpec
 from marketing_gen.guardrails.facts import Facts, Violation, words
 from marketing_gen.guardrails.format import texts_of
 from marketing_gen.guardrails.lexicon import CTA_WORDS, STOPWORDS
+from marketing_gen.titles import short_name
 
 BODY_MIN_WORDS = 12
 """An email body shorter than this says nothing (the shortest fallback body has 17 words)."""
@@ -155,13 +157,17 @@ def _check_body(text: str, facts: Facts) -> list[Violation]:
 
 
 def _names_item(text: str, facts: Facts) -> bool:
-    """The text holds an item's title, its first two words, or its name before the first clause ("Paw Patrol"
-    of "Paw Patrol, Mighty Pups …"; "Osmo" of "Osmo - Super Studio …")."""
+    """The text holds an item's title, its first two words, its name before the first clause ("Paw Patrol"
+    of "Paw Patrol, Mighty Pups …"; "Osmo" of "Osmo - Super Studio …"), or a tail of ≥ 2 words of that name (the
+    data block's short name: "Bella Butterfly Net" of "Melissa & Doug Bella Butterfly Net")."""
     lowered = " ".join(text.split()).lower()
     for title in facts.titles:
         head = _CLAUSE_RE.split(title.strip(), maxsplit=1)[0].strip()
         first_two = " ".join(t.strip(",;:") for t in title.split()[:2])
         names = {first_two.lower(), head.lower() if len(head) >= 3 else ""}
+        head_words = head.lower().split()
+        names.update(" ".join(head_words[-k:]) for k in range(2, len(head_words)))
+        names.add(short_name(title).lower())
         if any(n and re.search(rf"(?<!\w){re.escape(n)}(?!\w)", lowered) for n in names):
             return True
     return False

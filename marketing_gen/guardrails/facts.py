@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from marketing_gen.contexts import BrandFacts, UserContext
 from marketing_gen.guardrails.money import find_amounts, find_percentages
+from marketing_gen.titles import short_name
 
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 
@@ -174,11 +175,12 @@ def build_facts(
 
 def _title_mask(titles: tuple[str, ...]) -> re.Pattern[str] | None:
     """A regex matching each title or any prefix or tail of it with at least two words (longest first): the data
-    block's short name is one of these (``prompts.short_name`` keeps the tail that ends on the product's noun)."""
+    block's short name is one of these (``titles.short_name`` keeps the tail that ends on the product's noun)."""
     variants: set[str] = set()
     for title in titles:
         parts = title.split()
         variants.add(" ".join(parts))
+        variants.add(short_name(title))
         for n in range(2, len(parts)):
             variants.add(" ".join(parts[:n]))
             variants.add(" ".join(parts[-n:]).lstrip("(").rstrip(",;:)"))

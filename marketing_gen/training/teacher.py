@@ -18,7 +18,8 @@ from typing import Any
 
 from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
-from marketing_gen.prompts import language_of, short_name, shorten, trim_words
+from marketing_gen.prompts import language_of
+from marketing_gen.titles import short_name, shorten, trim_words
 
 
 def feature_sentence(feature: str, max_len: int) -> str:

@@ -195,7 +195,7 @@ def test_teacher_email_subjects_carry_the_first_name_so_users_of_one_item_differ
 @pytest.mark.parametrize("locale", ["en-GB", "de-DE", "fr-FR", "es-ES"])
 def test_push_titles_name_the_item_so_only_users_of_the_same_item_share_one(make_context, locale: str) -> None:
     """The demo's push titles were all "Picked for you" (duplicate rate 100 %): a title now names the item."""
-    from marketing_gen.prompts import short_name
+    from marketing_gen.titles import short_name
 
     titles = ["Glass Hanging Lantern", "Wool Throw Blanket", "Oak Chopping Board", "Copper Watering Can"]
     for n, title in enumerate(titles):
