@@ -173,6 +173,8 @@ def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -
                 if value and name not in repeated:
                     repeated.add(name)
                     result.problems.append(f"field {name} given more than once; kept the first")
+                if all(result.fields.get(f) for f, kind in spec.items() if kind != "list"):
+                    break  # the answer was complete and the model began another: list lines after it are not ours
                 current = None  # do not glue the second one's continuation onto the first
             else:
                 result.fields[name] = value

@@ -47,8 +47,10 @@ FOREIGN_SHARE = 0.3
 """Share of the training contexts (and so of the copy rows) given to users who read another language than
 English, when the store has such users. With ~8 % of the rows the model wrote English to the demo store's
 French, German and Spanish users."""
-CHANNEL_SHARES = {"email": 2}
-"""Rows per interleaving turn, by channel (others 1): the email is the longest copy and the main channel."""
+CHANNEL_SHARES = {"email": 2, "google_ads_rsa": 2, "meta_ad": 2}
+"""Rows per interleaving turn, by channel (others 1): the email is the longest copy and the main channel; an RSA
+and a Meta ad are several lines of different jobs (with one share each, 20 of 40 held-out ads failed, SMS and push
+none)."""
 
 
 def foreign_contexts(contexts: Sequence[UserContext], n: int) -> list[UserContext]:

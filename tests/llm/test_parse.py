@@ -176,3 +176,19 @@ def test_meta_ads_answer_primary_text_and_older_models_text_still_parses() -> No
     ):
         parsed = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases())
         assert parsed.ok and parsed.fields == fields
+
+
+def test_a_second_answer_after_a_complete_one_is_not_read() -> None:
+    """The demo model ran on after PATH2 ("PATH1: …", "DESCRIPTION 3: Yours for £4.95", …): those lines became
+    descriptions of the ad. A complete answer ends where one of its fields starts again."""
+    from marketing_gen.channels.base import get_channel
+
+    spec = get_channel("google_ads_rsa")
+    text = (
+        "HEADLINE 1: Blue Pen\nHEADLINE 2: Hearth & Hook\nHEADLINE 3: Yours for £4.95\n"
+        "DESCRIPTION 1: Picked for you by Hearth & Hook.\nDESCRIPTION 2: The Blue Pen, yours for £4.95.\n"
+        "PATH1: shop\nPATH2: pen\nPATH1: shop\nDESCRIPTION 3: Yours for £4.95\nDESCRIPTION 4: Yours for"
+    )
+    fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+    assert fields["descriptions"] == ["Picked for you by Hearth & Hook.", "The Blue Pen, yours for £4.95."]
+    assert fields["path1"] == "shop" and fields["path2"] == "pen"

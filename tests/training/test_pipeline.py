@@ -39,9 +39,10 @@ def test_build_training_rows_mixes_sources_and_channels(settings_env: None, data
     assert len(data.rows) == 40
     channels = [r["channel"] for r in data.rows]
     assert channels.count("social_reply") == 8
-    # one model, one recipe: every campaign channel gets its share of the copy rows (the email two shares)
+    # one model, one recipe: every campaign channel gets its share of the copy rows (email, RSA, Meta two shares)
     counts = {c: channels.count(c) for c in DEFAULT_CHANNELS}
-    assert sum(counts.values()) == 32 and counts.pop("email") in (10, 11, 12) and set(counts.values()) <= {5, 6}
+    assert sum(counts.values()) == 32 and counts["email"] == counts["google_ads_rsa"] == counts["meta_ad"] == 8
+    assert counts["sms"] == counts["push"] == 4
     assert data.sources["teacher"] == 32 and data.sources["twitter"] + data.sources["bitext"] == 8
     held_users = {c.external_id for c in data.contexts.held_out}
     assert not held_users & {r["user"] for r in data.rows}
