@@ -191,6 +191,8 @@ def test_model_copy_goes_through_the_copywriter(demo_campaign: tuple[int, Settin
     assert not ROLE_MARKER.search(engine.calls[0].prompts[0][-1]["content"])
     model_written = [g for g in result.groups if not g.fallback["google_ads_rsa"]]
     assert model_written  # grounded copy passes the guardrails as is
+    assert all(g.first_try["google_ads_rsa"] for g in model_written)  # the demo reports it per channel
+    assert not any(g.first_try["meta_ad"] for g in result.groups if g.fallback["meta_ad"])
     rows = _editor(tmp_path / "ads" / "google_ads_editor.csv")
     _check_editor_csv(rows, result)
     assert any(r["Headline 1"] == "Northwind Outfitters picks" for r in rows if r["Ad type"])  # moved first, pinned

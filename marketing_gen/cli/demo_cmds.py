@@ -378,6 +378,15 @@ def demo(
         f"  {len(ads.groups)} ad groups for {ads.audience} users, {ads.negatives} negative keywords "
         f"({time.perf_counter() - t:.1f} s); files in {out_dir / 'ads'}"
     )
+    for channel in ("google_ads_rsa", "meta_ad"):
+        written = [g for g in ads.groups if channel in g.first_try]
+        if written:
+            first = sum(g.first_try[channel] for g in written)
+            fell = sum(g.fallback.get(channel, False) for g in written)
+            click.echo(
+                f"  {channel:<15} sendable 1st {first}/{len(written)} ({first / len(written):.0%}), "
+                f"fallback {fell}/{len(written)}"
+            )
 
     _step(f"exports in {out_dir}")
     for fmt in ("jsonl", "eml"):
