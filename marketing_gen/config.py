@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     """Texts sampled per draft on each regeneration (one batched call); the first that passes every hard check
     and the quality gate is kept. The first try is one greedy text."""
 
+    fixed_cta: bool = True
+    """An email CTA the model left out or wrote without an action word of the customer's language ("Sack",
+    "Für dich ausgewählt") becomes the language's standard button label ("Jetzt ansehen", from
+    ``templates/fallback/_phrases.j2``), with a soft ``content.cta_default`` finding, instead of regenerating the
+    whole email; the rest of the copy is the model's and is checked as usual."""
+
     fit_lengths: bool = True
     """End a model-written field that runs past its hard length (RSA 30/90, push 40/110, Meta 125/40/30, the SMS
     budget …) at the last whole word that fits, instead of regenerating it; the quality gate still checks the

@@ -33,6 +33,7 @@ from marketing_gen.config import Settings, get_settings
 from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails import Facts, Violation, build_facts, check_with_facts, hard, passes, sendable
+from marketing_gen.guardrails.content import is_call_to_action
 from marketing_gen.guardrails.fluency import Scorer, check_fluency, fluency_texts, shared_scorer
 from marketing_gen.guardrails.format import SINGLE_LINE
 from marketing_gen.guardrails.money import format_pct, format_price
@@ -111,12 +112,14 @@ def read_completion(
     slots: bool = False,
     finish_reason: str = "stop",
     fit_lengths: bool = False,
+    fixed_cta: bool = False,
 ) -> tuple[dict[str, Any], list[Violation]]:
     """A completion as it is served: parsed fields (a field cut by the token limit handled by ``cut_off`` when
     ``finish_reason`` is ``length``), slots filled (``slots``), cleaned up (``postprocess``); plus a hard
     ``format.slot`` finding per slot left in the text (one the context cannot fill, or any slot written by a
     model that was not trained with them): such copy is regenerated, never sent. ``fit_lengths``: a field past
-    its hard length ends at the last whole word that fits (``fit_to_limits``)."""
+    its hard length ends at the last whole word that fits (``fit_to_limits``). ``fixed_cta``: a missing CTA or one
+    without an action word becomes the language's standard label (``standard_cta``), with a soft finding."""
     fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
     found = cut_off(text, fields, spec) if finish_reason == "length" else []
     if slots:
@@ -125,7 +128,22 @@ def read_completion(
         fields = fit_to_limits(postprocess(fields, spec, context, finalize_sms=False), spec, context)
     fields = postprocess(fields, spec, context)
     found += [Violation("format.slot", name, f"{slot} cannot be filled here") for name, slot in unfilled(fields)]
+    if fixed_cta and "cta" in spec.field_names and not is_call_to_action(str(fields.get("cta") or ""), context.locale):
+        wrote = str(fields.get("cta") or "").strip()
+        fields["cta"] = standard_cta(context)
+        found.append(Violation("content.cta_default", "cta", f"the standard label replaced {wrote!r}", hard=False))
     return fields, found
+
+
+def standard_cta(context: UserContext, settings: Settings | None = None) -> str:
+    """The customer's language's standard button label (``templates/fallback/_phrases.j2``: "Take a look")."""
+    source = (
+        '{% from "fallback/_phrases.j2" import phrases %}'
+        '{{ (phrases[lang] if lang in phrases else phrases["English"]).cta }}'
+    )
+    env = template_environment(settings)
+    lang = language_of(context.locale)
+    return env.from_string(source).render(lang=lang).strip() or "Take a look"
 
 
 def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
@@ -292,7 +310,13 @@ def write_copies(
             candidates = []
             for text, reason in zip(texts, reasons, strict=False):
                 fields, read_findings = read_completion(
-                    text, spec, job.context, slots=slots, finish_reason=reason, fit_lengths=settings.fit_lengths
+                    text,
+                    spec,
+                    job.context,
+                    slots=slots,
+                    finish_reason=reason,
+                    fit_lengths=settings.fit_lengths,
+                    fixed_cta=settings.fixed_cta,
                 )
                 found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
                 candidates.append((text, fields, found))

@@ -77,7 +77,7 @@ def test_only_failures_are_regenerated_with_a_new_schedule() -> None:
     r = results[1]
     assert r.attempts == 2 and not r.fallback and r.seed == second.seed
     first_codes = {v["code"] for v in r.violations[0]}
-    assert {"compliance.urgency", "grounding.percent", "quality.repetition", "missing.cta"} <= first_codes
+    assert {"compliance.urgency", "grounding.percent", "quality.repetition", "content.cta_default"} <= first_codes
     assert r.violations[1] == []
 
 
@@ -292,3 +292,40 @@ def test_fine_tuned_engines_get_prompts_without_the_example_turn() -> None:
     assert [m["role"] for m in tuned.calls[0].prompts[0]] == ["system", "user"]
     assert tuned.calls[0].prompts[0][-1] == base.calls[0].prompts[0][-1]  # same data block
     assert [m["role"] for m in tuned.calls[1].prompts[0]] == ["system", "user", "assistant", "user"]
+
+
+@pytest.fixture
+def fixed_cta_off(monkeypatch: pytest.MonkeyPatch):  # -> Iterator[None]
+    monkeypatch.setenv("MARKETING_GEN_FIXED_CTA", "0")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+GERMAN = (
+    "SUBJECT: Anna, für dich ausgewählt\n"
+    "PREHEADER: Ein paar Ideen, die wir bei Acme Home für dich ausgewählt haben\n"
+    "HEADLINE: White Hanging Heart T-Light Holder\n"
+    "BODY: Hallo Anna! Das könnte dir gefallen. White Hanging Heart T-Light Holder für 2,55\xa0£. "
+    "Schau dir unsere neuen Ideen an.\n"
+)
+
+
+@pytest.mark.parametrize("cta", ["CTA: Sack", "CTA: Für dich ausgewählt", ""])
+def test_an_email_cta_without_an_action_word_gets_the_languages_standard_label(cta: str) -> None:
+    """The demo model wrote "Sack", "Für dich ausgewählt" or no CTA under otherwise sendable German and English
+    emails (8 of 52 first tries); the button label is the language's standard one, said as a soft finding."""
+    engine = ScriptedEngine(texts=[GERMAN + cta])
+    [result] = write_copies([ctx(locale="de-DE")], "email", engine, max_regenerations=0)
+    assert result.attempts == 1 and not result.fallback and result.sendable
+    assert result.fields["cta"] == "Jetzt ansehen"
+    assert [v["code"] for v in result.violations[0] if not v["hard"]] == ["content.cta_default"]
+
+
+def test_a_good_cta_is_kept_and_the_setting_can_turn_the_label_off(fixed_cta_off: None) -> None:
+    [kept] = write_copies([ctx()], "email", ScriptedEngine(texts=[GOOD]), max_regenerations=0)
+    assert kept.fields["cta"] == "See the holder"
+    [refused] = write_copies(
+        [ctx(locale="de-DE")], "email", ScriptedEngine(texts=[GERMAN + "CTA: Sack"]), max_regenerations=0
+    )
+    assert "content.cta" in {v["code"] for v in refused.violations[0]} and refused.fallback

@@ -173,6 +173,13 @@ def _names_item(text: str, facts: Facts) -> bool:
     return False
 
 
+def is_call_to_action(text: str, locale: str | None) -> bool:
+    """Whether ``text`` holds an action word of the locale's language (``lexicon.CTA_WORDS``; True for languages
+    without a list)."""
+    lang = (locale or "en").replace("_", "-").split("-")[0].lower()
+    return not _check_cta(text, lang)
+
+
 def _check_cta(text: str, lang: str) -> list[Violation]:
     verbs = CTA_WORDS.get(lang)
     if verbs is None:

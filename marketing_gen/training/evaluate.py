@@ -167,6 +167,7 @@ def evaluate_engine(
                     context,
                     slots=engine.uses_slots(channel),
                     fit_lengths=(settings or get_settings()).fit_lengths,
+                    fixed_cta=(settings or get_settings()).fixed_cta,
                 )[0]
             )
             fits.append(length_fit(fields, spec))

@@ -112,11 +112,16 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
         ],
         60,
     )
-    greeting = rng.choice([f"Hi {name}," if name else "Hi there,", f"Hello {name}," if name else "Hello,"])
+    # "Hello", not "Hi": after "BODY: Hi" the demo model went on with "king" for a customer into hiking ("BODY:
+    # Hiking", three one-word bodies in a campaign)
+    greeting = f"Hello {name}," if name else rng.choice(["Hello there,", "Hello,"])
     topic = interest or (item.category or "").lower()
     if variant % 2 == 1 and topic:  # the prompt's second angle: open with a question or a curious detail
         first = rng.choice(
-            [f"{greeting} looking for something new in {topic}?", f"{greeting} have you met the {short} yet?"]
+            [
+                f"{greeting} looking for something new in {topic}? The {short} might be it.",
+                f"{greeting} have you met the {short} yet?",
+            ]
         )
     else:
         first = f"{greeting} " + rng.choice(
