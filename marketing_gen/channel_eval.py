@@ -92,9 +92,9 @@ def summarize(
     codes: Counter[str] = Counter()
     first_ok = first_sendable = final_ok = final_sendable = fallback = before_fallback = 0
     for k, result in written:
-        first = [v for v in (result.violations[0] if result.violations else []) if v["hard"]]
+        first = result.first_try_hard
         first_ok += result.attempts >= 1 and passes(first)
-        first_sendable += result.attempts >= 1 and sendable(first)
+        first_sendable += result.first_try_sendable
         codes.update(v["code"] for v in first)
         for family in FAMILIES:
             family_ok[family] += not any(v["code"].split(".")[0] == family for v in first)

@@ -25,6 +25,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from marketing_gen.channels import sms
@@ -85,6 +86,16 @@ class CopyResult:
         """True when there is deliverable copy."""
         return not self.skipped
 
+    @property
+    def first_try_hard(self) -> list[dict[str, Any]]:
+        """The hard findings on the model's first try (empty when it passed, or when there was no try)."""
+        return [v for v in (self.violations[0] if self.violations else []) if v["hard"]]
+
+    @property
+    def first_try_sendable(self) -> bool:
+        """The model's first try passed every hard check and the quality gate."""
+        return self.attempts >= 1 and sendable(self.first_try_hard)
+
 
 def fluency_scorer(settings: Settings) -> Scorer | None:
     """The reference model for the fluency check, from ``settings.fluency_model``: ``auto`` — the base model
@@ -137,13 +148,16 @@ def read_completion(
 
 def standard_cta(context: UserContext, settings: Settings | None = None) -> str:
     """The customer's language's standard button label (``templates/fallback/_phrases.j2``: "Take a look")."""
-    source = (
+    label = _cta_template(template_environment(settings)).render(lang=language_of(context.locale))
+    return label.strip() or "Take a look"
+
+
+@lru_cache(maxsize=8)
+def _cta_template(env: Any) -> Any:
+    return env.from_string(
         '{% from "fallback/_phrases.j2" import phrases %}'
         '{{ (phrases[lang] if lang in phrases else phrases["English"]).cta }}'
     )
-    env = template_environment(settings)
-    lang = language_of(context.locale)
-    return env.from_string(source).render(lang=lang).strip() or "Take a look"
 
 
 def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:

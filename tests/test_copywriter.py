@@ -112,12 +112,16 @@ def test_user_without_recommendations_is_skipped_not_prompted() -> None:
     assert len(engine.calls[0].prompts) == 1 and results[1].ok
 
 
-@pytest.fixture
-def fit_lengths_off(monkeypatch: pytest.MonkeyPatch):  # -> Iterator[None]
-    monkeypatch.setenv("MARKETING_GEN_FIT_LENGTHS", "0")
+def _setting_off(monkeypatch: pytest.MonkeyPatch, name: str):  # -> Iterator[None]
+    monkeypatch.setenv(name, "0")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def fit_lengths_off(monkeypatch: pytest.MonkeyPatch):  # -> Iterator[None]
+    yield from _setting_off(monkeypatch, "MARKETING_GEN_FIT_LENGTHS")
 
 
 def test_over_length_is_regenerated_never_truncated_when_fit_lengths_is_off(fit_lengths_off: None) -> None:
@@ -296,10 +300,7 @@ def test_fine_tuned_engines_get_prompts_without_the_example_turn() -> None:
 
 @pytest.fixture
 def fixed_cta_off(monkeypatch: pytest.MonkeyPatch):  # -> Iterator[None]
-    monkeypatch.setenv("MARKETING_GEN_FIXED_CTA", "0")
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    yield from _setting_off(monkeypatch, "MARKETING_GEN_FIXED_CTA")
 
 
 GERMAN = (

@@ -224,7 +224,7 @@ def build_ads(
             report = AdGroupReport(ad_sets[i], language, len(p.members), [t.title for t in p.items], len(kws))
             for channel in channels:
                 report.fallback[channel] = bool(copies[channel][i].fallback)
-                report.first_try[channel] = first_try_sendable(copies[channel][i])
+                report.first_try[channel] = copies[channel][i].first_try_sendable
                 if copies[channel][i].skipped:
                     report.skipped[channel] = str(copies[channel][i].skip_reason)
             result.groups.append(report)
@@ -257,14 +257,6 @@ def build_ads(
         path.write_text(bulk_csv(bulk), encoding="utf-8", newline="")
         result.files.append(path)
     return result
-
-
-def first_try_sendable(result: Any) -> bool:
-    """Whether a copywriter result's first model try was sendable: no hard finding (gate included) on it."""
-    if result.attempts < 1:
-        return False
-    first = result.violations[0] if result.violations else []
-    return not any(v.get("hard") for v in first)
 
 
 def _keyword_theme(plan: AdGroupPlan) -> str:

@@ -126,7 +126,7 @@ def evaluate_engine(
     quality gate's reference model, None to leave the fluency rule out; ``progress``: told each channel's result
     as it is done)."""
     from marketing_gen.copywriter import read_completion, write_copies
-    from marketing_gen.guardrails import passes, sendable
+    from marketing_gen.guardrails import passes
 
     per_channel: dict[str, ChannelEval] = {}
     for channel in channels:
@@ -146,11 +146,11 @@ def evaluate_engine(
         shown: list[dict[str, Any]] = []
         for context, result in scored:
             first = result.violations[0] if result.violations else []
-            hard_first = [v for v in first if v["hard"]]
+            hard_first = result.first_try_hard
             tried = result.attempts >= 1
             ok = tried and passes(hard_first)
             n_pass += ok
-            n_sendable += tried and sendable(hard_first)
+            n_sendable += result.first_try_sendable
             grounding += any(v["code"].startswith("grounding.") for v in hard_first)
             parse_fail += any(v["code"].startswith("missing.") for v in hard_first)
             codes.update(v["code"] for v in hard_first)
@@ -178,7 +178,7 @@ def evaluate_engine(
                     {
                         "user": context.external_id,
                         "passed": ok,
-                        "sendable": tried and sendable(hard_first),
+                        "sendable": result.first_try_sendable,
                         "fields": fields,
                         "violations": [v["code"] for v in hard_first],
                         "findings": [f"{v['code']} ({v.get('field') or '-'}): {v.get('message', '')}" for v in first],
