@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     ``templates/fallback/_phrases.j2``), with a soft ``content.cta_default`` finding, instead of regenerating the
     whole email; the rest of the copy is the model's and is checked as usual."""
 
+    drop_run_on: bool = True
+    """A sentence a model-written text repeats ("Thick foam pad that saves your knees." twice) or one made of nothing
+    but prices ("69,00 £GB à 16,50 £GB.") after the text had said what it had to say is dropped, as if decoding had
+    stopped before it (``run_on``), with a soft ``content.run_on`` finding; the rest is checked as usual.
+    ``False``: such copy is refused (``content.repeat``) and regenerated."""
+
     fit_lengths: bool = True
     """End a model-written field that runs past its hard length (RSA 30/90, push 40/110, Meta 125/40/30, the SMS
     budget …) at the last whole word that fits, instead of regenerating it; the quality gate still checks the

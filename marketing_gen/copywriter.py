@@ -49,6 +49,7 @@ from marketing_gen.prompts import (
     sms_budget,
     template_environment,
 )
+from marketing_gen.run_on import repair_run_on
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
 from marketing_gen.titles import display_title, trim_words
@@ -124,17 +125,22 @@ def read_completion(
     finish_reason: str = "stop",
     fit_lengths: bool = False,
     fixed_cta: bool = False,
+    drop_run_on: bool = False,
 ) -> tuple[dict[str, Any], list[Violation]]:
     """A completion as it is served: parsed fields (a field cut by the token limit handled by ``cut_off`` when
     ``finish_reason`` is ``length``), slots filled (``slots``), cleaned up (``postprocess``); plus a hard
     ``format.slot`` finding per slot left in the text (one the context cannot fill, or any slot written by a
     model that was not trained with them): such copy is regenerated, never sent. ``fit_lengths``: a field past
     its hard length ends at the last whole word that fits (``fit_to_limits``). ``fixed_cta``: a missing CTA or one
-    without an action word becomes the language's standard label (``standard_cta``), with a soft finding."""
+    without an action word becomes the language's standard label (``standard_cta``), with a soft finding.
+    ``drop_run_on``: a sentence a text repeats, or one of only prices, is dropped (``run_on``), with a soft finding."""
     fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
     found = cut_off(text, fields, spec) if finish_reason == "length" else []
     if slots:
         fields = fill_slots(fields, context)
+    if drop_run_on:
+        fields, dropped = repair_run_on(fields, frozenset(f.name for f in spec.fields if f.kind != "list"))
+        found += dropped
     if fit_lengths:  # on the cleaned-up text (first line of one-line fields), before the SMS gets brand and STOP
         fields = fit_to_limits(postprocess(fields, spec, context, finalize_sms=False), spec, context)
     fields = postprocess(fields, spec, context)
@@ -331,6 +337,7 @@ def write_copies(
                     finish_reason=reason,
                     fit_lengths=settings.fit_lengths,
                     fixed_cta=settings.fixed_cta,
+                    drop_run_on=settings.drop_run_on,
                 )
                 found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
                 candidates.append((text, fields, found))

@@ -142,9 +142,10 @@ _TAGS = "SUBJECT|PREHEADER|HEADLINES?|BODY|CTA|DESCRIPTIONS?|PATH[12]|PRIMARY_TE
 _INLINE_TAG = re.compile(rf"(?<=\S)[ \t]+(?=(?:{_TAGS})(?: ?\d{{1,2}})?:(?:\s|$))")
 """A channel's upper-case tag after text on the same line ("… Polka Dot HEADLINE: …"): a field the model began
 without a line break. It starts a new line, so a one-line field ends before it."""
-_OTHER_TAG = re.compile(rf"^(?:{_TAGS})(?: ?\d{{1,2}})?:")
-"""A line that starts with a channel's upper-case tag: when this channel has no such field, the model ran on into
-another channel's answer, and the field before it ends there (it is not continued by that line)."""
+_OTHER_TAG = re.compile(rf"^(?:{_TAGS}|[A-Z]{{3,}}(?:_[A-Z]+)*)(?: ?\d{{1,2}})?:")
+"""A line that starts with an upper-case tag, a channel's or any other word in capitals ("HEAD:", which the demo
+model wrote under an SMS's TEXT line): when this channel has no such field, the model ran on into another
+answer, and the field before it ends there (it is not continued by that line)."""
 
 
 def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -> ParseResult:

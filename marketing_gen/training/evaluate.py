@@ -168,6 +168,7 @@ def evaluate_engine(
                     slots=engine.uses_slots(channel),
                     fit_lengths=(settings or get_settings()).fit_lengths,
                     fixed_cta=(settings or get_settings()).fixed_cta,
+                    drop_run_on=(settings or get_settings()).drop_run_on,
                 )[0]
             )
             fits.append(length_fit(fields, spec))

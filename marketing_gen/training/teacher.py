@@ -193,14 +193,15 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
             headlines.append(h)
     short = short_name(item.title)
     # Two descriptions of different kinds, in a fixed order, so greedy decoding never writes the same line twice:
-    # 1. about the offer or the brand; 2. about the product (a seller-copy feature, else its name and price).
-    # The offer/brand line first: the model writes the line it is sure of, then the product line. The other order
-    # taught it to skip to the offer line and stop (one description, below Google's two).
+    # 1. about the offer or the brand; 2. the product's name and price. The offer/brand line first: the model writes
+    # the line it is sure of, then the product line. The other order taught it to skip to the offer line and stop
+    # (one description, below Google's two). The product line is always the same sentence: when it was the
+    # seller's first feature where there was one, the demo model wrote a lone word of the item's copy for held-out
+    # items ("Imported.", "Weathered", "Bella": 13 of 50 first tries refused as content.short).
     first = _offer_line(context, 90) if len(offer.text.split()) >= 4 else ""  # "10% off." says too little alone
     first = first or f"Picked for you by {brand}."
-    features = [d for d in (feature_sentence(f, 90) for f in shown_features(item)) if d]
     priced = f"The {short} is {price} at {brand}." if price else f"Discover the {short} at {brand}."
-    second = (features[:1] or [priced])[0]
+    second = priced if len(priced) <= 90 else (f"Yours for {price} at {brand}." if price else f"New at {brand}.")
     descriptions = [d for d in (first, second) if d and len(d) <= 90]
     path1 = _slug((item.category or "shop").split()[0]) or "shop"
     path2 = _slug(short.split()[0]) if short else ""

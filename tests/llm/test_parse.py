@@ -128,6 +128,13 @@ def test_a_channel_tag_mid_line_starts_a_new_field() -> None:
     # on its own line, another channel's tag ends the field too (it is not the SMS's continuation)
     ran_on = parse_fields("TEXT: Meet the Wool Throw\nHEADLINE: Wool Throw\nPRICE: £69.00", {"text": "str"})
     assert ran_on.fields["text"] == "Meet the Wool Throw"
+    # any upper-case word tag on its own line, no channel's: the demo model's SMS went on with "HEAD:" lines
+    # (6 of 50 held-out SMS refused as format.placeholder and fidelity.product 'Bella Butterfly Net HEAD')
+    head = parse_fields("TEXT: Anna, meet the Bella Butterfly Net\nHEAD: Bella Butterfly Net", {"text": "str"})
+    assert head.fields["text"] == "Anna, meet the Bella Butterfly Net"
+    assert (
+        parse_fields("BODY: Warm light.\nNow on sale.", {"body": "str"}).fields["body"] == "Warm light.\nNow on sale."
+    )
     # other upper-case words are copy, not tags
     assert (
         parse_fields("BODY: 20% off. Spring SALE: now on", {"body": "str"}).fields["body"]
