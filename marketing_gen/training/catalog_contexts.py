@@ -47,8 +47,12 @@ OFFERS = (
     Offer(text="10% off your next order with code SAVE10", discount_pct=Decimal("10"), code="SAVE10"),
     Offer(text="15% off selected items with code HELLO15", discount_pct=Decimal("15"), code="HELLO15"),
     Offer(text="Free delivery on your next order"),
+    Offer(),
+    Offer(text="Weekend sale: 20% off with code WEEKEND20", discount_pct=Decimal("20"), code="WEEKEND20"),
 )
-"""Offer mix: half none, so the model learns to mention discounts only when the campaign grants one."""
+"""Offer mix: half none, so the model learns to mention discounts only when the campaign grants one; offers written
+as a sentence ("… on your next order …") and as a label and the deal ("Weekend sale: 20% off with code …", the shape
+a store's campaign names take)."""
 
 
 def is_held_out(key: str, *, salt: str, fraction: float = 0.1) -> bool:

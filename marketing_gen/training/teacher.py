@@ -198,7 +198,14 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     # (one description, below Google's two). The product line is always the same sentence: when it was the
     # seller's first feature where there was one, the demo model wrote a lone word of the item's copy for held-out
     # items ("Imported.", "Weathered", "Bella": 13 of 50 first tries refused as content.short).
+    # The offer line says where ("… at {brand}."): alone, a short offer ("10% off with code SPRING10.") is the deal
+    # headline again, and the demo model shortened "Spring picks: 10% off with code SPRING10" to just that in all six
+    # ads by theme (content.repeat: a description that only repeats a headline).
     first = _offer_line(context, 90) if len(offer.text.split()) >= 4 else ""  # "10% off." says too little alone
+    if first and len(where := f"{first[:-1]} at {brand}.") <= 90:
+        first = where
+    elif first.rstrip(".").lower() == deal.lower():
+        first = ""
     first = first or f"Picked for you by {brand}."
     priced = f"The {short} is {price} at {brand}." if price else f"Discover the {short} at {brand}."
     second = priced if len(priced) <= 90 else (f"Yours for {price} at {brand}." if price else f"New at {brand}.")

@@ -226,6 +226,21 @@ def test_teacher_rsa_lines_each_have_one_job_and_no_generic_line_repeats(make_co
     assert "10% Off With Code X10" in with_offer["headlines"] and with_offer["descriptions"][0].startswith("10% off")
 
 
+@pytest.mark.parametrize(
+    "text", ["10% off with code SPRING10", "Spring picks: 10% off with code SPRING10", "10% off your next order"]
+)
+def test_teacher_rsa_offer_line_is_never_the_deal_headline_again(make_context, text: str) -> None:
+    """The demo model shortened the offer "Spring picks: 10% off with code SPRING10" to "10% off with code {CODE}." as
+    DESCRIPTION 1, the words of its deal headline: all six ads by theme were refused first (content.repeat). The
+    teacher's offer line says where, so no shortening of it is a headline."""
+    context = make_context(1, offer=Offer(text=text, discount_pct=Decimal(10), code="SPRING10"))
+    rsa = teacher_fields(context, "google_ads_rsa")
+    first = rsa["descriptions"][0]
+    assert first.endswith(f" at {context.brand.name}.") and first.lower().startswith(text.lower()), rsa
+    assert "10% Off With Code SPRING10" in rsa["headlines"], rsa
+    assert not D.served_findings(rsa, context, "google_ads_rsa"), rsa
+
+
 def test_teacher_rsa_product_line_is_always_a_sentence_with_the_name_and_price(make_context) -> None:
     """With the seller's first feature as the product line, the demo model wrote a lone word of an item's copy
     for held-out items ("Imported.", "Weathered", "Bella": 13 of 50 first tries refused as content.short)."""
