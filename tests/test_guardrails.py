@@ -154,6 +154,24 @@ def test_money_must_be_a_recommended_price(text: str, expected: list[str]) -> No
     assert codes(check({"text": text}, ctx(), "social_reply")) == expected
 
 
+def test_a_price_belongs_to_the_item_it_is_said_of() -> None:
+    """Each price is a recommended item's, but "the tote is £2.55" gives it the holder's price (and an ad whose only
+    item is the tote may not say "Yours for £2.55": the gallery passed such a 4th RSA headline)."""
+    swapped = "Hello Anna! The Organic Cotton Tote Bag is £2.55 and the White Hanging Heart T-Light Holder is £12.00."
+    assert codes(check({"text": swapped}, ctx(), "social_reply")) == ["grounding.price", "grounding.price"]
+    assert check(dict(CLEAN_EMAIL), ctx(), "email") == []
+    ad = {
+        "headlines": ["Organic Cotton Tote Bag", "Yours for £2.55", "Carry It Every Day"],
+        "descriptions": ["Picked for you by Acme.", "The Organic Cotton Tote Bag is £12.00 at Acme."],
+    }
+    assert codes(check(ad, ctx(), "google_ads_rsa")) == ["grounding.price"]
+    ad["headlines"][1] = "Yours for £12.00"
+    assert check(ad, ctx(), "google_ads_rsa") == []
+    # a piece naming both items: a sentence that names none is not judged
+    both = "The White Hanging Heart T-Light Holder and the Organic Cotton Tote Bag. Yours from £2.55."
+    assert check({"text": both}, ctx(), "social_reply") == []
+
+
 def test_offer_50_vs_copy_60_percent() -> None:
     offer = Offer(text="50% off candle holders", discount_pct=Decimal("50"))
     assert codes(check({"text": "Get 60% off the holder"}, ctx(offer=offer), "social_reply")) == ["grounding.percent"]

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from marketing_gen.contexts import BrandFacts, UserContext
 from marketing_gen.guardrails.money import find_amounts, find_percentages
-from marketing_gen.titles import short_name
+from marketing_gen.titles import display_title, short_name
 
 WORD_RE = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
 
@@ -55,6 +55,8 @@ class Facts:
     allowed_hosts: frozenset[str] = frozenset()
     known_words: frozenset[str] = frozenset()
     """Lower-case words of the user's item titles, categories, features, interests, brand and offer."""
+    item_prices: tuple[tuple[tuple[str, ...], Decimal | None], ...] = ()
+    """Per recommended item: the lower-case names copy calls it by (title, display title, short name) and its price."""
     mask_re: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
 
     def mask(self, text: str) -> str:
@@ -62,6 +64,11 @@ class Facts:
         if self.mask_re is None:
             return text
         return self.mask_re.sub(" ", text)
+
+
+def _names_of(title: str) -> tuple[str, ...]:
+    """The lower-case names copy calls an item by: its title, display title and short name (short name last)."""
+    return tuple(dict.fromkeys(n.lower() for n in (title, display_title(title), short_name(title)) if n))
 
 
 def host_of(url: str) -> str | None:
@@ -169,6 +176,7 @@ def build_facts(
         has_end_date=offer.ends_at is not None,
         allowed_hosts=frozenset(hosts),
         known_words=frozenset(known),
+        item_prices=tuple((_names_of(i.title), i.price) for i in context.items if i.title.strip()),
         mask_re=_title_mask(titles + ((bought,) if bought else ())),
     )
 

@@ -50,6 +50,67 @@ def check_grounding(fields: Mapping[str, Any], facts: Facts) -> list[Violation]:
     for name, value in fields.items():
         for text in texts_of(value):
             out.extend(_check_text(name, text, facts))
+    out.extend(_check_price_owner(fields, facts))
+    return out
+
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _mentions(text: str, facts: Facts) -> list[tuple[int, int, int]]:
+    """(end, start, item index) of each place the text names a recommended item, in order of end."""
+    low = text.lower()
+    found: set[tuple[int, int, int]] = set()
+    for i, (names, _) in enumerate(facts.item_prices):
+        for n in names:
+            found.update((m.end(), m.start(), i) for m in re.finditer(re.escape(n), low))
+    return sorted(found)
+
+
+def _owners(mentions: list[tuple[int, int, int]]) -> set[int]:
+    """The items of the longest name among ``mentions`` that all end at the same place (two items can share a short
+    name: "Heart Zinc T-Light Holder" of a single and of a hanging one)."""
+    if not mentions:
+        return set()
+    start = min(s for _, s, _ in mentions)
+    return {i for _, s, i in mentions if s == start}
+
+
+def _check_price_owner(fields: Mapping[str, Any], facts: Facts) -> list[Violation]:
+    """A price belongs to the item it is said of: "The Tote is £2.55" where £2.55 is the holder's price is a finding,
+    though £2.55 is a recommended item's price. A price is said of the item its sentence names last before it (else
+    first after it); a sentence that names none takes the one item the whole piece names (an RSA headline "Yours for
+    £12.00" in an ad whose only item is the tote). With several items named and none in the sentence, no judgement."""
+    if len(facts.item_prices) < 2:
+        return []
+    texts = [(name, text) for name, value in fields.items() for text in texts_of(value)]
+    whole = {i for _, text in texts for _, _, i in _mentions(text, facts)}
+    out: list[Violation] = []
+    for name, text in texts:
+        for sentence in _SENTENCE_RE.split(text):
+            mentions = _mentions(sentence, facts)
+            for amount in find_amounts(sentence):
+                at = sentence.find(amount.text)
+                before = [m for m in mentions if m[0] <= at]
+                after = [m for m in mentions if m[0] > at]
+                if before:
+                    owners = _owners([m for m in before if m[0] == before[-1][0]])
+                elif after:
+                    owners = _owners([m for m in after if m[0] == after[0][0]])
+                else:
+                    owners = whole if len(whole) == 1 else set()
+                if not owners or any(facts.item_prices[i][1] == amount.value for i in owners):
+                    continue
+                others = [names[-1] for names, price in facts.item_prices if price == amount.value]
+                if others and not any(amount.value == v for v, _ in facts.offer_amounts):
+                    owner = facts.item_prices[min(owners)][0][-1]
+                    out.append(
+                        Violation(
+                            "grounding.price",
+                            name,
+                            f"{amount.text!r} is the {others[0]!r}'s price, not the {owner!r}'s",
+                        )
+                    )
     return out
 
 
