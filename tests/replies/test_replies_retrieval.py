@@ -227,3 +227,28 @@ def test_consensus_ranks_the_candidate_near_threads_agree_with_first() -> None:
     own = consensus([votes[0].text], votes, lexical)[0]
     assert own < 0.9  # its own perfect match is not counted
     assert consensus(["anything"], [], lexical) == [0.0]
+
+
+QA = [
+    Thread("amazon:1", "does this tent fit four people", "Yes, four adults fit inside with room for bags."),
+    Thread("amazon:2", "does the tent fit four adults", "It fits three adults comfortably, four is tight."),
+    Thread("amazon:3", "does this tent fit two people", "Two people fit easily, with space to spare."),
+]
+
+
+def test_a_question_may_get_two_different_answers_but_other_intents_stay_one_each() -> None:
+    """With one suggestion per intent, a product question got one answer beside templates while the three nearest
+    threads' answers scored higher best-of-3 (Amazon QA, 0.399 vs 0.411): a question may now get two answers."""
+    engine = ScriptedEngine(responder=lambda prompt, params, i: MODEL_TEXTS[hash(str(prompt)) % 3])
+    index = build_index(QA, kind="lexical")
+    question = "does this tent fit four people?"
+    result = suggest_replies(question, engine=engine, brand=BRAND, k=3, m=8, retriever=index)
+    assert result.category == "question"
+    answers = [s for s in result.suggestions if s.intent == "answer"]
+    assert len(answers) == 2 and all(s.retrieved for s in answers), result.suggestions
+    assert len({s.text for s in result.suggestions}) == 3
+    complaint = suggest_replies(
+        "my package has not arrived, this is terrible", engine=engine, brand=BRAND, k=3, m=8,
+        retriever=build_index(TOY, kind="lexical"),
+    )  # fmt: skip
+    assert len({s.intent for s in complaint.suggestions}) == len(complaint.suggestions)
