@@ -28,7 +28,7 @@ from marketing_gen.contexts import UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails.money import format_day, format_pct, format_price
 from marketing_gen.llm.sampling import ChatMessage
-from marketing_gen.titles import display_title, fit, short_name, shorten
+from marketing_gen.titles import display_title, fit, short_names, shorten
 
 ROLE_MARKER = re.compile(r"^@@(SYSTEM|USER|ASSISTANT)@@$", re.MULTILINE)
 """A line ``@@USER@@`` / ``@@ASSISTANT@@`` / ``@@SYSTEM@@`` in a prompt template starts a new chat message (text
@@ -106,12 +106,14 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
         "products": [
             {
                 "name": shorten(display_title(i.title), 80),
-                "short": _short_if_shorter(i.title),
+                "short": _short_if_shorter(i.title, short),
                 "price": format_price(i.price, i.currency, context.locale) or None,
                 "category": shorten(i.category, 40) if i.category else None,
                 "features": [shorten(f, 60) for f in i.features[:2]],
             }
-            for i in context.items[:MAX_ITEMS]
+            for i, short in zip(
+                context.items[:MAX_ITEMS], short_names([i.title for i in context.items[:MAX_ITEMS]]), strict=True
+            )
         ],
         "offer": "; ".join(offer_parts) or "none",
     }
@@ -121,8 +123,7 @@ def build_data(context: UserContext, extra: Mapping[str, Any] | None = None) -> 
     return _compact(data)
 
 
-def _short_if_shorter(title: str) -> str | None:
-    short = short_name(title)
+def _short_if_shorter(title: str, short: str) -> str | None:
     return short if short and short != display_title(title) else None
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from marketing_gen.contexts import UserContext
 from marketing_gen.guardrails.money import format_price
 from marketing_gen.prompts import MAX_ITEMS
-from marketing_gen.titles import display_title, short_name
+from marketing_gen.titles import display_title, short_names
 
 SLOT = re.compile(r"\{([A-Z]+[0-9]?)\}")
 """A slot as the model writes it: ``{NAME}``, ``{ITEM1}`` …"""
@@ -32,8 +32,9 @@ def slot_values(context: UserContext) -> dict[str, str]:
     name = (context.first_name or "").strip()
     if name:
         values["NAME"] = name
-    for n, item in enumerate(context.items[:MAX_ITEMS], start=1):
-        short, title = short_name(item.title), display_title(item.title)
+    shorts = short_names([i.title for i in context.items[:MAX_ITEMS]])
+    for n, (item, short) in enumerate(zip(context.items[:MAX_ITEMS], shorts, strict=True), start=1):
+        title = display_title(item.title)
         if short:
             values[f"ITEM{n}"] = short
         if title:  # also when it is the short name: then {TITLE1} and {ITEM1} are the same words

@@ -100,6 +100,23 @@ def _noun_tail(words: list[str], max_len: int) -> str:
 SHORT_NAME_CHARS = 28
 """Length of the ``short`` product name in the data block: fits an RSA headline (30) and a push title (40)."""
 
+DISTINCT_NAME_CHARS = 40
+"""Longest display title a second item may be called by when its short name is an earlier item's (a push title)."""
+
+
+def short_names(titles: list[str] | tuple[str, ...]) -> list[str]:
+    """The short names of one customer's items, in order, each told apart from the earlier ones: variants of a
+    catalog line cut to the same words ("Heart Zinc T-Light Holder" of a single and of a hanging one) would make
+    copy name two products alike, so a later one is called by its display title when that fits 40 characters."""
+    out: list[str] = []
+    for title in titles:
+        short = short_name(title)
+        if short and short.lower() in {o.lower() for o in out}:
+            full = display_title(title)
+            short = full if len(full) <= DISTINCT_NAME_CHARS else short
+        out.append(short)
+    return out
+
 
 def short_name(title: str) -> str:
     """The name copy uses where space is tight: the display title cut at its first clause, ≤ 28 characters.

@@ -149,3 +149,26 @@ def test_a_localized_price_written_with_a_plain_space_becomes_its_slot() -> None
     context = replace(build_context(0), locale="de-DE")
     assert slotify_text("Lantern für 12,50 £.", context) == "Lantern für {PRICE1}."
     assert slotify_text("Lantern für 12,50\xa0£.", context) == "Lantern für {PRICE1}."
+
+
+def test_two_items_cut_to_the_same_short_name_are_told_apart() -> None:
+    """Online Retail variants cut to one short name: "Heart Zinc T-Light Holder" of SINGLE HEART ZINC T-LIGHT HOLDER
+    and of HANGING HEART ZINC T-LIGHT HOLDER; copy naming both would name two products alike. The later one is called
+    by its display title in the slots, the data block and the teacher."""
+    from dataclasses import replace
+
+    from marketing_gen.prompts import build_data
+
+    base = build_context(0)
+    items = (
+        replace(base.items[0], title="SINGLE HEART ZINC T-LIGHT HOLDER"),
+        replace(base.items[1], title="HANGING HEART ZINC T-LIGHT HOLDER"),
+    )
+    context = replace(base, items=items)
+    values = slot_values(context)
+    assert values["ITEM1"] == "Heart Zinc T-Light Holder"
+    assert values["ITEM2"] == "Hanging Heart Zinc T-Light Holder"
+    products = build_data(context)["products"]
+    assert products[0]["short"] == "Heart Zinc T-Light Holder" and "short" not in products[1]
+    text = "The Heart Zinc T-Light Holder and the Hanging Heart Zinc T-Light Holder."
+    assert slotify_text(text, context) == "The {ITEM1} and the {ITEM2}."

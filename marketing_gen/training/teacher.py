@@ -19,7 +19,7 @@ from typing import Any
 from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.prompts import language_of
-from marketing_gen.titles import short_name, shorten, trim_words
+from marketing_gen.titles import short_name, short_names, shorten, trim_words
 
 
 def feature_sentence(feature: str, max_len: int) -> str:
@@ -137,7 +137,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     if price:
         extras.append(rng.choice([f"It is {price}.", f"Yours for {price}.", f"It costs {price}."]))
     if len(context.items) > 1:
-        extras.append(f"You might also like the {short_name(context.items[1].title)}.")
+        extras.append(f"You might also like the {short_names([i.title for i in context.items[:2]])[1]}.")
     room = 3 - len(sentences)  # the prompt asks for two or three short sentences
     sentences.extend(extras[:room] if offer else rng.sample(extras, min(len(extras), room)))
     body = " ".join(s for s in sentences if s)
