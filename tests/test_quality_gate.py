@@ -420,6 +420,21 @@ def test_a_price_or_sentence_said_twice_is_caught() -> None:
     assert "content.repeat" not in gate_codes(once, context, "email")
 
 
+def test_one_word_said_twice_with_another_ending_is_caught() -> None:
+    """A demo email's preheader (model copy, marked sendable): "Quelques idées choisies choisi pour vous chez …"."""
+    context = ctx("Manon", "fr-FR", ["Wool Throw Blanket"])
+    email = {
+        "subject": "Manon, choisi pour vous",
+        "preheader": "Quelques idées choisies choisi pour vous chez Northwind Outfitters",
+        "headline": "Wool Throw Blanket",
+        "body": "Bonjour Manon! Cela pourrait vous plaire. Wool Throw Blanket à 69,00 £. Découvrez nos nouveautés.",
+        "cta": "Découvrir",
+    }
+    assert "content.repeat" in gate_codes(email, context, "email")
+    for fine in ("Quelques idées choisies pour vous chez Northwind Outfitters", "Des gants garden gardening pour vous"):
+        assert "content.repeat" not in gate_codes({**email, "preheader": fine}, context, "email"), fine
+
+
 def test_an_ad_that_names_the_customer_or_repeats_a_field_is_caught() -> None:
     """Read in the gallery: Meta ads "Chloe, meet the Retrospot Padded Seat" (an ad is seen by an audience) and a
     description that only repeats the headline."""

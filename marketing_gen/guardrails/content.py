@@ -6,7 +6,8 @@
   a ≥ 2-word tail of its name: the short name);
 - ``content.cta``: a call to action without an action word of the user's language (``lexicon.CTA_WORDS``):
   "Vous vous pour vous", or "Découvrir" to an English customer;
-- ``content.repeat``: a word said twice in a row ("merino merino"), or a pronoun back after a preposition
+- ``content.repeat``: a word said twice in a row ("merino merino", or with another ending: "choisies choisi"), or
+  a pronoun back after a preposition
   ("vous pour vous"), or a price or sentence said twice in one text ("the Merino Beanie is £22.00. It is £22.00
   at …");
 - ``content.unfinished``: a gap after an article or connector ("the … team"), or a text that ends on one
@@ -94,6 +95,16 @@ def _check_text(field: str, text: str, lang: str) -> list[Violation]:
         a, b = plain[i], plain[i + 1]
         if a is not None and a == b and len(a) > 1:
             out.append(Violation("content.repeat", field, f"{a!r} twice in a row"))
+            break
+        if (
+            a
+            and b
+            and min(len(a), len(b)) >= 5
+            and 0 < abs(len(a) - len(b)) <= 2
+            and (b[: len(a)] == a or a[: len(b)] == b)
+        ):
+            # one word written twice with another ending: "idées choisies choisi pour vous" (a demo email preheader)
+            out.append(Violation("content.repeat", field, f"{a} {b!r} says one word twice"))
             break
         if i + 2 < len(plain) and a is not None and a == plain[i + 2] and a in _PRONOUNS and b in _PREPOSITIONS:
             out.append(Violation("content.repeat", field, f"{a} {b} {a!r} repeats a word"))
