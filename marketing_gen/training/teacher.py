@@ -77,8 +77,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
     named = [
         f"{name}, meet the {short}",
         f"{name}, a new idea from {brand}: {short}",
-        f"{name}, this {short} is for you",
-        f"{name}, the {short} is for you",
+        f"{name}, the {short} is for you",  # not "this {short}": "this Pruning Secateurs" (a demo subject)
     ]
     subject = _pick(
         rng,
@@ -95,7 +94,7 @@ def email_copy(context: UserContext, rng: random.Random, variant: int = 0) -> di
         rng,
         [
             *(f for f in features[:2] if 40 <= len(f) <= 90),
-            f"A closer look at {short}, picked for you by {brand}.",
+            f"A closer look at the {short}, picked for you by {brand}.",
             f"We picked the {short} with you in mind at {brand}.",
             f"Something new for your love of {interest}, picked by {brand}." if interest else "",
         ],

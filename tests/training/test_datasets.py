@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -274,3 +275,14 @@ def test_teacher_meta_primary_text_goes_on_after_the_items_name(make_context) ->
             meta = slotify(teacher_fields(context, "meta_ad", variant), context)
             assert "{ITEM1} is " in meta["primary_text"] and not meta["primary_text"].startswith("Meet"), meta
             assert not D.served_findings(teacher_fields(context, "meta_ad", variant), context, "meta_ad"), meta
+
+
+def test_teacher_email_names_the_item_with_an_article_and_never_as_this(make_context) -> None:
+    """A demo campaign's model emails: "Priya, this Pruning Secateurs is for you" (a plural name) and "A closer look
+    at Tealight Lantern Set of 3" (no article): both were teacher phrasings."""
+    for n in range(40):
+        context = make_context(n % 4)
+        for variant in (0, 1):
+            email = teacher_fields(replace(context, external_id=f"u{n}"), "email", variant)
+            assert ", this " not in email["subject"], email
+            assert not re.search(r"closer look at (?!the )", email["preheader"]), email
