@@ -331,3 +331,15 @@ def test_violation_is_frozen_plain_data() -> None:
     assert v.to_dict() == {"code": "length.subject", "field": "subject", "message": "too long", "hard": True}
     with pytest.raises(AttributeError):
         v.code = "x"  # type: ignore[misc]
+
+
+def test_a_price_owner_is_a_whole_word_name_and_each_price_is_judged_where_it_stands() -> None:
+    """An item's name inside a longer word is not a mention, and a price said twice is judged at each place."""
+    items = (
+        ItemFacts(1, "A1", "Tote", Decimal("2.55"), "GBP"),
+        ItemFacts(2, "A2", "Organic Cotton Tote Bag", Decimal("12.00"), "GBP"),
+    )
+    inside = "The Organic Cotton Tote Bag for Totebag lovers, £12.00."
+    assert check({"text": inside}, ctx(items=items), "social_reply") == []
+    twice = "The Tote is £2.55 and the Organic Cotton Tote Bag is £12.00, not £2.55."
+    assert codes(check({"text": twice}, ctx(items=items), "social_reply")) == ["grounding.price"]

@@ -63,7 +63,7 @@ def _mentions(text: str, facts: Facts) -> list[tuple[int, int, int]]:
     found: set[tuple[int, int, int]] = set()
     for i, (names, _) in enumerate(facts.item_prices):
         for n in names:
-            found.update((m.end(), m.start(), i) for m in re.finditer(re.escape(n), low))
+            found.update((m.end(), m.start(), i) for m in re.finditer(rf"(?<!\w){re.escape(n)}(?!\w)", low))
     return sorted(found)
 
 
@@ -89,8 +89,9 @@ def _check_price_owner(fields: Mapping[str, Any], facts: Facts) -> list[Violatio
     for name, text in texts:
         for sentence in _SENTENCE_RE.split(text):
             mentions = _mentions(sentence, facts)
+            at = 0
             for amount in find_amounts(sentence):
-                at = sentence.find(amount.text)
+                at = max(sentence.find(amount.text, at), 0)  # amounts come in order: a price said twice is two places
                 before = [m for m in mentions if m[0] <= at]
                 after = [m for m in mentions if m[0] > at]
                 if before:

@@ -50,9 +50,9 @@ OFFERS = (
     Offer(),
     Offer(text="Weekend sale: 20% off with code WEEKEND20", discount_pct=Decimal("20"), code="WEEKEND20"),
 )
-"""Offer mix: half none, so the model learns to mention discounts only when the campaign grants one; offers written
-as a sentence ("… on your next order …") and as a label and the deal ("Weekend sale: 20% off with code …", the shape
-a store's campaign names take)."""
+"""Offer mix: three in seven none, so the model learns to mention discounts only when the campaign grants one;
+offers written as a sentence ("… on your next order …") and as a label and the deal ("Weekend sale: 20% off with
+code …", the shape a store's campaign names take)."""
 
 
 def is_held_out(key: str, *, salt: str, fraction: float = 0.1) -> bool:

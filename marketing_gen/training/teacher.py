@@ -198,8 +198,8 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     # seller's first feature where there was one, the demo model wrote a lone word of the item's copy for held-out
     # items ("Imported.", "Weathered", "Bella": 13 of 50 first tries refused as content.short).
     # The offer line says where ("… at {brand}."): alone, a short offer ("10% off with code SPRING10.") is the deal
-    # headline again, and the demo model shortened "Spring picks: 10% off with code SPRING10" to just that in all six
-    # ads by theme (content.repeat: a description that only repeats a headline).
+    # headline again, and the demo model shortened "Spring picks: 10% off with code SPRING10" to just that in five of
+    # the six ads by theme (content.repeat: a description that only repeats a headline).
     first = _offer_line(context, 90) if len(offer.text.split()) >= 4 else ""  # "10% off." says too little alone
     if first and len(where := f"{first[:-1]} at {brand}.") <= 90:
         first = where

@@ -232,7 +232,7 @@ def test_teacher_rsa_lines_each_have_one_job_and_no_generic_line_repeats(make_co
 )
 def test_teacher_rsa_offer_line_is_never_the_deal_headline_again(make_context, text: str) -> None:
     """The demo model shortened the offer "Spring picks: 10% off with code SPRING10" to "10% off with code {CODE}." as
-    DESCRIPTION 1, the words of its deal headline: all six ads by theme were refused first (content.repeat). The
+    DESCRIPTION 1, the words of its deal headline: five of the six ads by theme were refused first (content.repeat). The
     teacher's offer line says where, so no shortening of it is a headline."""
     context = make_context(1, offer=Offer(text=text, discount_pct=Decimal(10), code="SPRING10"))
     rsa = teacher_fields(context, "google_ads_rsa")
