@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     ``templates/fallback/_phrases.j2``), with a soft ``content.cta_default`` finding, instead of regenerating the
     whole email; the rest of the copy is the model's and is checked as usual."""
 
+    fixed_paths: bool = True
+    """An RSA's display paths are the teacher's rule for its item (the category's first word or "shop", the short
+    name's first word: ``channels.google_ads_rsa.display_paths``), with a soft ``content.path_default`` finding
+    when the model wrote others: the demo model's own paths were words of nothing ("Cela", "The", "Cost",
+    "Picked"), 4 of 30 gallery pieces a marketer would not send, and the gate does not read a path as copy."""
+
     drop_run_on: bool = True
     """A sentence a model-written text repeats ("Thick foam pad that saves your knees." twice) or one made of nothing
     but prices ("69,00 £GB à 16,50 £GB.") after the text had said what it had to say is dropped, as if decoding had

@@ -30,8 +30,9 @@ from typing import Any
 
 from marketing_gen.channels import sms
 from marketing_gen.channels.base import ChannelSpec, get_channel
+from marketing_gen.channels.google_ads_rsa import display_paths
 from marketing_gen.config import Settings, get_settings
-from marketing_gen.contexts import UserContext
+from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.errors import InvalidRequest
 from marketing_gen.guardrails import Facts, Violation, build_facts, check_with_facts, hard, passes, sendable
 from marketing_gen.guardrails.content import is_call_to_action
@@ -126,6 +127,7 @@ def read_completion(
     fit_lengths: bool = False,
     fixed_cta: bool = False,
     drop_run_on: bool = False,
+    fixed_paths: bool = False,
 ) -> tuple[dict[str, Any], list[Violation]]:
     """A completion as it is served: parsed fields (a field cut by the token limit handled by ``cut_off`` when
     ``finish_reason`` is ``length``), slots filled (``slots``), cleaned up (``postprocess``); plus a hard
@@ -133,7 +135,8 @@ def read_completion(
     model that was not trained with them): such copy is regenerated, never sent. ``fit_lengths``: a field past
     its hard length ends at the last whole word that fits (``fit_to_limits``). ``fixed_cta``: a missing CTA or one
     without an action word becomes the language's standard label (``standard_cta``), with a soft finding.
-    ``drop_run_on``: a sentence a text repeats, or one of only prices, is dropped (``run_on``), with a soft finding."""
+    ``drop_run_on``: a sentence a text repeats, or one of only prices, is dropped (``run_on``), with a soft finding.
+    ``fixed_paths``: an RSA's display paths are its item's (``display_paths``), a soft finding when they differ."""
     fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
     found = cut_off(text, fields, spec) if finish_reason == "length" else []
     if slots:
@@ -149,7 +152,21 @@ def read_completion(
         wrote = str(fields.get("cta") or "").strip()
         fields["cta"] = standard_cta(context)
         found.append(Violation("content.cta_default", "cta", f"the standard label replaced {wrote!r}", hard=False))
+    if fixed_paths and "path1" in spec.field_names and context.items:
+        found += _fix_paths(fields, context.items[0])
     return fields, found
+
+
+def _fix_paths(fields: dict[str, Any], item: ItemFacts) -> list[Violation]:
+    """Set ``fields``' display paths to the item's; a soft finding per path the model wrote otherwise."""
+    found = []
+    for name, path in zip(("path1", "path2"), display_paths(item.title, item.category), strict=True):
+        wrote = str(fields.get(name) or "").strip()
+        if wrote.lower() != path.lower():
+            said = f"the item's path {path!r} replaced {wrote!r}"
+            found.append(Violation("content.path_default", name, said, hard=False))
+        fields[name] = path
+    return found
 
 
 def standard_cta(context: UserContext, settings: Settings | None = None) -> str:
@@ -338,6 +355,7 @@ def write_copies(
                     fit_lengths=settings.fit_lengths,
                     fixed_cta=settings.fixed_cta,
                     drop_run_on=settings.drop_run_on,
+                    fixed_paths=settings.fixed_paths,
                 )
                 found = check_with_facts(fields, job.facts, spec, example=example_answer(job.prompt)) + read_findings
                 candidates.append((text, fields, found))

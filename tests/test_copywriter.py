@@ -330,3 +330,35 @@ def test_a_good_cta_is_kept_and_the_setting_can_turn_the_label_off(fixed_cta_off
         [ctx(locale="de-DE")], "email", ScriptedEngine(texts=[GERMAN + "CTA: Sack"]), max_regenerations=0
     )
     assert "content.cta" in {v["code"] for v in refused.violations[0]} and refused.fallback
+
+
+RSA = (
+    "HEADLINE: White Hanging Heart T-Light\nHEADLINE: Acme Home\nHEADLINE: Yours for £2.55\n"
+    "DESCRIPTION: Picked for you by Acme Home.\nDESCRIPTION: The holder is £2.55 at Acme Home.\n"
+)
+LIGHTING = ItemFacts(1, "A1", "WHITE HANGING HEART T-LIGHT HOLDER", Decimal("2.55"), "GBP", category="Lighting")
+
+
+@pytest.mark.parametrize("paths", ["PATH1: Cela\nPATH2: Picked For You", "PATH1: The\nPATH2: Cost", ""])
+def test_rsa_display_paths_are_the_items_own(paths: str) -> None:
+    """The demo model's gallery paths named nothing of the item ("Cela" in an English ad, "The", "Cost" for a
+    costume sword, "Picked"): the served paths are the teacher's rule for the ad's item, with a soft finding."""
+    [r] = write_copies([ctx(items=(LIGHTING,))], "google_ads_rsa", ScriptedEngine([RSA + paths]), max_regenerations=0)
+    assert r.sendable and not r.fallback
+    assert (r.fields["path1"], r.fields["path2"]) == ("Lighting", "Hanging")
+    soft = [v for v in r.violations[0] if v["code"] == "content.path_default"]
+    assert [v["field"] for v in soft] == ["path1", "path2"] and all(not v["hard"] for v in soft)
+
+
+def test_rsa_paths_the_rule_gives_are_kept_silently_and_the_setting_turns_the_rule_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    [same] = write_copies(
+        [ctx(items=(LIGHTING,))], "google_ads_rsa", ScriptedEngine([RSA + "PATH1: lighting\nPATH2: Hanging"])
+    )
+    assert not [v for v in same.violations[0] if v["code"] == "content.path_default"]
+    [shop] = write_copies([ctx()], "google_ads_rsa", ScriptedEngine([RSA + "PATH1: Cela"]))  # no category: "shop"
+    assert (shop.fields["path1"], shop.fields["path2"]) == ("shop", "Hanging")
+    for _ in _setting_off(monkeypatch, "MARKETING_GEN_FIXED_PATHS"):
+        [kept] = write_copies([ctx(items=(LIGHTING,))], "google_ads_rsa", ScriptedEngine([RSA + "PATH1: Cela"]))
+        assert kept.fields["path1"] == "Cela" and not [v for v in kept.violations[0] if not v["hard"]]

@@ -3,7 +3,10 @@
 Google rejects over-length assets rather than truncating them, so the limits are hard.
 """
 
+import re
+
 from marketing_gen.channels.base import ChannelSpec, FieldSpec
+from marketing_gen.titles import short_name
 
 SPEC = ChannelSpec(
     headline_field="headlines",
@@ -40,3 +43,20 @@ SPEC = ChannelSpec(
     consent_flag="ads",
     per_user=False,
 )
+
+
+def _slug(text: str) -> str:
+    word = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
+    return word[:15].rstrip("-")
+
+
+def display_paths(title: str, category: str | None) -> tuple[str, str]:
+    """The ad's two display URL paths for its item: the category's first word (or "shop") and the short name's
+    first word ("shop/Kneeling" of a Kneeling Pad in Garden), the second left empty when it is the first again.
+
+    The teacher's rule, and the paths the copywriter serves (``Settings.fixed_paths``): paths are a URL's
+    decoration, not copy, and the model's own ("Cela", "The", "Cost", "Picked") named nothing of the item."""
+    path1 = _slug((category or "shop").split()[0] if (category or "").split() else "shop") or "shop"
+    short = short_name(title)
+    path2 = _slug(short.split()[0]) if short.split() else ""
+    return path1, path2 if path2.lower() != path1.lower() else ""

@@ -169,6 +169,7 @@ def evaluate_engine(
                     fit_lengths=(settings or get_settings()).fit_lengths,
                     fixed_cta=(settings or get_settings()).fixed_cta,
                     drop_run_on=(settings or get_settings()).drop_run_on,
+                    fixed_paths=(settings or get_settings()).fixed_paths,
                 )[0]
             )
             fits.append(length_fit(fields, spec))

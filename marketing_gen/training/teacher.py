@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from typing import Any
 
+from marketing_gen.channels.google_ads_rsa import display_paths
 from marketing_gen.contexts import ItemFacts, UserContext
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.prompts import language_of
@@ -153,11 +153,6 @@ def _whole_feature(item: ItemFacts, max_len: int) -> str:
     return feature if len(feature) <= max_len and feature == item.features[0].strip().rstrip(".") else ""
 
 
-def _slug(text: str) -> str:
-    word = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")
-    return word[:15].rstrip("-")
-
-
 def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     """4 headlines (≤ 30), 2 descriptions (≤ 90) and two display paths for the user's first item.
 
@@ -209,13 +204,12 @@ def rsa_copy(context: UserContext, rng: random.Random) -> dict[str, Any]:
     priced = f"The {short} is {price} at {brand}." if price else f"Discover the {short} at {brand}."
     second = priced if len(priced) <= 90 else (f"Yours for {price} at {brand}." if price else f"New at {brand}.")
     descriptions = [d for d in (first, second) if d and len(d) <= 90]
-    path1 = _slug((item.category or "shop").split()[0]) or "shop"
-    path2 = _slug(short.split()[0]) if short else ""
+    path1, path2 = display_paths(item.title, item.category)
     return {
         "headlines": headlines[:4],  # the prompt asks for 4
         "descriptions": descriptions,  # the prompt asks for 2
         "path1": path1,
-        "path2": path2 if path2.lower() != path1.lower() else "",
+        "path2": path2,
     }
 
 
