@@ -6,6 +6,10 @@ import click
 
 from marketing_gen.cli.groups import bench, echo_json, eval_, input_file, json_option, main, replies
 
+EVAL_M = 4
+"""``eval replies``' candidates per message: the reply API's (``api.replies.API_CANDIDATES``; a test holds them
+equal). It was 8, twice the API's, so the served rows measured more candidates than the API ranks."""
+
 
 @replies.command("suggest")
 @click.option("--text", required=True, help="The comment or DM to answer.")
@@ -135,7 +139,13 @@ def serve_cmd(host: str, port: int) -> None:
     help="Amazon QA questions to evaluate.",
 )
 @click.option("--k", type=click.IntRange(1, 5), default=3, show_default=True, help="Suggestions per message.")
-@click.option("--m", type=click.IntRange(1, 32), default=8, show_default=True, help="Candidates per message.")
+@click.option(
+    "--m",
+    type=click.IntRange(1, 32),
+    default=EVAL_M,
+    show_default=True,
+    help="Candidates per message (default: the reply API's, so the served rows are what the API serves).",
+)
 @click.option(
     "--similarity",
     type=click.Choice(["auto", "embedding", "lexical"]),

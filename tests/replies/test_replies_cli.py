@@ -62,3 +62,12 @@ def test_eval_help_states_the_api_token_cap() -> None:
 
     result = CliRunner().invoke(main, ["eval", "replies", "--help"])
     assert f"[default: {DEFAULT_MAX_NEW_TOKENS}, the API's cap]" in " ".join(result.output.split())
+
+
+def test_eval_replies_measures_the_candidates_the_api_serves() -> None:
+    """The served rows of `eval replies` are the API's path only if both rank the same number of candidates."""
+    from marketing_gen.api.replies import API_CANDIDATES
+    from marketing_gen.cli.replies_cmds import EVAL_M, eval_cmd
+
+    assert EVAL_M == API_CANDIDATES
+    assert next(p for p in eval_cmd.params if p.name == "m").default == API_CANDIDATES
