@@ -17,7 +17,6 @@ from typing import Any
 
 from marketing_gen.channels.google_ads_rsa import display_paths
 from marketing_gen.contexts import ItemFacts, UserContext
-from marketing_gen.guardrails.language import NAMES
 from marketing_gen.guardrails.money import format_pct, format_price
 from marketing_gen.prompts import language_of
 from marketing_gen.titles import short_name, short_names, shorten, trim_words
@@ -344,63 +343,9 @@ def sms_copy(context: UserContext, rng: random.Random, variant: int = 0) -> dict
     return {"text": text}
 
 
-LOCALIZED_RSA = frozenset(NAMES.values()) - {"English"}
-"""Languages whose RSA teacher is ``localized_rsa_copy`` (those the gate reads, each with fallback phrases)."""
-
-
-def localized_rsa_copy(context: UserContext, language: str) -> dict[str, Any]:
-    """An RSA in ``language`` with the English teacher's shape, line for line (name, shop, price, deal or "picked
-    for you"; the offer or the shop, then the product and its price; the same paths), in the words of the
-    language's fallback phrases (``templates/fallback/_phrases.j2``).
-
-    The fallback template's shape (three stock headlines, no shop line) taught the demo model nothing it could tell
-    from the English shape at the second headline: it wrote English RSAs for all 7 German, French and Dutch
-    Online Retail customers of 200 (3.5 % fallback). One shape in every language leaves only the words to learn."""
-    from marketing_gen.copywriter import phrases_of
-
-    item = _first(context.items)
-    if item is None:
-        return {}
-    p = phrases_of(language)
-    brand = context.brand.name
-    short = short_name(item.title)
-    price = format_price(item.price, item.currency, context.locale)
-    offer = context.offer
-    deal = ""
-    if offer.discount_pct and offer.code:
-        off = p["off"].replace("{pct}", format_pct(offer.discount_pct))
-        deal = _upper_first(f"{off} {p['with_code'].replace('{code}', offer.code)}")
-        deal = deal if len(deal) <= 30 else _upper_first(off)
-    for_price = p["yours_for"].replace("{price}", price) if price else ""
-    candidates = [short, brand if len(brand) <= 30 else "", for_price, deal or p["picked_for"], p["browse_short"]]
-    seen: set[str] = set()
-    headlines: list[str] = []
-    for h in candidates:
-        if h and 6 <= len(h) <= 30 and h.lower() not in seen:
-            seen.add(h.lower())
-            headlines.append(h)
-    shop_line = p["ad_desc"].replace("{brand}", brand)
-    first = f"{_upper_first(deal)}. {shop_line}" if deal and len(f"{deal}. {shop_line}") <= 90 else shop_line
-    second = f"{short} {p['for_price'].replace('{price}', price)}. {p['ad_desc2']}" if price else p["ad_desc2"]
-    path1, path2 = display_paths(item.title, item.category)
-    return {
-        "headlines": headlines[:4],
-        "descriptions": [d for d in (first, second if len(second) <= 90 else p["ad_desc2"]) if len(d) <= 90],
-        "path1": path1,
-        "path2": path2,
-    }
-
-
-def _upper_first(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def teacher_fields(context: UserContext, channel: str, variant: int = 0) -> dict[str, Any]:
     """Teacher copy for a campaign channel; empty dict when the context has no items."""
-    language = language_of(context.locale)
-    if channel == "google_ads_rsa" and language in LOCALIZED_RSA:
-        return localized_rsa_copy(context, language)
-    if language != "English" and context.items:
+    if language_of(context.locale) != "English" and context.items:
         # Other languages: the localized deterministic copy (templates/fallback), so the model learns to answer
         # in the user's language rather than in English.
         from marketing_gen.copywriter import render_fallback
