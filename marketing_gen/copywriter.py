@@ -171,21 +171,15 @@ def _fix_paths(fields: dict[str, Any], item: ItemFacts) -> list[Violation]:
 
 def standard_cta(context: UserContext, settings: Settings | None = None) -> str:
     """The customer's language's standard button label (``templates/fallback/_phrases.j2``: "Take a look")."""
-    return str(phrases_of(language_of(context.locale), settings).get("cta") or "").strip() or "Take a look"
-
-
-def phrases_of(language: str, settings: Settings | None = None) -> dict[str, str]:
-    """The fallback phrases of ``language`` (``templates/fallback/_phrases.j2``; English for a language it lacks)."""
-    import json
-
-    return dict(json.loads(_phrases_template(template_environment(settings)).render(lang=language)))
+    label = _cta_template(template_environment(settings)).render(lang=language_of(context.locale))
+    return label.strip() or "Take a look"
 
 
 @lru_cache(maxsize=8)
-def _phrases_template(env: Any) -> Any:
+def _cta_template(env: Any) -> Any:
     return env.from_string(
         '{% from "fallback/_phrases.j2" import phrases %}'
-        '{{ (phrases[lang] if lang in phrases else phrases["English"]) | tojson }}'
+        '{{ (phrases[lang] if lang in phrases else phrases["English"]).cta }}'
     )
 
 

@@ -56,7 +56,7 @@ def display_paths(title: str, category: str | None) -> tuple[str, str]:
 
     The teacher's rule, and the paths the copywriter serves (``Settings.fixed_paths``): paths are a URL's
     decoration, not copy, and the model's own ("Cela", "The", "Cost", "Picked") named nothing of the item."""
-    path1 = _slug((category or "shop").split()[0] if (category or "").split() else "shop") or "shop"
-    short = short_name(title)
-    path2 = _slug(short.split()[0]) if short.split() else ""
+    words, short = (category or "").split(), short_name(title).split()
+    path1 = (_slug(words[0]) if words else "") or "shop"
+    path2 = _slug(short[0]) if short else ""
     return path1, path2 if path2.lower() != path1.lower() else ""
