@@ -142,3 +142,46 @@ def test_spread_keeps_the_share_in_every_prefix() -> None:
     assert len(mixed) == 100 and set(mixed) == set(range(70)) | {f"x{k}" for k in range(30)}
     for cut in (10, 20, 50):
         assert abs(sum(isinstance(v, str) for v in mixed[:cut]) - 0.3 * cut) <= 1
+
+
+def test_rsa_rows_give_other_languages_their_own_larger_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, settings_env: None, data_dir: Path
+) -> None:
+    """RSA rows: half in the store's other languages (CHANNEL_FOREIGN_SHARE); the other channels keep FOREIGN_SHARE
+    and their rows are the same as without the RSA's share."""
+    import re
+
+    from marketing_gen.devtools.demo_store import write_demo_store
+    from marketing_gen.importers import import_file
+    from marketing_gen.recommend.store import run_recommend
+    from marketing_gen.training import pipeline
+
+    url = _fresh_db(f"sqlite:///{tmp_path / 'store.db'}")
+    monkeypatch.setenv("MARKETING_GEN_DATABASE_URL", url)
+    get_settings.cache_clear()
+    paths = write_demo_store(tmp_path / "store", users=60)
+    for kind in ("brand", "users", "items", "interactions"):
+        import_file(kind, paths[kind], url=url)
+    run_recommend(url, export=False)
+
+    def shares(rows: list[dict]) -> dict[str, float]:
+        out: dict[str, list[bool]] = {}
+        for r in rows:
+            lang = re.search(r"Write in (\w+)", r["prompt"][0]["content"])
+            if lang:
+                out.setdefault(r["channel"], []).append(lang.group(1) != "English")
+        return {c: sum(v) / len(v) for c, v in out.items()}
+
+    rows = build_training_rows(get_settings(), rows=200, data_dir=data_dir).rows
+    got = shares(rows)
+    assert 0.4 <= got["google_ads_rsa"] <= 0.6
+    assert 0.15 <= got["email"] <= 0.4 and got["google_ads_rsa"] > got["email"] + 0.1
+    rsa = [r["completion"][0]["content"] for r in rows if r["channel"] == "google_ads_rsa"]
+    assert any(c.startswith("HEADLINE 1: {ITEM1}\nHEADLINE 2: Neue Ideen") for c in rsa)  # short name, as in English
+
+    monkeypatch.setattr(pipeline, "CHANNEL_FOREIGN_SHARE", {})
+    plain = build_training_rows(get_settings(), rows=200, data_dir=data_dir).rows
+    assert shares(plain)["google_ads_rsa"] < 0.4
+    assert [r for r in plain if r["channel"] != "google_ads_rsa"] == [
+        r for r in rows if r["channel"] != "google_ads_rsa"
+    ]
