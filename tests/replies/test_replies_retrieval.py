@@ -236,16 +236,17 @@ QA = [
 ]
 
 
-def test_a_question_may_get_two_different_answers_but_other_intents_stay_one_each() -> None:
+def test_a_question_may_get_three_different_answers_but_other_intents_stay_one_each() -> None:
     """With one suggestion per intent, a product question got one answer beside templates while the three nearest
-    threads' answers scored higher best-of-3 (Amazon QA, 0.399 vs 0.411): a question may now get two answers."""
+    threads' answers scored higher best-of-3 (Amazon QA, 0.399 vs 0.411); with two, the third was mostly a model
+    "recommend" that rarely came closest: a question's three suggestions may all be (different) answers."""
     engine = ScriptedEngine(responder=lambda prompt, params, i: MODEL_TEXTS[hash(str(prompt)) % 3])
     index = build_index(QA, kind="lexical")
     question = "does this tent fit four people?"
     result = suggest_replies(question, engine=engine, brand=BRAND, k=3, m=8, retriever=index)
     assert result.category == "question"
     answers = [s for s in result.suggestions if s.intent == "answer"]
-    assert len(answers) == 2 and all(s.retrieved for s in answers), result.suggestions
+    assert len(answers) == 3 and all(s.retrieved for s in answers), result.suggestions
     assert len({s.text for s in result.suggestions}) == 3
     complaint = suggest_replies(
         "my package has not arrived, this is terrible", engine=engine, brand=BRAND, k=3, m=8,

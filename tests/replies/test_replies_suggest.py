@@ -115,6 +115,10 @@ def test_discount_within_policy_survives() -> None:
     ok = "Use our 10% off on the Steel Kettle."
     assert check_candidate(ok, brand=BRAND, item=KETTLE, flagged_injection=False) == []
     assert check_candidate("Use our 25% off on it.", brand=BRAND, item=KETTLE, flagged_injection=False)
+    # the one model writes campaign copy with slots; a reply has no code to fill them (seen in a demo model's reply:
+    # "Let's say I'm trying the {ITEM1} at our store.")
+    leak = "Yes you can. Let's say I'm trying the {ITEM1} at our store."
+    assert "format.slot" in check_candidate(leak, brand=BRAND, item=KETTLE, flagged_injection=False)
 
 
 @pytest.mark.parametrize(
