@@ -53,7 +53,7 @@ from marketing_gen.prompts import (
 from marketing_gen.run_on import repair_run_on
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
-from marketing_gen.titles import display_title, short_names, trim_words
+from marketing_gen.titles import display_title, trim_words
 
 
 @dataclass
@@ -490,7 +490,6 @@ def render_fallback(
         brand=context.brand,
         first_name=name if re.fullmatch(r"[^\W\d_]{2,20}", name) else "",
         item_title=display_title(item.title) if item else "",
-        item_short=short_names([i.title for i in context.items])[0] if item else "",
         item_price=format_price(item.price, item.currency, context.locale) if item else "",
         offer_off=offer_line,
         offer_code=offer.code if offer.code and re.fullmatch(r"[A-Z0-9][A-Z0-9-]{3,}", offer.code) else "",

@@ -47,12 +47,6 @@ FOREIGN_SHARE = 0.3
 """Share of the training contexts (and so of the copy rows) given to users who read another language than
 English, when the store has such users. With ~8 % of the rows the model wrote English to the demo store's
 French, German and Spanish users."""
-CHANNEL_FOREIGN_SHARE = {"google_ads_rsa": 0.5}
-"""Channels whose rows give other languages more than ``FOREIGN_SHARE``. An RSA in another language is short fixed
-phrases after a copied product name, the English one the brand's name after it: with 24 of 82 RSA rows in French,
-German and Spanish, the demo model wrote the English RSA ("Yours for {PRICE1}", "Picked For You") on every try
-for all 7 German, French and Dutch customers among the first 200 Online Retail users (its emails to them were
-in their language)."""
 CHANNEL_SHARES = {"email": 2, "google_ads_rsa": 2, "meta_ad": 2}
 """Rows per interleaving turn, by channel (others 1): the email is the longest copy and the main channel; an RSA
 and a Meta ad are several lines of different jobs (with one share each, 20 of 40 held-out ads failed, SMS and push
@@ -191,16 +185,10 @@ def build_training_rows(
     if engine is not None and best_of > 0 and len(out) < n_copy:
         out += D.bootstrap_rows(engine, contexts[:need_contexts], channels, n=best_of, report=report, slots=slots)
     if len(out) < n_copy:
-        shared = [c for c in channels if c not in CHANNEL_FOREIGN_SHARE]
-        out += D.teacher_rows(contexts, shared, variants=(0, 1), report=report, slots=slots)
-        for channel in [c for c in channels if c in CHANNEL_FOREIGN_SHARE]:
-            more = foreign_contexts(split.train, round(len(contexts) * CHANNEL_FOREIGN_SHARE[channel]))
-            own = spread(english[: max(0, len(contexts) - len(more))], more) if more else contexts
-            out += D.teacher_rows(own, [channel], variants=(0, 1), report=report, slots=slots)
+        out += D.teacher_rows(contexts, channels, variants=(0, 1), report=report, slots=slots)
     copy_rows = D.dedup(out)
-    # Interleave channels (in ``channels``' order) so any prefix holds both, then cut.
-    names = dict.fromkeys([*(c for c in channels if any(r["channel"] == c for r in copy_rows))])
-    names.update(dict.fromkeys(r["channel"] for r in copy_rows))
+    # Interleave channels so any prefix holds both, then cut.
+    names = dict.fromkeys(r["channel"] for r in copy_rows)
     by_channel = {c: [r for r in copy_rows if r["channel"] == c] for c in names}
     mixed: list[Row] = []
     for k in range(max((len(v) for v in by_channel.values()), default=0)):
