@@ -301,13 +301,18 @@ def response_set_rows(
     return {name: _mean(values) for name, values in sets.items()} | {"messages": len(sets["model_only"])}
 
 
-def served_guardrail_pass(results: Sequence[ReplySuggestions], brand: BrandFacts) -> float | None:
-    """Share of served suggestions (model, retrieved and template) that pass the guardrails and reply policy."""
+def served_guardrail_pass(
+    pairs: Sequence[Pair], results: Sequence[ReplySuggestions], brand: BrandFacts
+) -> float | None:
+    """Share of served suggestions (model, retrieved and template) that pass the guardrails and reply policy, each
+    checked for the brand it was written for (a thread's own brand: a template thanks "the AppleSupport team")."""
     checked = passed = 0
-    for result in results:
+    for pair, result in zip(pairs, results, strict=True):
+        pair_brand = _brand_for(pair, brand)
         for s in result.suggestions:
             checked += 1
-            passed += not check_candidate(s.text, brand=brand, item=None, flagged_injection=result.flagged_injection)
+            found = check_candidate(s.text, brand=pair_brand, item=None, flagged_injection=result.flagged_injection)
+            passed += not found
     return _rate(passed, checked)
 
 
@@ -407,8 +412,8 @@ def evaluate_replies(
         },
         "baselines": baselines,
         "served_guardrail_pass": {
-            "twitter": served_guardrail_pass(tw_results, brand),
-            "amazon_qa": served_guardrail_pass(qa_results, brand),
+            "twitter": served_guardrail_pass(held, tw_results, brand),
+            "amazon_qa": served_guardrail_pass(qa_held, qa_results, brand),
         },
         "twitter": score_set(held, tw_results, sim, brand),
         "amazon_qa": score_set(qa_held, qa_results, sim, brand) | {"lines": qa_counts},
