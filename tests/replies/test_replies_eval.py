@@ -56,3 +56,20 @@ def test_evaluate_small_slice_with_real_engine(tiny_engine) -> None:  # type: ig
     assert tw["candidates_generated"] >= 3 * answered  # m=3 candidates per answered message
     assert tw["guardrail_pass_rate"] is None or 0.0 <= tw["guardrail_pass_rate"] <= 1.0
     assert "twitter" in format_table(report)
+
+
+def test_served_suggestions_are_checked_for_the_brand_they_were_written_for() -> None:
+    """A thread's suggestions are written for its own brand: the thanks template names "the Uber_Support team", which
+    would be an unknown product for the default brand (eval replies once reported 0.997 served guardrail pass so)."""
+    from marketing_gen.contexts import BrandFacts
+    from marketing_gen.replies.evaluate import Pair, served_guardrail_pass
+    from marketing_gen.replies.suggest import ReplySuggestions, Suggestion, check_candidate
+
+    text = "Thank you so much for the kind words! The Uber_Support team really appreciates it."
+    default = BrandFacts(name="the store")
+    assert check_candidate(text, brand=default, item=None, flagged_injection=False)  # the old, wrong check
+    pair = Pair("1", "love the app", "Glad to hear it!", "Uber_Support", "praise")
+    served = ReplySuggestions(False, None, "praise", False, (Suggestion(text, "thank", fallback=True),))
+    assert served_guardrail_pass([pair], [served], default) == 1.0
+    leak = ReplySuggestions(False, None, "praise", False, (Suggestion("Try the {ITEM1} today!", "recommend"),))
+    assert served_guardrail_pass([pair, pair], [served, leak], default) == 0.5
