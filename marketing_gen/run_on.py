@@ -2,10 +2,12 @@
 
 A small model that has written a complete text sometimes goes on with a sentence it already wrote ("Thick foam
 pad that saves your knees." twice) or with a sentence made of nothing but prices ("69,00 £GB à 16,50 £GB.", after
-"Wool Throw Blanket à 69,00 £GB. Découvrez nos nouveautés."). Such a sentence adds nothing a reader could use, so
-code drops it, as if decoding had stopped before it, and reports a soft ``content.run_on`` finding naming what was
-dropped. Only a field's second and later sentences are ever dropped, never its first, and nothing else in the text
-changes; the checks then judge what is left (a body left under its minimum length is still refused).
+"Wool Throw Blanket à 69,00 £GB. Découvrez nos nouveautés."), or with a sentence about an item this customer was not
+recommended: a slot left after filling ("You might also like the {ITEM2}." to a customer with one item). Such a
+sentence adds nothing a reader could use (or could not be sent at all), so code drops it, as if decoding had
+stopped before it, and reports a soft ``content.run_on`` finding naming what was dropped. Only a field's second and
+later sentences are ever dropped, never its first, and nothing else in the text changes; the checks then judge what
+is left (a body left under its minimum length is still refused; a slot in a first sentence stays a hard finding).
 
 Owns the rule. Does not parse, fill slots nor check.
 """
@@ -19,6 +21,7 @@ from typing import Any
 from marketing_gen.guardrails.facts import Violation
 from marketing_gen.guardrails.lexicon import STOPWORDS
 from marketing_gen.guardrails.money import find_amounts
+from marketing_gen.slots import SLOT
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|$)")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
@@ -54,7 +57,7 @@ def drop_run_on(text: str) -> tuple[str, list[str]]:
         sentence = m.group(0)
         key = _key(sentence)
         repeated = key in seen and len(key.split()) >= MIN_REPEAT_WORDS
-        if repeated or _says_nothing(sentence, text[: m.start()]):
+        if repeated or SLOT.search(sentence) or _says_nothing(sentence, text[: m.start()]):
             dropped.append(m.span())
         else:
             seen.add(key)
@@ -82,7 +85,8 @@ def repair_run_on(fields: Mapping[str, Any], text_fields: frozenset[str]) -> tup
         if dropped:
             out[name] = kept
             said = "; ".join(repr(s) for s in dropped)
-            found.append(Violation("content.run_on", name, f"dropped {said}: said before or says nothing", hard=False))
+            why = "said before, says nothing or names an item this customer was not recommended"
+            found.append(Violation("content.run_on", name, f"dropped {said}: {why}", hard=False))
     return out, found
 
 

@@ -6,7 +6,8 @@ so a customer's name or a product's title can never be misspelt or invented. Tra
 round (``slotify``: every exact occurrence of a fact becomes its slot), so train = serve holds: the same prompt
 (``prompts.build_prompt(..., slots=True)``, a system message without rule lines) and completions with slots. A slot
 the context cannot fill (``{ITEM3}`` for a user with two items, a typo like ``{ITM1}``) stays in the text and is a
-hard finding (``fidelity.slot``): the copy is regenerated, never sent.
+hard finding (``format.slot``): the copy is regenerated, never sent (in a later sentence, ``run_on`` drops the
+sentence instead).
 
 Owns the slot names, their values for a context, filling and slotifying. Does not prompt nor check.
 """
