@@ -145,7 +145,9 @@ without a line break. It starts a new line, so a one-line field ends before it."
 _OTHER_TAG = re.compile(rf"^(?:{_TAGS}|[A-Z]{{3,}}(?:_[A-Z]+)*)(?: ?\d{{1,2}})?:")
 """A line that starts with an upper-case tag, a channel's or any other word in capitals ("HEAD:", which the demo
 model wrote under an SMS's TEXT line): when this channel has no such field, the model ran on into another
-answer, and the field before it ends there (it is not continued by that line)."""
+answer, and the field before it ends there (it is not continued by that line). Once every one-line field is filled,
+reading stops there: the demo model wrote "PATH3:" … "PATH10:" after a complete RSA, then "DESCRIPTION 2:" again,
+read as a third description."""
 
 
 def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -> ParseResult:
@@ -180,6 +182,8 @@ def _parse_tagged(text: str, spec: Mapping[str, FieldKind], matcher: _Matcher) -
             else:
                 result.fields[name] = value
         elif _OTHER_TAG.match(line):
+            if result.fields and all(result.fields.get(f) for f, kind in spec.items() if kind != "list"):
+                break  # after a complete answer, a tag of no field here is a run-on ("PATH3: …" after PATH2)
             current = None
         elif current is not None:
             value = clean_value(unbulleted if spec[current] == "list" else line)

@@ -199,3 +199,23 @@ def test_a_second_answer_after_a_complete_one_is_not_read() -> None:
     fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
     assert fields["descriptions"] == ["Picked for you by Hearth & Hook.", "The Blue Pen, yours for £4.95."]
     assert fields["path1"] == "shop" and fields["path2"] == "pen"
+
+
+def test_a_tag_of_no_field_after_a_complete_answer_ends_it() -> None:
+    """A fine-tuned model (1.5 passes) wrote "PATH3:" … "PATH10:" after a complete RSA, then "DESCRIPTION 2:" again
+    and a bare "PATH1": read on, the ad got a third description ending in "PATH1"."""
+    from marketing_gen.channels.base import get_channel
+
+    spec = get_channel("google_ads_rsa")
+    answer = (
+        "HEADLINE 1: Kensington Coffee Set\nHEADLINE 2: Hearth & Hook\nHEADLINE 3: Yours for £12.75\n"
+        "DESCRIPTION 1: 10% off your next order at Hearth & Hook.\n"
+        "DESCRIPTION 2: The Kensington Coffee Set is £12.75 at Hearth & Hook.\nPATH1: Pack\nPATH2: Kens\n"
+    )
+    text = answer + "PATH3: Yours for\nPATH4: Code\nDESCRIPTION 2: 10% off your next order at Hearth & Hook.\nPATH1"
+    fields = parse_fields(text, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+    assert fields == parse_fields(answer, spec.parse_spec(), aliases=spec.parse_aliases()).fields
+    assert len(fields["descriptions"]) == 2 and fields["path2"] == "Kens"
+    # before the answer is complete, such a tag only ends the field above it
+    partial = parse_fields("HEADLINE 1: Pen\nNOTE: x\nDESCRIPTION 1: A pen.\nPATH1: a\nPATH2: b", spec.parse_spec())
+    assert partial.fields["descriptions"] == ["A pen."] and partial.fields["headlines"] == ["Pen"]
