@@ -33,7 +33,7 @@ FINETUNED_KINDS = ("sft", "dpo", "kto")
 DEMO_PARAMS = SFTParams(max_steps=90, batch_size=4, train_layers=10, logging_steps=10, save_steps=40)
 """The demo's few-minute CPU fine-tune: 90 steps × 4 rows (one pass over ``DEMO_ROWS``), top 10 of 30 layers,
 lr 1e-3 cosine; sized so that a fresh clone's `make demo` stays near 20 minutes on 2 CPU cores. The full recipe
-is `train sft --max-steps 120 --batch-size 8`."""
+is 1.5 passes: `train sft --max-steps 135 --batch-size 4 --train-layers 10` (docs/fine-tuning.md)."""
 DEMO_ROWS = 360
 """Rows the demo trains on: teacher copy for the five campaign channels (localized for other languages) and real
 support replies (``social_reply``) — one model for all six outputs."""
