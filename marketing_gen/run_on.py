@@ -2,8 +2,8 @@
 
 A small model that has written a complete text sometimes goes on with a sentence it already wrote ("Thick foam
 pad that saves your knees." twice) or with a sentence made of nothing but prices ("69,00 £GB à 16,50 £GB.", after
-"Wool Throw Blanket à 69,00 £GB. Découvrez nos nouveautés."), or with a sentence about an item this customer was not
-recommended: a slot left after filling ("You might also like the {ITEM2}." to a customer with one item). Such a
+"Wool Throw Blanket à 69,00 £GB. Découvrez nos nouveautés."), or with a sentence holding a slot left after filling,
+one this customer has no value for ("You might also like the {ITEM2}." to a customer with one item). Such a
 sentence adds nothing a reader could use (or could not be sent at all), so code drops it, as if decoding had
 stopped before it, and reports a soft ``content.run_on`` finding naming what was dropped. Only a field's second and
 later sentences are ever dropped, never its first, and nothing else in the text changes; the checks then judge what
@@ -85,7 +85,7 @@ def repair_run_on(fields: Mapping[str, Any], text_fields: frozenset[str]) -> tup
         if dropped:
             out[name] = kept
             said = "; ".join(repr(s) for s in dropped)
-            why = "said before, says nothing or names an item this customer was not recommended"
+            why = "said before, says nothing, or holds a slot this customer has no value for"
             found.append(Violation("content.run_on", name, f"dropped {said}: {why}", hard=False))
     return out, found
 
