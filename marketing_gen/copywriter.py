@@ -53,7 +53,7 @@ from marketing_gen.prompts import (
 from marketing_gen.run_on import repair_run_on
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
-from marketing_gen.titles import display_title, trim_words
+from marketing_gen.titles import display_title, trim_sentences, trim_words
 
 
 @dataclass
@@ -185,8 +185,13 @@ def _cta_template(env: Any) -> Any:
 
 def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserContext) -> dict[str, Any]:
     """Lengths by construction: each text past its field's hard length (list entries one by one; an SMS past the
-    budget the prompt gives, ``prompts.sms_budget``) cut to its longest run of whole words that fits, without a
-    dangling "and"/"of" (``titles.trim_words``), as if decoding had stopped there."""
+    budget the prompt gives, ``prompts.sms_budget``) cut as if decoding had stopped there: to its longest run of
+    whole sentences that fits and holds at least ``MIN_CUT_WORDS`` words (``titles.trim_sentences``), else to its
+    longest run of whole words, without a dangling "and"/"of" (``titles.trim_words``).
+
+    Sentences first: cut on a word, "We picked the {ITEM1} for you at Northwind Goods. 10% off your next order
+    with code {CODE}." became "… with code" once the title was filled in (2 of 50 held-out push bodies of the
+    demo model refused as ``content.unfinished``); its first sentence alone is copy a marketer would send."""
     out = dict(fields)
     for f in spec.fields:
         limit = sms_budget(context, spec) if spec.render_target == "sms" and f.name == "text" else f.max_len
@@ -194,10 +199,20 @@ def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserCon
         if not limit or value is None:
             continue
         if isinstance(value, list):
-            out[f.name] = [trim_words(str(v), limit) if len(str(v)) > limit else v for v in value]
+            out[f.name] = [_cut(str(v), limit) if len(str(v)) > limit else v for v in value]
         elif len(str(value).strip()) > limit:
-            out[f.name] = trim_words(str(value), limit)
+            out[f.name] = _cut(str(value), limit)
     return out
+
+
+MIN_CUT_WORDS = 4
+"""Fewest words a text cut back to whole sentences keeps; shorter, it is cut on words instead ("Hi Ben." says
+less than the words of the sentence after it)."""
+
+
+def _cut(text: str, limit: int) -> str:
+    whole = trim_sentences(text, limit)
+    return whole if len(whole.split()) >= MIN_CUT_WORDS else trim_words(text, limit)
 
 
 def sampling_for(

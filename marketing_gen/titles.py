@@ -61,6 +61,26 @@ def trim_words(text: str, max_len: int) -> str:
     return " ".join(words).rstrip(",;:-–(/&+ ")
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def trim_sentences(text: str, max_len: int) -> str:
+    """The longest leading run of whole sentences that fits in ``max_len`` (``""`` when the first does not).
+
+    A text cut inside its last sentence can lose what that sentence was for: "… 10% off your next order with
+    code" once the code no longer fits."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= max_len:
+        return text
+    out = ""
+    for sentence in _SENTENCE_END.split(text):
+        joined = f"{out} {sentence}".strip()
+        if len(joined) > max_len:
+            break
+        out = joined
+    return out if out and out[-1] in ".!?…" else ""
+
+
 _QUALIFIER = frozenset("with for and in of from by &".split())
 
 

@@ -80,6 +80,29 @@ def test_fit_to_limits_ends_an_overlong_field_on_a_whole_word() -> None:
     assert len(push["title"]) <= 40 and not push["title"].endswith(("and", "the"))
 
 
+def test_fit_to_limits_keeps_whole_sentences_so_a_filled_code_is_never_cut_off() -> None:
+    """The demo model's held-out push bodies: a code sentence past 110 characters once the title was filled in was
+    cut to "… with code" and refused as content.unfinished; the sentences that fit are sent instead."""
+    from marketing_gen.copywriter import fit_to_limits
+
+    context = build_context(0, offer=Offer(text="10% off your next order", discount_pct=Decimal("10"), code="SAVE10"))
+    engine = ScriptedEngine(
+        texts=[
+            "TITLE: Meet the {ITEM1}\nBODY: We picked the {ITEM1} with you in mind at the shop on the hill. "
+            "10% off your next order with code {CODE}."
+        ],
+        zero_shot_channels=frozenset({"push"}),
+        slot_channels=frozenset({"push"}),
+    )
+    [result] = write_copies([context], "push", engine, max_regenerations=0)
+    assert result.first_try_sendable and not result.fallback, result.violations
+    assert result.fields["body"] == "We picked the Glass Hanging Lantern with you in mind at the shop on the hill."
+    # a first sentence too short to stand alone: cut on whole words as before
+    spec = get_channel("push")
+    short = fit_to_limits({"title": "Meet the lantern", "body": "Hi Alice. " + "A warm light " * 12}, spec, context)
+    assert short["body"].startswith("Hi Alice. A warm light") and len(short["body"]) <= 110
+
+
 @pytest.fixture
 def clean_settings():  # -> Iterator[None]: the settings cache is cleared before monkeypatch restores the env
     yield
