@@ -31,7 +31,7 @@ from marketing_gen.replies.evaluate import (
     load_amazon_qa,
     load_twitter_pairs,
 )
-from marketing_gen.replies.similarity import EmbeddingSimilarity, embedding_available
+from marketing_gen.replies.similarity import EmbeddingSimilarity, Similarity, embedding_available
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,12 @@ class ReplyIndex:
         self.keys = frozenset(t.key for t in self.threads)
         self.floor = MIN_THREAD_SIMILARITY[kind]
         """Thread similarity from which a thread counts as near (its reply may be offered)."""
+
+    @property
+    def similarity(self) -> Similarity | None:
+        """The measure the index finds threads by when it is MiniLM (loaded once, caching the texts it embedded),
+        else None: the served ranking then keeps the caller's measure."""
+        return self._embedder
 
     def _vectors(self, texts: Sequence[str]) -> np.ndarray:
         if self._embedder is not None:

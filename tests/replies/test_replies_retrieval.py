@@ -253,3 +253,57 @@ def test_a_question_may_get_three_different_answers_but_other_intents_stay_one_e
         retriever=build_index(TOY, kind="lexical"),
     )  # fmt: skip
     assert len({s.intent for s in complaint.suggestions}) == len(complaint.suggestions)
+
+
+PRICE_QA = [
+    Thread("amazon:11", "is this price for one filter or a pack", "The price is for one filter."),
+    Thread("amazon:12", "is the price for a single filter or six", "It is a single filter, not a six pack."),
+    Thread("amazon:13", "does the price cover one filter or two", "Two filters come in the box for that price."),
+]
+
+
+def test_a_price_question_triaged_as_purchase_intent_may_get_three_answers_too() -> None:
+    """Amazon QA questions about what the price buys ("Are there six filters for the price shown?") triage as
+    purchase intent; asked as a question they get a question's room for answers, a statement of intent does not."""
+    engine = ScriptedEngine(responder=lambda prompt, params, i: MODEL_TEXTS[hash(str(prompt)) % 3])
+    index = build_index(PRICE_QA, kind="lexical")
+    asked = suggest_replies(
+        "is this price for one filter or six?", engine=engine, brand=BRAND, k=3, m=8, retriever=index
+    )
+    assert asked.category == "purchase_intent"
+    assert sum(s.intent == "answer" and s.retrieved for s in asked.suggestions) >= 2, asked.suggestions
+    told = suggest_replies(
+        "I want the price for one filter or six", engine=engine, brand=BRAND, k=3, m=8, retriever=index
+    )
+    assert told.category == "purchase_intent"
+    assert sum(s.intent == "answer" for s in told.suggestions) <= 1, told.suggestions
+
+
+def test_the_served_ranking_uses_the_index_measure_when_it_has_one() -> None:
+    """A MiniLM index ranks the served set by MiniLM consensus (the lexical measure stayed below the nearest threads'
+    replies under MiniLM on Amazon QA); a lexical index leaves the caller's measure."""
+    from marketing_gen.replies.retrieval import ReplyIndex
+    from marketing_gen.replies.similarity import get_similarity
+
+    lexical = get_similarity("lexical")
+    seen: list[list[str]] = []
+
+    class Spy:
+        name = "spy (embedding)"
+
+        def pairwise(self, a, b):  # noqa: ANN001, ANN202 - a test double of the Similarity protocol
+            seen.append(list(a))
+            return lexical.pairwise(a, b)
+
+    class MeasuredIndex(ReplyIndex):
+        @property
+        def similarity(self):  # noqa: ANN202
+            return Spy()
+
+    plain = build_index(QA, kind="lexical")
+    assert plain.similarity is None
+    index = MeasuredIndex(plain.threads, plain.matrix, "lexical")
+    engine = ScriptedEngine(responder=lambda prompt, params, i: MODEL_TEXTS[hash(str(prompt)) % 3])
+    result = suggest_replies("does this tent fit four people?", engine=engine, brand=BRAND, k=3, m=8, retriever=index)
+    assert result.suggestions and any(s.retrieved for s in result.suggestions)
+    assert any("Yes, four adults fit inside with room for bags." in texts for texts in seen)
