@@ -61,7 +61,8 @@ def trim_words(text: str, max_len: int) -> str:
     return " ".join(words).rstrip(",;:-–(/&+ ")
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+"""Where a sentence ends, as the quality gate splits them (an ellipsis marks a cut, not an end)."""
 
 
 def trim_sentences(text: str, max_len: int) -> str:
@@ -78,7 +79,7 @@ def trim_sentences(text: str, max_len: int) -> str:
         if len(joined) > max_len:
             break
         out = joined
-    return out if out and out[-1] in ".!?…" else ""
+    return out if out and out[-1] in ".!?" else ""
 
 
 _QUALIFIER = frozenset("with for and in of from by &".split())

@@ -101,6 +101,11 @@ def test_fit_to_limits_keeps_whole_sentences_so_a_filled_code_is_never_cut_off()
     spec = get_channel("push")
     short = fit_to_limits({"title": "Meet the lantern", "body": "Hi Alice. " + "A warm light " * 12}, spec, context)
     assert short["body"].startswith("Hi Alice. A warm light") and len(short["body"]) <= 110
+    from marketing_gen.titles import trim_sentences
+
+    assert (
+        trim_sentences("A warm light for long evenings… and more words past the limit.", 40) == ""
+    )  # a cut, not an end
 
 
 @pytest.fixture
