@@ -53,7 +53,7 @@ from marketing_gen.prompts import (
 from marketing_gen.run_on import repair_run_on
 from marketing_gen.slots import fill as fill_slots
 from marketing_gen.slots import unfilled
-from marketing_gen.titles import display_title, trim_sentences, trim_words
+from marketing_gen.titles import display_title, short_names, trim_sentences, trim_words
 
 
 @dataclass
@@ -191,7 +191,14 @@ def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserCon
 
     Sentences first: cut on a word, "We picked the {ITEM1} for you at Northwind Goods. 10% off your next order
     with code {CODE}." became "… with code" once the title was filled in (2 of 50 held-out push bodies of the
-    demo model refused as ``content.unfinished``); its first sentence alone is copy a marketer would send."""
+    demo model refused as ``content.unfinished``); its first sentence alone is copy a marketer would send.
+
+    A product's name is never cut: before cutting, a text is tried with each display title written as its short
+    name and without its leading "Name, " (``_shorter_wordings``); a cut that would still end inside a name the
+    text wrote whole is not made, and the text stays too long, a hard finding that regenerates it ("Harry, meet
+    the Two-Person Backpacking Tent" was sent as "Harry, meet the Two-Person Backpacking"; now "Meet the Two-Person
+    Backpacking Tent")."""
+    names = _item_names(context)
     out = dict(fields)
     for f in spec.fields:
         limit = sms_budget(context, spec) if spec.render_target == "sms" and f.name == "text" else f.max_len
@@ -199,9 +206,9 @@ def fit_to_limits(fields: Mapping[str, Any], spec: ChannelSpec, context: UserCon
         if not limit or value is None:
             continue
         if isinstance(value, list):
-            out[f.name] = [_cut(str(v), limit) if len(str(v)) > limit else v for v in value]
+            out[f.name] = [_cut(str(v), limit, names, context) if len(str(v)) > limit else v for v in value]
         elif len(str(value).strip()) > limit:
-            out[f.name] = _cut(str(value), limit)
+            out[f.name] = _cut(str(value), limit, names, context)
     return out
 
 
@@ -210,9 +217,47 @@ MIN_CUT_WORDS = 4
 less than the words of the sentence after it)."""
 
 
-def _cut(text: str, limit: int) -> str:
+def _cut(text: str, limit: int, names: Mapping[str, str], context: UserContext) -> str:
+    for wording in _shorter_wordings(text, names, context.first_name):
+        if len(wording) <= limit:
+            return wording
     whole = trim_sentences(text, limit)
-    return whole if len(whole.split()) >= MIN_CUT_WORDS else trim_words(text, limit)
+    cut = whole if len(whole.split()) >= MIN_CUT_WORDS else trim_words(text, limit)
+    return text if _splits_a_name(" ".join(text.split()), cut, names) else cut
+
+
+def _item_names(context: UserContext) -> dict[str, str]:
+    """Each of the context's item display titles → its short name (the name copy may call it by)."""
+    shorts = short_names([i.title for i in context.items])
+    return {display_title(i.title): s or display_title(i.title) for i, s in zip(context.items, shorts, strict=True)}
+
+
+_ADDRESS = r"^\s*{name}\s*[,!:]\s*(?=\w)"
+
+
+def _shorter_wordings(text: str, names: Mapping[str, str], first_name: str | None) -> list[str]:
+    """The same copy in fewer characters, fewest changes first: titles written as short names, then also without
+    the leading "Name, " (the sentence after it capitalised)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    short = text
+    for title, name in sorted(names.items(), key=lambda kv: -len(kv[0])):
+        short = short.replace(title, name)
+    out = [short]
+    name = (first_name or "").strip()
+    if name:
+        bare = re.sub(_ADDRESS.format(name=re.escape(name)), "", short, count=1)
+        if bare != short:
+            out.append(bare[:1].upper() + bare[1:])
+    return list(dict.fromkeys(out))
+
+
+def _splits_a_name(text: str, cut: str, names: Mapping[str, str]) -> bool:
+    """Whether ``cut`` ends inside an item name (title or short name) that ``text`` wrote whole at that place."""
+    for name in {*names, *names.values()}:
+        for m in re.finditer(re.escape(name), text):
+            if m.start() < len(cut) < m.end():
+                return True
+    return False
 
 
 def sampling_for(

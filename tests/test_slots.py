@@ -205,3 +205,32 @@ def test_two_items_cut_to_the_same_short_name_are_told_apart() -> None:
     assert products[0]["short"] == "Heart Zinc T-Light Holder" and "short" not in products[1]
     text = "The Heart Zinc T-Light Holder and the Hanging Heart Zinc T-Light Holder."
     assert slotify_text(text, context) == "The {ITEM1} and the {ITEM2}."
+
+
+def test_fit_to_limits_never_cuts_a_product_name() -> None:
+    """The demo campaign's push title "Harry, meet the Two-Person Backpacking Tent" (43 characters) was sent cut to
+    "Harry, meet the Two-Person Backpacking"; the name is kept whole: shorter wordings first, else no cut at all."""
+    from dataclasses import replace
+
+    from marketing_gen.copywriter import fit_to_limits
+
+    base = build_context(0)
+    tent = replace(base.items[0], title="Two-Person Backpacking Tent")
+    context = replace(base, first_name="Harry", items=(tent, *base.items[1:]))
+    spec = get_channel("push")
+    fitted = fit_to_limits({"title": "Harry, meet the Two-Person Backpacking Tent", "body": "ok"}, spec, context)
+    assert fitted["title"] == "Meet the Two-Person Backpacking Tent"
+    # no shorter wording fits: the text is left too long (a hard length finding regenerates it), never cut mid-name
+    long_title = "Harry, we picked the Two-Person Backpacking Tent"
+    fitted = fit_to_limits({"title": long_title, "body": "ok"}, spec, context)
+    assert fitted["title"] == long_title
+    # a long display title is written as its short name when that is what fits
+    lantern = replace(base.items[0], title="Glass Hanging Lantern with Brass Handle and Candle")
+    context = replace(base, items=(lantern, *base.items[1:]))
+    fitted = fit_to_limits(
+        {"title": "Meet the Glass Hanging Lantern with Brass Handle and Candle", "body": "ok"}, spec, context
+    )
+    assert fitted["title"] == "Meet the Glass Hanging Lantern"
+    # a name the cut does not reach is cut around as before
+    fitted = fit_to_limits({"title": "Meet the Glass Hanging Lantern and more words here", "body": "ok"}, spec, context)
+    assert fitted["title"] == "Meet the Glass Hanging Lantern and more"
